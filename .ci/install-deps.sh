@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the Debian 12 packages bert.c needs to build, test and run its demo.
+# As root it runs apt-get; otherwise (or with --print) it prints the command.
+set -e
+PACKAGES="build-essential pkg-config libblis-dev check libcjson-dev libutf8proc-dev gnuplot-nox"
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$1" = "--print" ] || [ "$(id -u)" != 0 ]; then
+  echo "  sudo apt-get install -y$missing"
+  [ "$1" = "--print" ] && exit 0
+  exit 1
+fi
+echo "bert.c: installing missing Debian packages:$missing"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing

@@ -1,0 +1,95 @@
+# bert.c — build, test, demo and benchmarks.
+#
+# The library (src/) and the programs (train/) are compiled in four variants
+# from the same source, each in its own build/ subdirectory:
+#   f32       float  (the default: libbert.a, ./bert)
+#   f64       double (-DBERT_DOUBLE: ./bert-f64, used by `bert gradcheck --double`)
+#   f32-san   float  under AddressSanitizer + UBSan (tests only)
+#   f64-san   double under AddressSanitizer + UBSan (tests only)
+# `make test` runs the Check suite in all four.
+
+CC      ?= gcc
+PKGS    := check libcjson libutf8proc
+WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
+OPT     ?= -O2 -march=native
+BASE_CFLAGS := -std=gnu11 $(WARN) -fopenmp -Iinclude -I/usr/include/x86_64-linux-gnu \
+               $(shell pkg-config --cflags libcjson libutf8proc 2>/dev/null)
+LIBS    := -lblis $(shell pkg-config --libs libcjson libutf8proc 2>/dev/null) -lm -fopenmp
+TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC   := $(sort $(wildcard src/*.c))
+TRAIN_SRC := $(sort $(wildcard train/*.c))
+TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+HEADERS   := $(wildcard include/*.h) $(wildcard train/*.h)
+
+VARIANTS := f32 f64 f32-san f64-san
+CFLAGS_f32     := $(OPT) -g
+CFLAGS_f64     := $(OPT) -g -DBERT_DOUBLE
+CFLAGS_f32-san := -O1 -g $(SAN)
+CFLAGS_f64-san := -O1 -g $(SAN) -DBERT_DOUBLE
+
+.PHONY: all test demo bench bench-compare clean deps check-deps
+all: check-deps libbert.a bert bert-f64
+
+# One set of rules per variant: build/V/libbert.a, build/V/bert, build/V/test_bert.
+define VARIANT_RULES
+build/$(1)/src/%.o: src/%.c $(HEADERS) | build/$(1)/src
+	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) -c $$< -o $$@
+build/$(1)/train/%.o: train/%.c $(HEADERS) | build/$(1)/train
+	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) -Itrain -c $$< -o $$@
+build/$(1)/tests/%.o: tests/%.c $(HEADERS) tests/test_util.h build/suites.inc | build/$(1)/tests
+	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) -Ibuild -Itests $$(shell pkg-config --cflags check) -c $$< -o $$@
+build/$(1)/libbert.a: $(patsubst src/%.c,build/$(1)/src/%.o,$(LIB_SRC))
+	rm -f $$@ && ar rcs $$@ $$^
+build/$(1)/bert: $(patsubst train/%.c,build/$(1)/train/%.o,$(TRAIN_SRC)) build/$(1)/libbert.a
+	$$(CC) $$(CFLAGS_$(1)) -fopenmp $$(filter %.o,$$^) build/$(1)/libbert.a $(LIBS) -o $$@
+build/$(1)/test_bert: $(patsubst tests/%.c,build/$(1)/tests/%.o,$(TEST_SRC) tests/test_main.c tests/test_util.c) build/$(1)/libbert.a
+	$$(CC) $$(CFLAGS_$(1)) -fopenmp $$(filter %.o,$$^) build/$(1)/libbert.a $(TEST_LIBS) $(LIBS) -o $$@
+build/$(1)/src build/$(1)/train build/$(1)/tests:
+	mkdir -p $$@
+endef
+$(foreach v,$(VARIANTS),$(eval $(call VARIANT_RULES,$(v))))
+
+libbert.a: build/f32/libbert.a
+	cp $< $@
+bert: build/f32/bert
+	cp $< $@
+bert-f64: build/f64/bert
+	cp $< $@
+
+# The test runner registers every `Suite *NAME_suite(void)` defined in tests/test_*.c.
+build/suites.inc: $(TEST_SRC) | build
+	sed -n 's/^Suite \*\([a-z0-9_]*\)_suite(void).*/SUITE(\1)/p' $(TEST_SRC) > $@.tmp && mv $@.tmp $@
+build:
+	mkdir -p build
+
+# Tests that need ../shared/data skip with a message when it is absent.
+# CK_FORK=no under ASan keeps leak reports attached to the test that leaked.
+test: check-deps $(foreach v,$(VARIANTS),build/$(v)/test_bert)
+	@set -e; for v in $(VARIANTS); do \
+	  echo "== Check suite, $$v build"; \
+	  ./build/$$v/test_bert; \
+	done
+
+demo: deps all
+	@sh data/demo.sh
+
+bench: all
+	@sh bench/run.sh
+
+bench-compare: all
+	@sh bench/compare.sh
+
+# Installs the Debian packages bert.c needs when run as root; otherwise prints
+# the one apt-get line to run.
+deps:
+	@sh .ci/install-deps.sh
+
+check-deps:
+	@pkg-config --exists $(PKGS) && test -f /usr/include/x86_64-linux-gnu/blis.h || \
+	  { echo "bert.c: missing build dependencies; run 'make deps' (as root) or:"; \
+	    sh .ci/install-deps.sh --print; exit 1; }
+
+clean:
+	rm -rf build libbert.a bert bert-f64

@@ -1,0 +1,28 @@
+/* test_util.c — helpers shared by the Check tests. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include "test_util.h"
+#include "gradcheck.h"
+
+void assert_gradcheck_passes(const char *name) {
+    const GradCheckCase *gc = gradcheck_find(name);
+    ck_assert_msg(gc != NULL, "no gradcheck case named %s", name);
+    GradCheckReport report = { .n = 0 };
+    gc->run(&report, 1234);
+    ck_assert_int_gt(report.n, 0);
+    for (int i = 0; i < report.n; i++) {
+        const GradCheckLine *l = &report.lines[i];
+        ck_assert_msg(l->passed, "%s (%ld elements): max abs err %.3g, rel err %.3g, tolerance %.1g (%s)",
+                      l->name, l->count, l->max_abs_err, l->rel_err, gradcheck_tolerance(), REAL_NAME);
+    }
+}
+
+const char *shared_data_dir(const char *test_name) {
+    const char *dir = getenv("BERT_SHARED_DATA");
+    if (!dir) dir = "../shared/data";
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return dir;
+    printf("SKIP %s: shared data directory %s not found (set BERT_SHARED_DATA)\n", test_name, dir);
+    return NULL;
+}

@@ -1,0 +1,31 @@
+/* test_util.h — helpers shared by the Check tests. */
+#ifndef BERT_TEST_UTIL_H
+#define BERT_TEST_UTIL_H
+
+#include <check.h>
+#include "real.h"
+
+/* Runs the registered gradient-check case NAME (gradcheck_cases.c), prints one
+ * line per tensor and fails the test unless every tensor is within
+ * gradcheck_tolerance() (1e-6 in the double build, 1e-2 in float). */
+void assert_gradcheck_passes(const char *name);
+
+/* |a − b| <= tol, with both values in the failure message. */
+#define ck_assert_near(a, b, tol) do { \
+    double a_ = (double)(a), b_ = (double)(b), t_ = (double)(tol); \
+    ck_assert_msg(fabs(a_ - b_) <= t_, "%s = %.10g, %s = %.10g, |diff| = %.3g > %.3g", \
+                  #a, a_, #b, b_, fabs(a_ - b_), t_); \
+} while (0)
+
+/* Path of ../shared/data (or $BERT_SHARED_DATA) if it exists, else NULL after
+ * printing a line saying which test skipped and why. */
+const char *shared_data_dir(const char *test_name);
+
+/* Tolerance for comparing a forward value computed in `real` with an exact one. */
+#ifdef BERT_DOUBLE
+#define REAL_TOL 1e-12
+#else
+#define REAL_TOL 1e-5
+#endif
+
+#endif

@@ -1,0 +1,9 @@
+/* commands.h — the subcommands of the `bert` program. Each takes the
+ * arguments after its name (argv[0] is the subcommand) and returns the exit
+ * status. */
+#ifndef BERT_COMMANDS_H
+#define BERT_COMMANDS_H
+
+int cmd_gradcheck(int argc, char **argv);
+
+#endif

@@ -1,0 +1,32 @@
+/* main.c — the `bert` program: dispatches to one subcommand per job. */
+#include <stdio.h>
+#include <string.h>
+#include "commands.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} Command;
+
+static const Command commands[] = {
+    { "gradcheck", cmd_gradcheck, "check every layer's gradients against finite differences" },
+};
+static const int command_count = sizeof commands / sizeof commands[0];
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: bert COMMAND [OPTIONS]   (bert COMMAND --help for its options)\n\ncommands:\n");
+    for (int i = 0; i < command_count; i++) fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (int i = 0; i < command_count; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "bert: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
