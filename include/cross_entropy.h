@@ -1,0 +1,23 @@
+/* cross_entropy.h — softmax cross-entropy with an ignore index, averaged over
+ * the rows that count. Derivation: docs/cross_entropy.md. */
+#ifndef BERT_CROSS_ENTROPY_H
+#define BERT_CROSS_ENTROPY_H
+
+#include "real.h"
+
+/* Rows whose target is IGNORE_INDEX add nothing to the loss or the gradient
+ * (PyTorch's ignore_index default). */
+#define IGNORE_INDEX (-100)
+
+/* probs[N,V] = softmax(logits[N,V]) (saved; may equal logits). Returns
+ *   loss = (1/count) Σ_{n : targets[n] != IGNORE_INDEX} −log probs[n, targets[n]]
+ * and sets *count (may be NULL); loss = 0 when count = 0. */
+real cross_entropy_forward(real *probs, const real *logits, const int *targets,
+                           int N, int V, int *count);
+
+/* dlogits[n,:] += dloss / count · (probs[n,:] − onehot(targets[n])) for counted rows.
+ * dlogits may equal probs (then it is overwritten in place, ignored rows zeroed). */
+void cross_entropy_backward(real *dlogits, const real *probs, const int *targets,
+                            real dloss, int N, int V);
+
+#endif
