@@ -7,6 +7,7 @@
 #include "gradcheck.h"
 #include "linear.h"
 #include "layernorm.h"
+#include "gradcheck_cases.h"
 
 /* ---- linear ---------------------------------------------------------------- */
 
@@ -81,5 +82,13 @@ static void gradcheck_layernorm(GradCheckReport *report, uint64_t seed) {
 const GradCheckCase gradcheck_cases[] = {
     { "linear", "y = x Wᵀ + b", gradcheck_linear },
     { "layernorm", "normalise over the hidden axis, scale and shift", gradcheck_layernorm },
+    { "feedforward", "Linear → GELU → Linear", gradcheck_feedforward },
+    { "encoder_layer", "attention, dropout, residual+LN, feed-forward, dropout, residual+LN", gradcheck_encoder_layer },
+    { "pooler", "tanh(W h_[CLS] + b)", gradcheck_pooler },
+    { "mlm_head", "dense → GELU → LayerNorm → tied decoder + bias", gradcheck_mlm_head },
+    { "nsp_head", "pooled → 2 logits", gradcheck_nsp_head },
+    { "classifier_head", "pooled → dropout → K logits", gradcheck_classifier_head },
+    { "model", "whole tiny BERT, MLM + NSP loss, dropout on", gradcheck_model_pretraining },
+    { "model_classifier", "whole tiny BERT, classification loss, dropout on", gradcheck_model_classifier },
 };
 const int gradcheck_case_count = sizeof gradcheck_cases / sizeof gradcheck_cases[0];

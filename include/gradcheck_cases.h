@@ -1,0 +1,17 @@
+/* gradcheck_cases.h — the gradient-check cases registered in
+ * gradcheck_cases.c, one per layer or block (see gradcheck.h). */
+#ifndef BERT_GRADCHECK_CASES_H
+#define BERT_GRADCHECK_CASES_H
+
+#include "gradcheck.h"
+
+void gradcheck_feedforward(GradCheckReport *r, uint64_t seed);
+void gradcheck_encoder_layer(GradCheckReport *r, uint64_t seed);
+void gradcheck_pooler(GradCheckReport *r, uint64_t seed);
+void gradcheck_mlm_head(GradCheckReport *r, uint64_t seed);
+void gradcheck_nsp_head(GradCheckReport *r, uint64_t seed);
+void gradcheck_classifier_head(GradCheckReport *r, uint64_t seed);
+void gradcheck_model_pretraining(GradCheckReport *r, uint64_t seed);
+void gradcheck_model_classifier(GradCheckReport *r, uint64_t seed);
+
+#endif

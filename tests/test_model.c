@@ -1,0 +1,199 @@
+/* test_model.c — the assembled BERT: parameter layout against Google's
+ * checkpoint index, padding invariance, seeded dropout, input validation, and
+ * whole-model finite-difference gradients. (Agreement with an independent
+ * PyTorch implementation is in test_reference.c.) */
+#include <stdio.h>
+#include <string.h>
+#include <ctype.h>
+#include "test_util.h"
+#include "model.h"
+#include "cross_entropy.h"
+
+static BertConfig tiny_config(void) {
+    BertConfig cfg;
+    bert_config_defaults(&cfg);
+    cfg.vocab_size = 30;
+    cfg.hidden_size = 16;
+    cfg.num_hidden_layers = 2;
+    cfg.num_attention_heads = 2;
+    cfg.intermediate_size = 24;
+    cfg.max_position_embeddings = 12;
+    cfg.type_vocab_size = 2;
+    cfg.initializer_range = 0.2;
+    return cfg;
+}
+
+/* Google's TF name → Hugging Face name and whether the TF tensor is a dense
+ * kernel stored [in, out] (so the HF shape is its transpose). */
+static void tf_to_hf(const char *tf, char *hf, size_t len, bool *is_kernel) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", tf);
+    *is_kernel = false;
+    char out[256] = "";
+    char *save = NULL;
+    for (char *part = strtok_r(buf, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+        char piece[96];
+        if (strncmp(part, "layer_", 6) == 0) snprintf(piece, sizeof piece, "layer.%s", part + 6);
+        else if (strcmp(part, "kernel") == 0) { snprintf(piece, sizeof piece, "weight"); *is_kernel = true; }
+        else if (strcmp(part, "gamma") == 0) snprintf(piece, sizeof piece, "weight");
+        else if (strcmp(part, "beta") == 0) snprintf(piece, sizeof piece, "bias");
+        else if (strcmp(part, "output_weights") == 0) snprintf(piece, sizeof piece, "weight");
+        else if (strcmp(part, "output_bias") == 0) snprintf(piece, sizeof piece, "bias");
+        else snprintf(piece, sizeof piece, "%s", part);
+        if (out[0]) strncat(out, ".", sizeof out - strlen(out) - 1);
+        strncat(out, piece, sizeof out - strlen(out) - 1);
+    }
+    /* embedding tables are bare variables in TF, ".weight" in HF */
+    if (strstr(out, "_embeddings") && !strstr(out, "LayerNorm") && strcmp(out + strlen(out) - 7, ".weight") != 0)
+        strncat(out, ".weight", sizeof out - strlen(out) - 1);
+    snprintf(hf, len, "%s", out);
+}
+
+START_TEST(model_layout_matches_google_bert_mini) {
+    const char *dir = shared_data_dir("model_layout_matches_google_bert_mini");
+    if (!dir) return;
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/bert-mini/bert_config.json", dir);
+    BertConfig cfg;
+    ck_assert_msg(bert_config_load(&cfg, path, err, sizeof err) == 0, "%s", err);
+    BertModel m;
+    ck_assert_msg(bert_create(&m, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0, "%s", err);
+    snprintf(path, sizeof path, "%s/bert-mini/tensors.txt", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    int matched = 0;
+    long total = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#') continue;
+        char tf_name[256], dtype[32], shape[64];
+        if (sscanf(line, "%255s %31s %63s", tf_name, dtype, shape) != 3) continue;
+        long d0 = 0, d1 = 0;
+        int nd = sscanf(shape, "%ldx%ld", &d0, &d1);
+        char hf[256];
+        bool kernel;
+        tf_to_hf(tf_name, hf, sizeof hf, &kernel);
+        const ParamTensor *t = bert_find_tensor(&m, hf);
+        ck_assert_msg(t != NULL, "Google tensor %s (as %s) has no counterpart", tf_name, hf);
+        ck_assert_int_eq(t->ndim, nd);
+        if (nd == 2 && kernel) { long tmp = d0; d0 = d1; d1 = tmp; }
+        ck_assert_int_eq(t->shape[0], d0);
+        if (nd == 2) ck_assert_int_eq(t->shape[1], d1);
+        total += t->count;
+        matched++;
+    }
+    fclose(f);
+    /* 78 tensors and 11,267,900 parameters, as shared/data/bert-mini/README says */
+    ck_assert_int_eq(matched, 78);
+    ck_assert_int_eq(m.num_tensors, 78);
+    ck_assert_int_eq(total, 11267900);
+    ck_assert_int_eq(m.num_params, 11267900);
+    bert_free(&m);
+}
+END_TEST
+
+START_TEST(model_init_is_berts) {
+    /* Weights within ±2σ with std near σ·0.88 (a normal truncated at 2σ);
+     * LayerNorm γ = 1, β = 0; biases 0. */
+    BertConfig cfg = tiny_config();
+    cfg.initializer_range = 0.02;
+    BertModel m;
+    char err[256];
+    ck_assert(bert_create(&m, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0);
+    bert_init_weights(&m, 7);
+    const ParamTensor *w = bert_find_tensor(&m, "bert.embeddings.word_embeddings.weight");
+    double sum2 = 0, maxabs = 0;
+    for (long i = 0; i < w->count; i++) {
+        double v = m.params_memory[w->offset + i];
+        sum2 += v * v;
+        if (fabs(v) > maxabs) maxabs = fabs(v);
+    }
+    ck_assert(maxabs <= 0.04 + 1e-7);
+    ck_assert_near(sqrt(sum2 / w->count), 0.02 * 0.8796, 0.002);
+    const ParamTensor *g = bert_find_tensor(&m, "bert.encoder.layer.1.output.LayerNorm.weight");
+    const ParamTensor *b = bert_find_tensor(&m, "bert.encoder.layer.1.intermediate.dense.bias");
+    ck_assert(g && b);
+    for (long i = 0; i < g->count; i++) ck_assert(m.params_memory[g->offset + i] == 1);
+    for (long i = 0; i < b->count; i++) ck_assert(m.params_memory[b->offset + i] == 0);
+    ck_assert(!b->decay && !g->decay && w->decay);
+    bert_free(&m);
+}
+END_TEST
+
+START_TEST(model_ignores_padding) {
+    /* Changing the token ids at padded positions changes nothing the model
+     * reports: pooled output, MLM and NSP losses. */
+    BertConfig cfg = tiny_config();
+    BertModel m;
+    char err[256];
+    ck_assert(bert_create(&m, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0);
+    ck_assert(bert_reserve(&m, 2, 6, 2, err, sizeof err) == 0);
+    bert_init_weights(&m, 3);
+    int ids[12] = { 2, 5, 6, 3, 0, 0, 2, 9, 10, 11, 3, 0 };
+    int types[12] = { 0 }, mask[12] = { 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0 };
+    int pos[4] = { 1, 2, 3, 0 }, labels[4] = { 7, IGNORE_INDEX, 12, 2 }, nsp[2] = { 0, 1 };
+    BertBatch batch = { .B = 2, .T = 6, .input_ids = ids, .token_type_ids = types, .attention_mask = mask,
+                        .P = 2, .mlm_positions = pos, .mlm_labels = labels, .nsp_labels = nsp };
+    ck_assert(bert_check_batch(&m, &batch, err, sizeof err) == 0);
+    bert_forward(&m, &batch, false, 1);
+    double mlm = m.mlm_loss, nsp_loss = m.nsp_loss;
+    real pooled[32];
+    memcpy(pooled, m.acts.pooled, sizeof pooled);
+    ids[4] = 17; ids[5] = 29; ids[11] = 1;
+    bert_forward(&m, &batch, false, 1);
+    ck_assert_near(m.mlm_loss, mlm, 1e-6);
+    ck_assert_near(m.nsp_loss, nsp_loss, 1e-6);
+    for (int i = 0; i < 32; i++) ck_assert_near(m.acts.pooled[i], pooled[i], 1e-6);
+    /* and the loss is a real cross-entropy: near ln V for a fresh model */
+    ck_assert(m.mlm_loss > 0.5 * log(30) && m.mlm_loss < 2 * log(30));
+    ck_assert_int_eq(m.M, 3);
+    bert_free(&m);
+}
+END_TEST
+
+START_TEST(model_rejects_bad_batches) {
+    BertConfig cfg = tiny_config();
+    BertModel m;
+    char err[256];
+    ck_assert(bert_create(&m, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0);
+    ck_assert(bert_reserve(&m, 1, 4, 1, err, sizeof err) == 0);
+    int ids[4] = { 2, 30, 3, 0 }, types[4] = { 0 }, mask[4] = { 1, 1, 1, 0 }, pos[1] = { 1 }, labels[1] = { 5 };
+    BertBatch batch = { .B = 1, .T = 4, .input_ids = ids, .token_type_ids = types, .attention_mask = mask,
+                        .P = 1, .mlm_positions = pos, .mlm_labels = labels };
+    ck_assert(bert_check_batch(&m, &batch, err, sizeof err) != 0);
+    ck_assert_msg(strstr(err, "outside the vocabulary") != NULL, "%s", err);
+    ids[1] = 4;
+    types[2] = 2;
+    ck_assert(bert_check_batch(&m, &batch, err, sizeof err) != 0);
+    ck_assert_msg(strstr(err, "type_vocab_size") != NULL, "%s", err);
+    types[2] = 0;
+    pos[0] = 4;
+    ck_assert(bert_check_batch(&m, &batch, err, sizeof err) != 0);
+    pos[0] = 1;
+    ck_assert(bert_check_batch(&m, &batch, err, sizeof err) == 0);
+    batch.T = 5;
+    ck_assert(bert_check_batch(&m, &batch, err, sizeof err) != 0);
+    ck_assert(bert_reserve(&m, 1, 13, 1, err, sizeof err) != 0);
+    ck_assert_msg(strstr(err, "max_position_embeddings") != NULL, "%s", err);
+    bert_free(&m);
+}
+END_TEST
+
+START_TEST(model_gradcheck_pretraining) { assert_gradcheck_passes("model"); }
+END_TEST
+START_TEST(model_gradcheck_classifier) { assert_gradcheck_passes("model_classifier"); }
+END_TEST
+
+Suite *model_suite(void) {
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, model_layout_matches_google_bert_mini);
+    tcase_add_test(tc, model_init_is_berts);
+    tcase_add_test(tc, model_ignores_padding);
+    tcase_add_test(tc, model_rejects_bad_batches);
+    tcase_add_test(tc, model_gradcheck_pretraining);
+    tcase_add_test(tc, model_gradcheck_classifier);
+    suite_add_tcase(s, tc);
+    return s;
+}
