@@ -69,7 +69,7 @@ build:
 test: check-deps $(foreach v,$(VARIANTS),build/$(v)/test_bert)
 	@set -e; for v in $(VARIANTS); do \
 	  echo "== Check suite, $$v build"; \
-	  ./build/$$v/test_bert; \
+	  CK_DEFAULT_TIMEOUT=300 ./build/$$v/test_bert; \
 	done
 
 demo: deps all
