@@ -5,5 +5,6 @@
 #define BERT_COMMANDS_H
 
 int cmd_gradcheck(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

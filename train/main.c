@@ -11,6 +11,7 @@ typedef struct {
 
 static const Command commands[] = {
     { "gradcheck", cmd_gradcheck, "check every layer's gradients against finite differences" },
+    { "plot", cmd_plot, "draw a run's loss and accuracy curves into a PNG" },
 };
 static const int command_count = sizeof commands / sizeof commands[0];
 

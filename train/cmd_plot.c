@@ -1,0 +1,136 @@
+/* cmd_plot.c — `bert plot RUN_DIR [--out FILE]`: draws the loss and accuracy
+ * curves of a pretraining or fine-tuning run from RUN_DIR/metrics.jsonl into a
+ * PNG with gnuplot. Every record has a "step" and a "split" ("train" or
+ * "eval"); every numeric field whose name contains "loss" goes in the upper
+ * panel, every one containing "acc" or "f1" in the lower. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cJSON.h>
+#include "commands.h"
+#include "options.h"
+
+#define MAX_SERIES 32
+
+typedef struct {
+    char name[80];     /* "train mlm_loss" */
+    char path[512];    /* temporary data file: step value */
+    FILE *file;
+    bool loss;         /* upper panel (else lower) */
+} Series;
+
+static Series *series_for(Series *s, int *n, const char *dir, const char *split, const char *key) {
+    char name[80];
+    snprintf(name, sizeof name, "%s %s", split, key);
+    for (int i = 0; i < *n; i++)
+        if (strcmp(s[i].name, name) == 0) return &s[i];
+    if (*n == MAX_SERIES) return NULL;
+    Series *x = &s[(*n)++];
+    snprintf(x->name, sizeof x->name, "%s", name);
+    snprintf(x->path, sizeof x->path, "%s/series%d.dat", dir, *n);
+    x->file = fopen(x->path, "w");
+    x->loss = strstr(key, "loss") != NULL;
+    return x->file ? x : NULL;
+}
+
+int cmd_plot(int argc, char **argv) {
+    const char *out = NULL;
+    Option options[] = {
+        { "--out", OPT_STRING, &out, "PNG to write (default RUN_DIR/curves.png)", false },
+    };
+    if (argc < 2 || argv[1][0] == '-') {
+        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+            printf("usage: bert plot RUN_DIR [--out FILE]\n"
+                   "Draws RUN_DIR/metrics.jsonl (losses above, accuracies below) into a PNG with gnuplot.\n");
+            return 0;
+        }
+        fprintf(stderr, "bert plot: give the run directory: bert plot RUN_DIR [--out FILE]\n");
+        return 2;
+    }
+    const char *run_dir = argv[1];
+    int status = options_parse("plot", "", options, 1, argc - 1, argv + 1);
+    if (status) return status == 1 ? 0 : status;
+
+    char metrics_path[1024], png[1024];
+    snprintf(metrics_path, sizeof metrics_path, "%s/metrics.jsonl", run_dir);
+    snprintf(png, sizeof png, "%s", out ? out : "");
+    if (!out) snprintf(png, sizeof png, "%s/curves.png", run_dir);
+    FILE *in = fopen(metrics_path, "r");
+    if (!in) {
+        fprintf(stderr, "bert plot: %s: cannot open (is %s a run directory?)\n", metrics_path, run_dir);
+        return 1;
+    }
+    char tmpdir[] = "/tmp/bert-plot-XXXXXX";
+    if (!mkdtemp(tmpdir)) { perror("bert plot: mkdtemp"); fclose(in); return 1; }
+
+    Series series[MAX_SERIES];
+    int n_series = 0;
+    long line_no = 0, records = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, in) > 0) {
+        line_no++;
+        cJSON *obj = cJSON_Parse(line);
+        if (!cJSON_IsObject(obj)) {
+            fprintf(stderr, "bert plot: %s:%ld: not a JSON object, skipped\n", metrics_path, line_no);
+            cJSON_Delete(obj);
+            continue;
+        }
+        const cJSON *step = cJSON_GetObjectItemCaseSensitive(obj, "step");
+        const cJSON *split = cJSON_GetObjectItemCaseSensitive(obj, "split");
+        const char *split_name = cJSON_IsString(split) ? split->valuestring : "train";
+        if (cJSON_IsNumber(step)) {
+            records++;
+            const cJSON *field;
+            cJSON_ArrayForEach(field, obj) {
+                if (!cJSON_IsNumber(field) || strcmp(field->string, "step") == 0) continue;
+                bool wanted = strstr(field->string, "loss") || strstr(field->string, "acc") || strstr(field->string, "f1");
+                if (!wanted) continue;
+                Series *s = series_for(series, &n_series, tmpdir, split_name, field->string);
+                if (s) fprintf(s->file, "%g %.8g\n", step->valuedouble, field->valuedouble);
+            }
+        }
+        cJSON_Delete(obj);
+    }
+    free(line);
+    fclose(in);
+    for (int i = 0; i < n_series; i++) fclose(series[i].file);
+    if (records == 0) {
+        fprintf(stderr, "bert plot: %s has no records with a step\n", metrics_path);
+        return 1;
+    }
+
+    char script_path[64];
+    snprintf(script_path, sizeof script_path, "%s/plot.gp", tmpdir);
+    FILE *gp = fopen(script_path, "w");
+    fprintf(gp, "set terminal png size 1000,800\nset output '%s'\nset multiplot layout 2,1 title '%s'\n"
+                "set grid\nset key outside right\nset xlabel 'step'\n", png, run_dir);
+    for (int panel = 0; panel < 2; panel++) {
+        fprintf(gp, "set ylabel '%s'\nplot ", panel == 0 ? "loss" : "accuracy");
+        int drawn = 0;
+        for (int i = 0; i < n_series; i++) {
+            if (series[i].loss != (panel == 0)) continue;
+            bool eval = strncmp(series[i].name, "eval", 4) == 0;
+            fprintf(gp, "%s'%s' using 1:2 with %s title '%s'", drawn ? ", " : "", series[i].path,
+                    eval ? "linespoints" : "lines", series[i].name);
+            drawn++;
+        }
+        if (!drawn) fprintf(gp, "NaN title 'none'");
+        fprintf(gp, "\n");
+    }
+    fprintf(gp, "unset multiplot\n");
+    fclose(gp);
+    char command[256];
+    snprintf(command, sizeof command, "gnuplot %s", script_path);
+    int rc = system(command);
+    for (int i = 0; i < n_series; i++) remove(series[i].path);
+    remove(script_path);
+    rmdir(tmpdir);
+    if (rc != 0) {
+        fprintf(stderr, "bert plot: gnuplot failed (install it with: apt-get install gnuplot-nox)\n");
+        return 1;
+    }
+    printf("wrote %s (%ld records, %d curves)\n", png, records, n_series);
+    return 0;
+}

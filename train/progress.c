@@ -1,0 +1,55 @@
+/* progress.c — the progress line and the metrics file. */
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "progress.h"
+
+double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int progress_open(Progress *p, const char *metrics_path, long first_step, long total_steps,
+                  char *err, size_t err_len) {
+    memset(p, 0, sizeof *p);
+    p->start_time = now_seconds();
+    p->first_step = first_step;
+    p->total_steps = total_steps;
+    p->tty = isatty(STDERR_FILENO);
+    if (metrics_path) {
+        p->metrics = fopen(metrics_path, "a");
+        if (!p->metrics) {
+            snprintf(err, err_len, "%s: cannot open for appending", metrics_path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void progress_show(Progress *p, long step, const char *figures) {
+    double t = now_seconds();
+    bool last = step >= p->total_steps;
+    if (!p->tty && !last && t - p->last_print < 10) return;
+    p->last_print = t;
+    double done = (double)(step - p->first_step), left = (double)(p->total_steps - step);
+    long eta = done > 0 ? (long)((t - p->start_time) / done * left + 0.5) : 0;
+    fprintf(stderr, "%sstep %ld/%ld | %s | ETA %ld:%02ld:%02ld%s", p->tty ? "\r\033[K" : "", step,
+            p->total_steps, figures, eta / 3600, eta / 60 % 60, eta % 60, p->tty ? "" : "\n");
+    fflush(stderr);
+}
+
+void progress_done(Progress *p) {
+    if (p->tty) fputc('\n', stderr);
+}
+
+void progress_record(Progress *p, const char *json_object) {
+    if (!p->metrics) return;
+    fprintf(p->metrics, "%s\n", json_object);
+    fflush(p->metrics);
+}
+
+void progress_close(Progress *p) {
+    if (p->metrics) fclose(p->metrics);
+    p->metrics = NULL;
+}
