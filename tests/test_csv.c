@@ -186,6 +186,7 @@ START_TEST(csv_errors_name_file_and_line) {
     must_fail_str("a,b\n1, \"y\"\n", 2, "quote inside unquoted field 2");
     must_fail_str("a,b\n\"x\"y,1\n", 2, "text after the closing quote of field 1");
     must_fail_str("text,label,text\n1,2,3\n", 1, "duplicate column name 'text' (columns 1 and 3)");
+    must_fail_str("x,y,y,x\n1,2,3,4\n", 1, "duplicate column name 'y' (columns 2 and 3)");
     /* Bad UTF-8: a stray byte, an overlong '/', a truncated sequence at the end. */
     must_fail_str("a,b\n1,2\n3,\xFF\n", 3, "invalid UTF-8 (byte 0xff) in field 2");
     must_fail_str("a,b\n\"1\n\xC0\xAF\",2\n", 3, "invalid UTF-8 (byte 0xc0) in field 1");
