@@ -173,6 +173,8 @@ START_TEST(csv_errors_name_file_and_line) {
     char err[256] = "";
     ck_assert_int_eq(csv_read(&t, "/nonexistent/dir/train.csv", 0, err, sizeof err), -1);
     ck_assert_str_eq(err, "/nonexistent/dir/train.csv: cannot open: No such file or directory");
+    ck_assert_int_eq(csv_read(&t, "/", 0, err, sizeof err), -1);
+    ck_assert_str_eq(err, "/: cannot read: Is a directory");
 
     must_fail_str("", 1, "empty file");
     must_fail_str("\xEF\xBB\xBF\n\r\n", 3, "empty file");
