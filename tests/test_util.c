@@ -1,7 +1,9 @@
 /* test_util.c — helpers shared by the Check tests. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "test_util.h"
 #include "gradcheck.h"
 
@@ -25,4 +27,13 @@ const char *shared_data_dir(const char *test_name) {
     if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return dir;
     printf("SKIP %s: shared data directory %s not found (set BERT_SHARED_DATA)\n", test_name, dir);
     return NULL;
+}
+
+void write_temp_file(char *path, const char *contents, size_t len, const char *suffix) {
+    const char *dir = getenv("TMPDIR");
+    snprintf(path, 64, "%s/bert_test_XXXXXX%s", dir && strlen(dir) < 32 ? dir : "/tmp", suffix);
+    int fd = mkstemps(path, (int)strlen(suffix));
+    ck_assert_msg(fd >= 0, "cannot create temporary file %s", path);
+    ck_assert_msg(write(fd, contents, len) == (ssize_t)len, "cannot write %s", path);
+    close(fd);
 }

@@ -21,6 +21,12 @@ void assert_gradcheck_passes(const char *name);
  * printing a line saying which test skipped and why. */
 const char *shared_data_dir(const char *test_name);
 
+/* Writes LEN bytes of CONTENTS to a new temporary file whose name ends in
+ * SUFFIX (e.g. ".tsv"; mkstemps) and copies its path into PATH (at least 64
+ * bytes). The caller unlinks it. Fails the test if the file cannot be made. */
+#include <stddef.h>
+void write_temp_file(char *path, const char *contents, size_t len, const char *suffix);
+
 /* Tolerance for comparing a forward value computed in `real` with an exact one. */
 #ifdef BERT_DOUBLE
 #define REAL_TOL 1e-12
