@@ -42,14 +42,13 @@ int adamw_check_segments(const ParamSegment *segments, int n_segments, long n,
                          char *err, size_t err_size) {
     for (int i = 0; i < n_segments; i++) {
         const ParamSegment *s = &segments[i];
-        const char *name = s->name ? s->name : "(unnamed)";
         if (!s->name) {
             snprintf(err, err_size, "parameter segment %d has no name", i);
             return -1;
         }
         if (s->offset < 0 || s->count < 0 || s->count > n || s->offset > n - s->count) {
             snprintf(err, err_size, "parameter segment %d (%s): elements [%ld, %ld) lie outside the buffer of %ld",
-                     i, name, s->offset, s->offset + s->count, n);
+                     i, s->name, s->offset, s->offset + s->count, n);
             return -1;
         }
         for (int j = 0; j < i; j++) {
@@ -58,7 +57,7 @@ int adamw_check_segments(const ParamSegment *segments, int n_segments, long n,
                 s->offset < o->offset + o->count && o->offset < s->offset + s->count) {
                 snprintf(err, err_size, "parameter segments %d (%s) [%ld, %ld) and %d (%s) [%ld, %ld) overlap",
                          j, o->name, o->offset, o->offset + o->count,
-                         i, name, s->offset, s->offset + s->count);
+                         i, s->name, s->offset, s->offset + s->count);
                 return -1;
             }
         }
