@@ -1,5 +1,5 @@
 /* test_adamw.c — AdamW: single and double steps on 3 parameters against
- * numbers derived by hand (and reproduced by scripts/adamw_reference.py:
+ * numbers derived by hand (and reproduced by tests/reference/adamw_reference.py:
  * plain Python for Google's rule, torch.optim.AdamW for the bias-corrected
  * one), closed forms for constant gradients over many steps, exact clipping,
  * bitwise determinism across thread counts, exact resume from saved m, v and
@@ -124,7 +124,7 @@ END_TEST
  *   v = 0.999·[4e-5, 1.6e-4, 1.6e-4] + 0.001·g2² = [4.996e-5, 2.4984e-4, 1.9984e-4]
  * Google: p[0] = 0.682822226 − 0.05·(0.008/(√4.996e-5 + 1e-6) + 0.01·0.682822226) = 0.625897637
  * torch, t = 2: m̂ = m/0.19, v̂ = v/0.001999, p[0] = 0.8990005·(1 − 0.0005) − 0.05·m̂/(√v̂ + 1e-6) = 0.885234232
- * (all three values of each from scripts/adamw_reference.py). */
+ * (all three values of each from tests/reference/adamw_reference.py). */
 static void check_two_steps(bool bias_correction, const Expected *want) {
     real p[3] = { 1, -2, (real)0.5 };
     real g1[3] = { (real)0.2, (real)-0.4, (real)0.4 }, g2[3] = { (real)-0.1, (real)0.3, (real)0.2 };

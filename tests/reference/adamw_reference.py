@@ -3,7 +3,7 @@
 Google's AdamWeightDecayOptimizer is re-derived here in plain Python floats
 (double); the bias-corrected variant is torch.optim.AdamW itself (float64),
 with Google's clip_by_global_norm applied to the gradients before the step.
-Run with Debian's python3-torch: /usr/bin/python3 scripts/adamw_reference.py
+Run with Debian's python3-torch: /usr/bin/python3 tests/reference/adamw_reference.py
 The C tests never run this; they contain the numbers it prints."""
 import math
 import torch
