@@ -7,6 +7,7 @@
 #include "gradcheck.h"
 #include "linear.h"
 #include "layernorm.h"
+#include "gradcheck_layers.h"
 
 /* ---- linear ---------------------------------------------------------------- */
 
@@ -81,5 +82,11 @@ static void gradcheck_layernorm(GradCheckReport *report, uint64_t seed) {
 const GradCheckCase gradcheck_cases[] = {
     { "linear", "y = x Wᵀ + b", gradcheck_linear },
     { "layernorm", "normalise over the hidden axis, scale and shift", gradcheck_layernorm },
+    { "embeddings", "word + position + token-type lookups, summed", gradcheck_embeddings },
+    { "gelu", "x·Φ(x), exact erf form", gradcheck_gelu },
+    { "tanh", "tanh(x), backward from the output", gradcheck_tanh },
+    { "dropout", "inverted dropout, p = 0.25, fixed key", gradcheck_dropout },
+    { "residual_layernorm", "LayerNorm(residual + inp), post-LN", gradcheck_residual_layernorm },
+    { "cross_entropy", "softmax + NLL, ignore index −100, mean over counted rows", gradcheck_cross_entropy },
 };
 const int gradcheck_case_count = sizeof gradcheck_cases / sizeof gradcheck_cases[0];
