@@ -11,7 +11,7 @@ void gelu_forward(real *out, const real *inp, long N) {
     }
 }
 
-/* docs/gelu.md, equation (G4): gelu'(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π). */
+/* docs/gelu.md, equations (G3)–(G4): gelu'(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π). */
 void gelu_backward(real *dinp, const real *dout, const real *inp, long N) {
     const real inv_sqrt2 = (real)0.70710678118654752440;
     const real inv_sqrt_2pi = (real)0.39894228040143267794;
