@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include "cross_entropy.h"
+#include "parallel.h"
 
 /* The loss is summed over fixed blocks of rows, each block in row order, then
  * the block sums in block order: the same additions in the same order for any
@@ -20,7 +21,7 @@ real cross_entropy_forward(real *probs, const real *logits, const int *targets,
                            int N, int V, int *count) {
     double block_loss[CE_BLOCKS] = { 0 };
     int block_count[CE_BLOCKS] = { 0 };
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if ((long)N * V >= PARALLEL_MIN_WORK)
     for (int k = 0; k < CE_BLOCKS; k++) {
         int n0 = (int)((long)N * k / CE_BLOCKS), n1 = (int)((long)N * (k + 1) / CE_BLOCKS);
         for (int n = n0; n < n1; n++) {
@@ -57,7 +58,7 @@ void cross_entropy_backward(real *dlogits, const real *probs, const int *targets
     for (int n = 0; n < N; n++) counted += is_counted(targets[n]);
     bool in_place = dlogits == probs;
     real scale = counted > 0 ? dloss / counted : 0;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if ((long)N * V >= PARALLEL_MIN_WORK)
     for (int n = 0; n < N; n++) {
         const real *p = probs + (long)n * V;
         real *d = dlogits + (long)n * V;

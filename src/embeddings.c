@@ -3,13 +3,14 @@
 #include <stddef.h>
 #include <omp.h>
 #include "embeddings.h"
+#include "parallel.h"
 
 /* docs/embeddings.md, equation (E1). Ids are trusted: the data loader checks
  * them against V and TV, which this layer is not told. */
 void embeddings_forward(real *out, const int *input_ids, const int *token_type_ids,
                         const real *word_emb, const real *pos_emb, const real *type_emb,
                         int B, int T, int C) {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if ((long)B * T * C >= PARALLEL_MIN_WORK)
     for (int bt = 0; bt < B * T; bt++) {
         int t = bt % T;
         const real *w = word_emb + (long)input_ids[bt] * C;
@@ -28,7 +29,7 @@ void embeddings_forward(real *out, const int *input_ids, const int *token_type_i
  * reproducible and free of races. */
 void embeddings_backward(real *d_word_emb, real *d_pos_emb, real *d_type_emb, const real *dout,
                          const int *input_ids, const int *token_type_ids, int B, int T, int C) {
-    #pragma omp parallel
+    #pragma omp parallel if ((long)B * T * C >= PARALLEL_MIN_WORK)
     {
         int nthreads = omp_get_num_threads(), tid = omp_get_thread_num();
         int c0 = (int)((long)C * tid / nthreads), c1 = (int)((long)C * (tid + 1) / nthreads);

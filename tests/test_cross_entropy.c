@@ -1,6 +1,10 @@
 /* test_cross_entropy.c — cross-entropy: uniform logits, a 2-class case by
  * hand, ignored rows, stability, in-place backward, finite differences. */
+#include <omp.h>
+#include <stdlib.h>
 #include <string.h>
+#include "gemm.h"
+#include "rng.h"
 #include "test_util.h"
 #include "cross_entropy.h"
 
@@ -91,6 +95,26 @@ START_TEST(cross_entropy_bad_target_gives_nan_not_a_crash) {
 }
 END_TEST
 
+START_TEST(cross_entropy_same_bits_for_any_thread_count) {
+    /* N·V = 32000 ≥ PARALLEL_MIN_WORK, so two threads really split the rows;
+     * the loss sum must still be added in the same order. */
+    enum { N = 64, V = 500 };
+    real *logits = malloc(sizeof(real) * N * V), *probs = malloc(sizeof(real) * N * V);
+    int targets[N];
+    Rng rng = rng_seeded(11);
+    for (int i = 0; i < N * V; i++) logits[i] = (real)(3 * rng_normal(&rng));
+    for (int n = 0; n < N; n++) targets[n] = n % 5 == 0 ? IGNORE_INDEX : (int)rng_below(&rng, V);
+    omp_set_num_threads(1);
+    real loss1 = cross_entropy_forward(probs, logits, targets, N, V, NULL);
+    omp_set_num_threads(2);
+    real loss2 = cross_entropy_forward(probs, logits, targets, N, V, NULL);
+    omp_set_num_threads(bert_threads());
+    ck_assert(memcmp(&loss1, &loss2, sizeof loss1) == 0);
+    ck_assert(loss1 > 0 && isfinite(loss1));
+    free(logits); free(probs);
+}
+END_TEST
+
 START_TEST(cross_entropy_gradcheck) { assert_gradcheck_passes("cross_entropy"); }
 END_TEST
 
@@ -103,6 +127,7 @@ Suite *cross_entropy_suite(void) {
     tcase_add_test(tc, cross_entropy_stable_for_huge_logits);
     tcase_add_test(tc, cross_entropy_in_place_matches_separate);
     tcase_add_test(tc, cross_entropy_bad_target_gives_nan_not_a_crash);
+    tcase_add_test(tc, cross_entropy_same_bits_for_any_thread_count);
     tcase_add_test(tc, cross_entropy_gradcheck);
     suite_add_tcase(s, tc);
     return s;

@@ -58,7 +58,8 @@ END_TEST
 START_TEST(embeddings_backward_same_bits_for_any_thread_count) {
     /* Many colliding ids and awkward values: the sums must match bit for bit
      * with 1 and 2 threads (rounding makes any reordering visible). */
-    enum { B = 4, T = 16, CC = 37, VV = 3 };
+    /* B·T·CC = 24576 ≥ PARALLEL_MIN_WORK, so 2 threads really split the work */
+    enum { B = 8, T = 32, CC = 96, VV = 3 };
     static int ids[B * T], types[B * T];
     static real dout[B * T * CC], dword[2][VV * CC], dpos[2][T * CC], dtype[2][TV * CC];
     Rng rng = rng_seeded(7);
