@@ -11,7 +11,8 @@
 
 /* probs[N,V] = softmax(logits[N,V]) (saved; may equal logits). Returns
  *   loss = (1/count) Σ_{n : targets[n] != IGNORE_INDEX} −log probs[n, targets[n]]
- * and sets *count (may be NULL); loss = 0 when count = 0. */
+ * and sets *count (may be NULL); loss = 0 when count = 0. A target outside
+ * [0, V) other than IGNORE_INDEX makes the loss NaN (never an out-of-bounds read). */
 real cross_entropy_forward(real *probs, const real *logits, const int *targets,
                            int N, int V, int *count);
 

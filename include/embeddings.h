@@ -12,7 +12,8 @@ void embeddings_forward(real *out, const int *input_ids, const int *token_type_i
                         const real *word_emb, const real *pos_emb, const real *type_emb,
                         int B, int T, int C);
 
-/* Scatter-adds dout[B,T,C] into the rows that were looked up (+=). */
+/* Scatter-adds dout[B,T,C] into the rows that were looked up (+=). A NULL
+ * table gradient is skipped (that table is not being trained). */
 void embeddings_backward(real *d_word_emb, real *d_pos_emb, real *d_type_emb, const real *dout,
                          const int *input_ids, const int *token_type_ids, int B, int T, int C);
 

@@ -1,9 +1,18 @@
 /* gradcheck_cases.h — the gradient-check cases registered in
- * gradcheck_cases.c, one per layer or block (see gradcheck.h). */
+ * gradcheck_cases.c, one per layer or block (see gradcheck.h). Each runs a
+ * small random instance forward and backward and appends its lines. */
 #ifndef BERT_GRADCHECK_CASES_H
 #define BERT_GRADCHECK_CASES_H
 
+#include <stdint.h>
 #include "gradcheck.h"
+
+void gradcheck_embeddings(GradCheckReport *r, uint64_t seed);
+void gradcheck_gelu(GradCheckReport *r, uint64_t seed);
+void gradcheck_tanh(GradCheckReport *r, uint64_t seed);
+void gradcheck_dropout(GradCheckReport *r, uint64_t seed);
+void gradcheck_residual_layernorm(GradCheckReport *r, uint64_t seed);
+void gradcheck_cross_entropy(GradCheckReport *r, uint64_t seed);
 
 void gradcheck_feedforward(GradCheckReport *r, uint64_t seed);
 void gradcheck_encoder_layer(GradCheckReport *r, uint64_t seed);

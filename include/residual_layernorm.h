@@ -12,7 +12,8 @@ void residual_layernorm_forward(real *out, real *sum, real *mean, real *rstd,
 
 /* d_sum = LayerNorm backward of dout (into the caller's scratch d_sum[N,C], overwritten);
  * then d_residual += d_sum and d_inp += d_sum; dweight[C], dbias[C] accumulate.
- * d_residual and d_inp may be the same buffer (it then receives 2·d_sum). */
+ * d_residual and d_inp may be the same buffer (it then receives 2·d_sum);
+ * either may be NULL (not needed). */
 void residual_layernorm_backward(real *d_residual, real *d_inp, real *dweight, real *dbias,
                                  real *d_sum, const real *dout, const real *sum,
                                  const real *weight, const real *mean, const real *rstd,

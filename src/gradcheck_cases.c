@@ -1,7 +1,8 @@
 /* gradcheck_cases.c — the registry of gradient-check cases, and the cases for
  * the linear and layernorm layers. Each case builds a small random instance,
  * takes L = Σ out ⊙ R (so dout = R), and checks the input and every parameter.
- * Cases for the other layers are in gradcheck_<layer>.c. */
+ * Cases for the other layers: gradcheck_layers.c (element-wise layers and
+ * losses), gradcheck_attention.c, gradcheck_composites.c, gradcheck_model.c. */
 #include <stdlib.h>
 #include <string.h>
 #include "gradcheck.h"
@@ -80,14 +81,20 @@ static void gradcheck_layernorm(GradCheckReport *report, uint64_t seed) {
 /* ---- registry, in the course's reading order (docs/README.md) -------------- */
 
 const GradCheckCase gradcheck_cases[] = {
+    { "embeddings", "word + position + token-type lookups, summed", gradcheck_embeddings },
     { "linear", "y = x Wᵀ + b", gradcheck_linear },
     { "layernorm", "normalise over the hidden axis, scale and shift", gradcheck_layernorm },
+    { "gelu", "x·Φ(x), exact erf form", gradcheck_gelu },
+    { "tanh", "tanh(x), backward from the output", gradcheck_tanh },
+    { "dropout", "inverted dropout, p = 0.25, fixed key", gradcheck_dropout },
+    { "residual_layernorm", "LayerNorm(residual + inp), post-LN", gradcheck_residual_layernorm },
     { "feedforward", "Linear → GELU → Linear", gradcheck_feedforward },
     { "encoder_layer", "attention, dropout, residual+LN, feed-forward, dropout, residual+LN", gradcheck_encoder_layer },
     { "pooler", "tanh(W h_[CLS] + b)", gradcheck_pooler },
     { "mlm_head", "dense → GELU → LayerNorm → tied decoder + bias", gradcheck_mlm_head },
     { "nsp_head", "pooled → 2 logits", gradcheck_nsp_head },
     { "classifier_head", "pooled → dropout → K logits", gradcheck_classifier_head },
+    { "cross_entropy", "softmax + NLL, ignore index −100, mean over counted rows", gradcheck_cross_entropy },
     { "model", "whole tiny BERT, MLM + NSP loss, dropout on", gradcheck_model_pretraining },
     { "model_classifier", "whole tiny BERT, classification loss, dropout on", gradcheck_model_classifier },
 };

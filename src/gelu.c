@@ -1,0 +1,26 @@
+/* gelu.c — GELU activation in BERT's exact erf form (not the tanh approximation). */
+#include "gelu.h"
+#include "parallel.h"
+
+/* docs/gelu.md, equation (G1): gelu(x) = x·Φ(x), Φ(x) = ½(1 + erf(x/√2)). */
+void gelu_forward(real *out, const real *inp, long N) {
+    const real inv_sqrt2 = (real)0.70710678118654752440;
+    #pragma omp parallel for schedule(static) if (N >= PARALLEL_MIN_WORK)
+    for (long i = 0; i < N; i++) {
+        real x = inp[i];
+        out[i] = (real)0.5 * x * (1 + erf(x * inv_sqrt2));
+    }
+}
+
+/* docs/gelu.md, equations (G3)–(G4): gelu'(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π). */
+void gelu_backward(real *dinp, const real *dout, const real *inp, long N) {
+    const real inv_sqrt2 = (real)0.70710678118654752440;
+    const real inv_sqrt_2pi = (real)0.39894228040143267794;
+    #pragma omp parallel for schedule(static) if (N >= PARALLEL_MIN_WORK)
+    for (long i = 0; i < N; i++) {
+        real x = inp[i];
+        real cdf = (real)0.5 * (1 + erf(x * inv_sqrt2));
+        real pdf = inv_sqrt_2pi * exp((real)-0.5 * x * x);
+        dinp[i] += dout[i] * (cdf + x * pdf);
+    }
+}

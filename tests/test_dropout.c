@@ -1,0 +1,113 @@
+/* test_dropout.c — dropout: identities, kept fraction, exact scaling, masks
+ * that depend only on the key, finite differences. */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "test_util.h"
+#include "dropout.h"
+#include "gemm.h"
+
+enum { BIG = 100000 };
+
+static real *ramp(long n) {
+    real *x = malloc(sizeof(real) * (size_t)n);
+    for (long i = 0; i < n; i++) x[i] = (real)(i % 97) - 48;
+    return x;
+}
+
+START_TEST(dropout_identity_when_p_zero_or_not_training) {
+    real *x = ramp(1000), *y = malloc(sizeof(real) * 1000);
+    uint8_t *mask = malloc(1000);
+    int wrong = 0;
+    dropout_forward(y, mask, x, 0, 42, 1000, true);
+    for (int i = 0; i < 1000; i++) wrong += y[i] != x[i] || mask[i] != 1;
+    ck_assert_int_eq(wrong, 0);
+    dropout_forward(y, mask, x, (real)0.5, 42, 1000, false);
+    for (int i = 0; i < 1000; i++) wrong += y[i] != x[i] || mask[i] != 1;
+    ck_assert_int_eq(wrong, 0);
+    free(x); free(y); free(mask);
+}
+END_TEST
+
+START_TEST(dropout_kept_fraction_and_exact_scale) {
+    /* Each element is kept with probability 1 − p; over 10^5 elements the
+     * fraction's standard deviation is √(p(1−p)/10^5) ≈ 0.0014, so 1 % of
+     * 1 − p is > 5 standard deviations. Kept values are inp · 1/(1 − p). */
+    real ps[2] = { (real)0.25, (real)0.1 };
+    real *x = malloc(sizeof(real) * BIG), *y = malloc(sizeof(real) * BIG);
+    uint8_t *mask = malloc(BIG);
+    for (long i = 0; i < BIG; i++) x[i] = 1;
+    for (int k = 0; k < 2; k++) {
+        real p = ps[k], scale = 1 / (1 - p);
+        dropout_forward(y, mask, x, p, 2024 + k, BIG, true);
+        long kept = 0, wrong = 0;
+        for (long i = 0; i < BIG; i++) {
+            kept += mask[i];
+            wrong += y[i] != (mask[i] ? scale : 0);
+        }
+        ck_assert_msg(wrong == 0, "%ld outputs are neither 0 nor exactly 1/(1 - p)", wrong);
+        double fraction = (double)kept / BIG;
+        ck_assert_msg(fabs(fraction - (1 - p)) < 0.01 * (1 - p),
+                      "kept fraction %.4f, expected %.4f", fraction, 1 - (double)p);
+    }
+    /* p = ½: the scale is exactly 2 */
+    real *r = ramp(BIG);
+    dropout_forward(y, mask, r, (real)0.5, 9, BIG, true);
+    long wrong = 0;
+    for (long i = 0; i < BIG; i++) wrong += y[i] != (mask[i] ? 2 * r[i] : 0);
+    ck_assert_int_eq(wrong, 0);
+    free(x); free(y); free(r); free(mask);
+}
+END_TEST
+
+START_TEST(dropout_mask_depends_only_on_key) {
+    uint8_t *m1 = malloc(BIG), *m2 = malloc(BIG), *m3 = malloc(BIG);
+    real *x = ramp(BIG), *y = malloc(sizeof(real) * BIG);
+    omp_set_num_threads(1);
+    dropout_forward(y, m1, x, (real)0.25, 77, BIG, true);
+    omp_set_num_threads(2);
+    dropout_forward(y, m2, x, (real)0.25, 77, BIG, true);
+    dropout_forward(y, m3, x, (real)0.25, 78, BIG, true);
+    omp_set_num_threads(bert_threads());
+    ck_assert(memcmp(m1, m2, BIG) == 0);      /* same key, 1 vs 2 threads */
+    long differ = 0;
+    for (long i = 0; i < BIG; i++) differ += m1[i] != m3[i];
+    /* independent masks disagree with probability 2p(1−p) = 0.375 per element */
+    ck_assert_msg(differ > BIG / 4, "keys 77 and 78 give masks differing in only %ld places", differ);
+    /* and in place: out may equal inp */
+    real *z = ramp(BIG);
+    dropout_forward(z, m3, z, (real)0.25, 77, BIG, true);
+    dropout_forward(y, m1, x, (real)0.25, 77, BIG, true);
+    ck_assert(memcmp(z, y, sizeof(real) * BIG) == 0);
+    free(m1); free(m2); free(m3); free(x); free(y); free(z);
+}
+END_TEST
+
+START_TEST(dropout_backward_by_hand_accumulates) {
+    /* p = ½: dinp = 1 + dout · mask · 2 */
+    uint8_t mask[4] = { 1, 0, 1, 0 };
+    real dout[4] = { 1, 2, 3, 4 }, dinp[4] = { 1, 1, 1, 1 };
+    dropout_backward(dinp, dout, mask, (real)0.5, 4);
+    real want[4] = { 3, 1, 7, 1 };
+    for (int i = 0; i < 4; i++) ck_assert_near(dinp[i], want[i], 0);
+    /* training off: p = 0, mask all ones, gradient passes unchanged */
+    uint8_t ones[4] = { 1, 1, 1, 1 };
+    dropout_backward(dinp, dout, ones, 0, 4);
+    for (int i = 0; i < 4; i++) ck_assert_near(dinp[i], want[i] + dout[i], 0);
+}
+END_TEST
+
+START_TEST(dropout_gradcheck) { assert_gradcheck_passes("dropout"); }
+END_TEST
+
+Suite *dropout_suite(void) {
+    Suite *s = suite_create("dropout");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, dropout_identity_when_p_zero_or_not_training);
+    tcase_add_test(tc, dropout_kept_fraction_and_exact_scale);
+    tcase_add_test(tc, dropout_mask_depends_only_on_key);
+    tcase_add_test(tc, dropout_backward_by_hand_accumulates);
+    tcase_add_test(tc, dropout_gradcheck);
+    suite_add_tcase(s, tc);
+    return s;
+}
