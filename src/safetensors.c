@@ -280,6 +280,10 @@ static int parse_header(SafeTensors *st, const char *header, size_t header_len, 
         format_error(err, err_len, "%s: header does not start with '{'", st->path);
         return -1;
     }
+    if (memchr(header, '\0', header_len)) {
+        format_error(err, err_len, "%s: header contains a NUL byte", st->path);
+        return -1;
+    }
     if (!valid_utf8((const unsigned char *)header, header_len)) {
         format_error(err, err_len, "%s: header is not valid UTF-8", st->path);
         return -1;

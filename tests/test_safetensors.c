@@ -274,6 +274,10 @@ START_TEST(malformed_files_are_rejected) {
     assert_open_fails(path, "header length 209715200 is absurd");
     write_file(path, 1000, "{}", 0);
     assert_open_fails(path, "header length 1000 is larger than the rest of the file (2 bytes)");
+    fp = fopen(path, "wb");
+    fwrite("\x04\0\0\0\0\0\0\0{}\0 ", 1, 12, fp);   /* raw NUL inside the header */
+    fclose(fp);
+    assert_open_fails(path, "header contains a NUL byte");
     assert_open_fails("/nonexistent-dir/m.safetensors", "cannot open");
     tmpdir_remove(tmpdir);
 }
