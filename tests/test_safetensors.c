@@ -9,6 +9,7 @@
 #include "test_util.h"
 #include "tmpdir.h"
 #include "safetensors.h"
+#include "fileio.h"
 
 #define FIXTURE "tests/reference/fixture.safetensors"
 
@@ -159,6 +160,32 @@ START_TEST(writer_round_trip) {
 
     /* No temporary file is left behind. */
     ck_assert_int_eq(tmpdir_count(tmpdir, NULL), 1);
+
+    /* Deterministic: the same tensors added in another order give the same bytes. */
+    char path2[128];
+    snprintf(path2, sizeof path2, "%s/again.safetensors", tmpdir);
+    wr = safetensors_writer_new();
+    safetensors_writer_set_metadata(wr, "step", "10");
+    safetensors_writer_set_metadata(wr, "format", "pt");
+    safetensors_writer_add_int(wr, "ids", ids, 1, shape_ids);
+    safetensors_writer_add_real(wr, "scale", &scalar, 0, NULL);
+    safetensors_writer_add_real(wr, "layer.bias", bias, 1, shape_b);
+    safetensors_writer_add_real(wr, "empty", NULL, 2, shape_empty);
+    safetensors_writer_add_real(wr, "layer.weight", w, 2, shape_w);
+    ck_assert_int_eq(safetensors_writer_write(wr, path2, err, sizeof err), 0);
+    safetensors_writer_free(wr);
+    char *bytes1, *bytes2;
+    size_t len1, len2;
+    ck_assert_int_eq(read_whole_file(path, &bytes1, &len1, err, sizeof err), 0);
+    ck_assert_int_eq(read_whole_file(path2, &bytes2, &len2, err, sizeof err), 0);
+    /* header: metadata is written in insertion order, so compare from the first tensor on */
+    const char *t1 = strstr(bytes1 + 8, "\"ids\""), *t2 = strstr(bytes2 + 8, "\"ids\"");
+    ck_assert_ptr_nonnull(t1);
+    ck_assert_ptr_nonnull(t2);
+    ck_assert_uint_eq(len1, len2);
+    ck_assert_int_eq(memcmp(t1, t2, len1 - (size_t)(t1 - bytes1)), 0);
+    free(bytes1);
+    free(bytes2);
     tmpdir_remove(tmpdir);
 }
 END_TEST
