@@ -1,0 +1,67 @@
+/* bert_config.h — the model hyperparameters, read from and written to Hugging
+ * Face's config.json (transformers.BertConfig); Google's bert_config.json uses
+ * the same keys and loads too. Key policy (docs/checkpoints.md):
+ *   - the five size keys (vocab_size, hidden_size, num_hidden_layers,
+ *     num_attention_heads, intermediate_size) are required;
+ *   - every other BertConfig key is optional with transformers' default;
+ *   - known keys that do not change the model bert.c computes (e.g.
+ *     transformers_version, use_cache, torch_dtype) are accepted and ignored;
+ *   - keys that would change it to something bert.c does not implement are
+ *     errors (hidden_act other than "gelu", position_embedding_type other than
+ *     "absolute", is_decoder / add_cross_attention true);
+ *   - any other key is ignored but listed in cfg->unknown_keys, so the caller
+ *     can warn (a misspelt optional key would otherwise pass silently). */
+#ifndef BERT_BERT_CONFIG_H
+#define BERT_BERT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+    int vocab_size;                  /* 30522 */
+    int hidden_size;                 /* H, 768 */
+    int num_hidden_layers;           /* L, 12 */
+    int num_attention_heads;         /* A, 12; H % A == 0 */
+    int intermediate_size;           /* 3072 */
+    char hidden_act[32];             /* always "gelu" (exact erf form) */
+    double hidden_dropout_prob;      /* 0.1, in [0, 1) */
+    double attention_probs_dropout_prob;   /* 0.1, in [0, 1) */
+    int max_position_embeddings;     /* 512 */
+    int type_vocab_size;             /* 2 */
+    double initializer_range;        /* 0.02: std of the truncated-normal init */
+    double layer_norm_eps;           /* 1e-12 */
+    int pad_token_id;                /* 0 */
+    /* Dropout before the classification head; "classifier_dropout": null (or
+     * absent) means hidden_dropout_prob, and has_classifier_dropout is false. */
+    bool has_classifier_dropout;
+    double classifier_dropout;
+    char architecture[64];           /* first entry of "architectures", "" if none */
+    /* "regression", "single_label_classification", "multi_label_classification" or "" */
+    char problem_type[32];
+    /* Classification labels: id2label[i] for 0 <= i < num_labels (malloc'd).
+     * Default: 2 labels named "LABEL_0", "LABEL_1", as transformers does. */
+    int num_labels;
+    char **id2label;
+    /* Keys not recognised, comma-separated ("" if none); see the policy above. */
+    char unknown_keys[256];
+} BertConfig;
+
+/* transformers.BertConfig() defaults (bert-base-uncased). Allocates id2label:
+ * pair with bert_config_free. Returns 0, or -1 if out of memory. */
+int bert_config_defaults(BertConfig *cfg);
+void bert_config_free(BertConfig *cfg);
+
+/* Reads config.json (HF) or bert_config.json (Google). On error returns -1,
+ * leaves nothing to free, and err says "PATH:LINE: problem". */
+int bert_config_load(BertConfig *cfg, const char *path, char *err, size_t err_len);
+
+/* The same checks bert_config_load applies, on a config built in code. */
+int bert_config_validate(const BertConfig *cfg, char *err, size_t err_len);
+
+/* Writes HF-style config.json atomically, with "architectures": [architecture]
+ * (NULL: cfg->architecture, omitted if that is empty) and "model_type": "bert",
+ * so transformers.AutoConfig.from_pretrained reads it. */
+int bert_config_save(const BertConfig *cfg, const char *architecture, const char *path,
+                     char *err, size_t err_len);
+
+#endif
