@@ -5,5 +5,8 @@
 #define BERT_COMMANDS_H
 
 int cmd_gradcheck(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_vocab(int argc, char **argv);
+int cmd_bench_tokenizer(int argc, char **argv);
 
 #endif

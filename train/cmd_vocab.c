@@ -1,0 +1,2 @@
+#include "commands.h"
+int cmd_vocab(int argc, char **argv) { return 2; }
