@@ -11,13 +11,16 @@ typedef struct {
 
 static const Command commands[] = {
     { "gradcheck", cmd_gradcheck, "check every layer's gradients against finite differences" },
+    { "tokenize", cmd_tokenize, "WordPiece-tokenize text lines with a vocab.txt (tokens or ids)" },
+    { "vocab", cmd_vocab, "train a WordPiece vocabulary (vocab.txt) from text files" },
+    { "bench-tokenizer", cmd_bench_tokenizer, "measure tokenizer encoding and vocabulary-training speed" },
     { "plot", cmd_plot, "draw a run's loss and accuracy curves into a PNG" },
 };
 static const int command_count = sizeof commands / sizeof commands[0];
 
 static void usage(FILE *f) {
     fprintf(f, "usage: bert COMMAND [OPTIONS]   (bert COMMAND --help for its options)\n\ncommands:\n");
-    for (int i = 0; i < command_count; i++) fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    for (int i = 0; i < command_count; i++) fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
 }
 
 int main(int argc, char **argv) {
