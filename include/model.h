@@ -17,6 +17,7 @@
 #include "real.h"
 #include "bert_config.h"
 #include "encoder_layer.h"
+#include "adamw.h"
 
 /* Which heads a model carries beside the encoder and pooler. */
 enum { BERT_HEADS_PRETRAINING = 1, BERT_HEADS_CLASSIFIER = 2 };
@@ -143,6 +144,10 @@ void bert_zero_grad(BertModel *m);
 /* Checks a batch against the model (ids in range, sizes within the reserve).
  * Returns 0, or −1 with err naming the problem. */
 int bert_check_batch(const BertModel *m, const BertBatch *batch, char *err, size_t err_len);
+
+/* Describes the parameter buffer to the optimizer: one segment per tensor
+ * (segments must hold m->num_tensors entries). Returns the count. */
+int bert_param_segments(const BertModel *m, ParamSegment *segments);
 
 /* Finds a tensor by its Hugging Face name, or NULL. */
 const ParamTensor *bert_find_tensor(const BertModel *m, const char *name);

@@ -44,13 +44,15 @@ static void run_model_case(GradCheckReport *r, uint64_t seed, int heads, const c
     cfg.type_vocab_size = 2;
     cfg.hidden_dropout_prob = 0.1;
     cfg.attention_probs_dropout_prob = 0.1;
-    cfg.classifier_dropout = 0.1;
+    cfg.has_classifier_dropout = true;
+    cfg.classifier_dropout = 0.2;
     cfg.initializer_range = 0.3;  /* larger than BERT's 0.02 so every path carries signal */
     ModelCase c = { .dropout_key = seed };
     char err[256];
     if (bert_create(&c.model, &cfg, heads, 3, err, sizeof err) != 0 ||
         bert_reserve(&c.model, CASE_B, CASE_T, CASE_P, err, sizeof err) != 0) {
         fprintf(stderr, "gradcheck %s: %s\n", label, err);
+        bert_config_free(&cfg);
         return;
     }
     bert_init_weights(&c.model, seed);
@@ -79,6 +81,7 @@ static void run_model_case(GradCheckReport *r, uint64_t seed, int heads, const c
                          c.model.grads_memory + t->offset, t->count);
     }
     bert_free(&c.model);
+    bert_config_free(&cfg);
 }
 
 void gradcheck_model_pretraining(GradCheckReport *r, uint64_t seed) {

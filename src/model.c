@@ -114,6 +114,7 @@ static void walk_layout(LayoutWalk *w) {
 int bert_create(BertModel *m, const BertConfig *cfg, int heads, int num_labels, char *err, size_t err_len) {
     memset(m, 0, sizeof *m);
     m->config = *cfg;
+    m->config.id2label = NULL;  /* labels belong to the caller's config, not the model */
     m->heads = heads;
     m->num_labels = num_labels;
     if (cfg->hidden_size % cfg->num_attention_heads != 0) {
@@ -164,6 +165,14 @@ const ParamTensor *bert_find_tensor(const BertModel *m, const char *name) {
     for (int i = 0; i < m->num_tensors; i++)
         if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
     return NULL;
+}
+
+int bert_param_segments(const BertModel *m, ParamSegment *segments) {
+    for (int i = 0; i < m->num_tensors; i++) {
+        const ParamTensor *t = &m->tensors[i];
+        segments[i] = (ParamSegment){ t->name, t->offset, t->count, t->decay };
+    }
+    return m->num_tensors;
 }
 
 void bert_zero_grad(BertModel *m) { memset(m->grads_memory, 0, sizeof(real) * (size_t)m->num_params); }
@@ -323,6 +332,11 @@ static EncoderLayerShape layer_shape(const BertModel *m, int B, int T, bool trai
     return s;
 }
 
+/* Hugging Face's rule: classifier_dropout, or hidden_dropout_prob when null. */
+static real classifier_dropout(const BertConfig *c) {
+    return (real)(c->has_classifier_dropout ? c->classifier_dropout : c->hidden_dropout_prob);
+}
+
 static int argmax(const real *x, int n) {
     int best = 0;
     for (int i = 1; i < n; i++)
@@ -393,7 +407,7 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
     }
     if (m->heads & BERT_HEADS_CLASSIFIER) {
         int K = m->num_labels;
-        real p_cls = training ? (real)c->classifier_dropout : 0;
+        real p_cls = training ? classifier_dropout(c) : 0;
         classifier_head_forward(x->cls_logits, x->cls_dropped, x->cls_mask, x->pooled, p->cls_w, p->cls_b,
                                 p_cls, dropout_site(dropout_key, SITE_CLASSIFIER), training, B, C, K);
         if (batch->class_labels) {
@@ -426,7 +440,7 @@ void bert_backward(BertModel *m, real loss_scale) {
 
     if ((m->heads & BERT_HEADS_CLASSIFIER) && batch->class_labels) {
         int K = m->num_labels;
-        real p_cls = m->training ? (real)c->classifier_dropout : 0;
+        real p_cls = m->training ? classifier_dropout(c) : 0;
         cross_entropy_backward(x->cls_probs, x->cls_probs, batch->class_labels, loss_scale, B, K);
         classifier_head_backward(s->d_pooled, g->cls_w, g->cls_b, s->d_cls_dropped, x->cls_probs,
                                  x->cls_dropped, x->cls_mask, p->cls_w, p_cls, B, C, K);

@@ -20,6 +20,7 @@ static BertConfig tiny_config(void) {
     cfg.max_position_embeddings = 12;
     cfg.type_vocab_size = 2;
     cfg.initializer_range = 0.2;
+    bert_config_free(&cfg);  /* the model needs no label names */
     return cfg;
 }
 
@@ -89,6 +90,7 @@ START_TEST(model_layout_matches_google_bert_mini) {
     ck_assert_int_eq(total, 11267900);
     ck_assert_int_eq(m.num_params, 11267900);
     bert_free(&m);
+    bert_config_free(&cfg);
 }
 END_TEST
 
