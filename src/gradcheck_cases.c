@@ -78,8 +78,16 @@ static void gradcheck_layernorm(GradCheckReport *report, uint64_t seed) {
 
 /* ---- registry, in the course's reading order (docs/README.md) -------------- */
 
+/* gradcheck_attention.c */
+void gradcheck_softmax(GradCheckReport *report, uint64_t seed);
+void gradcheck_attention(GradCheckReport *report, uint64_t seed);
+void gradcheck_attention_causal(GradCheckReport *report, uint64_t seed);
+
 const GradCheckCase gradcheck_cases[] = {
     { "linear", "y = x Wᵀ + b", gradcheck_linear },
     { "layernorm", "normalise over the hidden axis, scale and shift", gradcheck_layernorm },
+    { "softmax", "row-wise softmax", gradcheck_softmax },
+    { "attention", "multi-head self-attention, padding mask, dropout p=0.1", gradcheck_attention },
+    { "attention_causal", "attention with a causal mask as well", gradcheck_attention_causal },
 };
 const int gradcheck_case_count = sizeof gradcheck_cases / sizeof gradcheck_cases[0];
