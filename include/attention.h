@@ -35,7 +35,11 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
                        int B, int T, int C, int NH);
 
 /* Accumulates (+=) dinp[B,T,C], d_w_qkv[3C,C], d_b_qkv[3C], d_w_out[C,C], d_b_out[C].
- * Scratch (overwritten): d_qkv[B,T,3C], d_context[B,T,C], d_probs[B,NH,T,T]. */
+ * Scratch (overwritten): d_qkv[B,T,3C], d_context[B,T,C], d_probs[B,NH,T,T].
+ * dropout_p: the p of the forward call if it ran with training on, else 0 (as
+ * dropout_backward): the saved dropout_mask says which probs were dropped and
+ * p only sets the 1/(1 − p) scale of the kept ones, so a non-zero p after a
+ * forward with training off would wrongly scale the gradient. */
 void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out, real *d_b_out,
                         real *d_qkv, real *d_context, real *d_probs,
                         const real *dout, const real *inp, const real *qkv,

@@ -11,6 +11,9 @@ void gradcheck_embeddings(GradCheckReport *r, uint64_t seed);
 void gradcheck_gelu(GradCheckReport *r, uint64_t seed);
 void gradcheck_tanh(GradCheckReport *r, uint64_t seed);
 void gradcheck_dropout(GradCheckReport *r, uint64_t seed);
+void gradcheck_softmax(GradCheckReport *r, uint64_t seed);
+void gradcheck_attention(GradCheckReport *r, uint64_t seed);
+void gradcheck_attention_causal(GradCheckReport *r, uint64_t seed);
 void gradcheck_residual_layernorm(GradCheckReport *r, uint64_t seed);
 void gradcheck_cross_entropy(GradCheckReport *r, uint64_t seed);
 

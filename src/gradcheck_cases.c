@@ -80,13 +80,17 @@ static void gradcheck_layernorm(GradCheckReport *report, uint64_t seed) {
 
 /* ---- registry, in the course's reading order (docs/README.md) -------------- */
 
+
 const GradCheckCase gradcheck_cases[] = {
     { "embeddings", "word + position + token-type lookups, summed", gradcheck_embeddings },
     { "linear", "y = x Wᵀ + b", gradcheck_linear },
     { "layernorm", "normalise over the hidden axis, scale and shift", gradcheck_layernorm },
     { "gelu", "x·Φ(x), exact erf form", gradcheck_gelu },
     { "tanh", "tanh(x), backward from the output", gradcheck_tanh },
+    { "softmax", "row-wise softmax", gradcheck_softmax },
     { "dropout", "inverted dropout, p = 0.25, fixed key", gradcheck_dropout },
+    { "attention", "multi-head self-attention, padding mask, dropout p=0.1", gradcheck_attention },
+    { "attention_causal", "attention with a causal mask as well", gradcheck_attention_causal },
     { "residual_layernorm", "LayerNorm(residual + inp), post-LN", gradcheck_residual_layernorm },
     { "feedforward", "Linear → GELU → Linear", gradcheck_feedforward },
     { "encoder_layer", "attention, dropout, residual+LN, feed-forward, dropout, residual+LN", gradcheck_encoder_layer },
