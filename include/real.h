@@ -10,6 +10,9 @@
 #define BERT_REAL_H
 
 #include <tgmath.h>
+/* <tgmath.h> brings in <complex.h>, whose macro I (the imaginary unit) would
+ * take the name bert.c uses for the intermediate (feed-forward) size. */
+#undef I
 
 #ifdef BERT_DOUBLE
 typedef double real;
