@@ -86,7 +86,10 @@ typedef struct PretrainStream PretrainStream;
 
 /* Opens the corpus, splits off the held-out documents (PRETRAIN_TRAIN /
  * PRETRAIN_HELDOUT) and reads the first shard. NULL with a message naming the
- * file(s) on error: missing file, no text at all, bad configuration. */
+ * file(s) on error: missing file, no text at all, bad configuration. The
+ * stream copies ts but borrows ts->ctx and ts->is_continuation, which must
+ * outlive it. For the same evaluation batches every time, save the held-out
+ * stream's state after opening and restore it before each evaluation. */
 PretrainStream *pretrain_stream_open(const char *const *paths, int n_paths, const CorpusOptions *copt,
                                      const TokenSource *ts, const PretrainConfig *cfg, PretrainPart part,
                                      char *err, size_t errlen);

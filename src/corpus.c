@@ -99,7 +99,7 @@ static bool is_abbreviation(const char *text, size_t dot) {
     /* single letters separated by dots: L or L.L or L.L.L … */
     for (size_t k = 0; k < n; k++) {
         bool letter_slot = (k % 2 == 0);
-        if (letter_slot != (bool)is_ascii_letter((unsigned char)text[w + k])) return false;
+        if (letter_slot != is_ascii_letter((unsigned char)text[w + k])) return false;
     }
     return n % 2 == 1;
 }
@@ -314,7 +314,7 @@ static bool is_chapter_line(const char *t, size_t n) {
     if (!is_space((unsigned char)t[k])) return false;
     while (k < n && is_space((unsigned char)t[k])) k++;
     size_t digits = 0;
-    while (k < n && strchr("IVXLCivxlc0123456789", t[k]) && t[k]) { k++; digits++; }
+    while (k < n && t[k] != '\0' && strchr("IVXLCivxlc0123456789", t[k])) { k++; digits++; }
     return digits > 0 && (k == n || t[k] == '.' || t[k] == ':' || is_space((unsigned char)t[k]));
 }
 
@@ -364,6 +364,7 @@ static int process(CorpusReader *r, Sink *s, bool stop_at_shard) {
         bytes += (size_t)got;
         const char *t = r->line;
         size_t n = (size_t)got;
+        if (line_pos.offset == 0 && n >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0) { t += 3; n -= 3; }   /* UTF-8 byte-order mark */
         while (n > 0 && is_space((unsigned char)t[n - 1])) n--;
         while (n > 0 && is_space((unsigned char)*t)) { t++; n--; }
         bool ended_document = false;

@@ -85,7 +85,7 @@ static void check_docs(const Documents *d, const char *spec) {
 
 START_TEST(line_mode_documents_and_wikitext_headings) {
     const char *path = toy_write_file(0,
-        "w1 w2\nw3\n\nw4\n = Title = \nw5\n = = Section = = \nw6\n\n\n   \nw7\n");
+        "\xEF\xBB\xBFw1 w2\nw3\r\n\r\nw4\n = Title = \nw5\n = = Section = = \nw6\n\n\n   \nw7\n");   /* BOM, CRLF */
     Documents d = read_all(path, CORPUS_LINES, false);
     check_docs(&d, "101 102|103;104;105|106;107");
     documents_free(&d);
@@ -95,7 +95,7 @@ END_TEST
 
 START_TEST(prose_mode_paragraphs_and_chapters) {
     const char *path = toy_write_file(0,
-        "CHAPTER I.\nw1 w2. W3\nw4? W5!\n\nW6 w7.\nCHAPTER II\nW8. W9\nw10.\n");
+        "CHAPTER I.\nw1 w2. W3\nw4? W5!\n\nW6 w7.\nChapter 12: The End\nW8. W9\nw10.\n");
     Documents d = read_all(path, CORPUS_PROSE, true);
     check_docs(&d, "101 102|103 104|105|106 107;108|109 110");
     documents_free(&d);

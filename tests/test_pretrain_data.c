@@ -179,7 +179,7 @@ START_TEST(isnext_pairs_follow_in_their_document) {
     ck_assert_int_eq(corpus_read_shard(r, &ts, &docs, err, sizeof err), N_DOCS);
     corpus_close(r);
     const int lengths[3] = { 16, 32, 128 };
-    long untruncated_next = 0, n_random = 0, n_total = 0;
+    long untruncated_next = 0, n_random = 0, n_total = 0, front_cut = 0, back_cut = 0;
     for (int li = 0; li < 3; li++) {
         int max_num_tokens = lengths[li] - 3;
         Rng rng = rng_seeded(99 + li);
@@ -204,6 +204,9 @@ START_TEST(isnext_pairs_follow_in_their_document) {
                 ck_assert_int_ge(p->b_begin, p->a_end);
                 /* ids are consecutive word numbers: B's words come after A's */
                 ck_assert_int_gt(docs.ids.data[p->b_begin], docs.ids.data[p->a_end - 1]);
+                /* truncate_seq_pair cuts at the front or the back at random: both happen */
+                if (!is_sentence_boundary(&docs, p->a_begin)) front_cut++;
+                if (!is_sentence_boundary(&docs, p->b_end)) back_cut++;
                 if (len_a + len_b < max_num_tokens) {   /* nothing was truncated */
                     ck_assert_int_eq(p->b_begin, p->a_end);
                     ck_assert(is_sentence_boundary(&docs, p->a_begin));
@@ -217,6 +220,8 @@ START_TEST(isnext_pairs_follow_in_their_document) {
         instancevec_free(&inst);
     }
     ck_assert_int_gt(untruncated_next, 20);
+    ck_assert_int_gt(front_cut, 5);
+    ck_assert_int_gt(back_cut, 5);
     ck_assert_int_gt(n_random, n_total / 4);
     documents_free(&docs);
     remove(path);
