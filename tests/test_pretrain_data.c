@@ -1,0 +1,469 @@
+/* test_pretrain_data.c — pretraining instances, masking and the batch stream
+ * on a synthetic corpus whose words all have distinct ids (so every token
+ * says where it came from), with the toy whitespace tokenizer. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "test_util.h"
+#include "toy_tokenizer.h"
+#include "pretrain_data.h"
+
+enum { N_DOCS = 40 };
+
+/* Line-mode corpus: document d has 40 + d % 9 sentences of 2–6 words; word k
+ * of the corpus is "wk" (id 100 + k). With pieces, every third word is
+ * "wk+j", a word of two WordPiece pieces. first_id[d] is d's first word id;
+ * first_id[N_DOCS] is one past the last. */
+static const char *write_synthetic(int slot, bool pieces, int *first_id) {
+    static char text[1 << 17];
+    size_t len = 0;
+    int word = 1;
+    for (int d = 0; d < N_DOCS; d++) {
+        first_id[d] = TOY_WORD + word;
+        for (int s = 0; s < 40 + d % 9; s++) {
+            int n_words = (d * 7 + s * 3) % 5 + 2;
+            for (int w = 0; w < n_words; w++, word++) {
+                if (pieces && word % 3 == 0) len += (size_t)snprintf(text + len, sizeof text - len, "w%d+%d ", word, word % 1000);
+                else len += (size_t)snprintf(text + len, sizeof text - len, "w%d ", word);
+            }
+            text[len++] = '\n';
+        }
+        text[len++] = '\n';
+    }
+    text[len] = 0;
+    first_id[N_DOCS] = TOY_WORD + word;
+    ck_assert_int_lt(word, 9900);
+    return toy_write_file(slot, text);
+}
+
+static PretrainStream *open_stream(const char *path, const PretrainConfig *cfg, PretrainPart part, size_t shard_bytes) {
+    TokenSource ts = toy_tokens();
+    CorpusOptions copt = { .mode = CORPUS_LINES, .shard_bytes = shard_bytes };
+    char err[512] = "";
+    PretrainStream *s = pretrain_stream_open(&path, 1, &copt, &ts, cfg, part, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    return s;
+}
+
+static PretrainConfig small_config(int T, int P, int B) {
+    PretrainConfig cfg = pretrain_config_default();
+    cfg.max_seq_length = T;
+    cfg.max_predictions_per_seq = P;
+    cfg.batch_size = B;
+    return cfg;
+}
+
+/* Row r's tokens before masking: the inputs with every prediction slot's label put back. */
+static int original_row(const PretrainBatch *b, int r, int *orig, bool *masked) {
+    int T = b->max_seq_length, P = b->max_predictions, n = 0;
+    for (int t = 0; t < T; t++) {
+        orig[t] = b->input_ids[r * T + t];
+        masked[t] = false;
+        n += b->attention_mask[r * T + t];
+    }
+    for (int k = 0; k < P && b->mlm_labels[r * P + k] != -100; k++) {
+        orig[b->mlm_positions[r * P + k]] = b->mlm_labels[r * P + k];
+        masked[b->mlm_positions[r * P + k]] = true;
+    }
+    return n;
+}
+
+START_TEST(batches_have_bert_layout_and_google_masking_rates) {
+    int first_id[N_DOCS + 1];
+    const char *path = write_synthetic(0, false, first_id);
+    enum { T = 32, P = 5, B = 16, STEPS = 100 };
+    PretrainConfig cfg = small_config(T, P, B);
+    /* Google's procedure gives a one-sentence chunk a random B always, and
+     * short target lengths (short_seq_prob) make many such chunks, so NotNext
+     * is above 1/2 by design (docs/pretraining_data.md); without short
+     * targets only document ends do that and the split is within 5% of 50/50. */
+    cfg.short_seq_prob = 0;
+    PretrainStream *s = open_stream(path, &cfg, PRETRAIN_ALL, 0);
+    PretrainBatch b;
+    ck_assert_int_eq(pretrain_batch_alloc(&b, B, T, P), 0);
+    long rows = 0, not_next = 0, tokens = 0, predictions = 0, as_mask = 0, kept = 0, replaced = 0;
+    int orig[T];
+    bool masked[T];
+    for (int step = 0; step < STEPS; step++) {
+        ck_assert_int_eq(pretrain_next_batch(s, &b), 0);
+        long batch_tokens = 0, batch_predictions = 0;
+        for (int r = 0; r < B; r++, rows++) {
+            int n = original_row(&b, r, orig, masked);
+            const int *ids = b.input_ids + r * T, *types = b.token_type_ids + r * T, *mask = b.attention_mask + r * T;
+            ck_assert_int_le(n, T);
+            ck_assert_int_eq(ids[0], TOY_CLS);
+            ck_assert_int_eq(orig[n - 1], TOY_SEP);
+            int first_sep = -1, n_sep = 0;
+            for (int t = 0; t < n; t++)
+                if (orig[t] == TOY_SEP) { n_sep++; if (first_sep < 0) first_sep = t; }
+            ck_assert_int_eq(n_sep, 2);
+            ck_assert_int_ge(first_sep, 2);          /* A has a token */
+            ck_assert_int_le(first_sep, n - 3);      /* B has a token */
+            for (int t = 0; t < T; t++) {
+                ck_assert_int_eq(mask[t], t < n);
+                ck_assert_int_eq(types[t], t > first_sep && t < n);
+                if (t >= n) ck_assert_int_eq(ids[t], TOY_PAD);
+            }
+            /* Google's count: min(P, max(1, round(n · 0.15))), positions increasing, never special. */
+            int m = 0;
+            for (int k = 0; k < P; k++) {
+                int pos = b.mlm_positions[r * P + k], lab = b.mlm_labels[r * P + k];
+                if (lab == -100) { ck_assert_int_eq(pos, 0); continue; }
+                ck_assert_int_eq(k, m);
+                m++;
+                ck_assert_int_gt(pos, 0);
+                ck_assert_int_lt(pos, n - 1);
+                if (k > 0) ck_assert_int_gt(pos, b.mlm_positions[r * P + k - 1]);
+                ck_assert_int_ne(lab, TOY_SEP);
+                ck_assert_int_ne(lab, TOY_CLS);
+                ck_assert_int_ge(lab, TOY_WORD);
+                if (ids[pos] == TOY_MASK) as_mask++;
+                else if (ids[pos] == lab) kept++;
+                else replaced++;
+            }
+            long want = lrint(n * 0.15);
+            if (want < 1) want = 1;
+            if (want > P) want = P;
+            ck_assert_int_eq(m, want);
+            /* A and B are each a contiguous stretch of the corpus: consecutive word ids */
+            for (int t = 1; t + 1 < n - 1; t++)
+                if (t != first_sep && t + 1 != first_sep) ck_assert_int_eq(orig[t + 1], orig[t] + 1);
+            not_next += b.nsp_labels[r];
+            ck_assert(b.nsp_labels[r] == 0 || b.nsp_labels[r] == 1);
+            batch_tokens += n;
+            batch_predictions += m;
+        }
+        ck_assert_int_eq(b.n_tokens, batch_tokens);
+        ck_assert_int_eq(b.n_predictions, batch_predictions);
+        tokens += batch_tokens;
+        predictions += batch_predictions;
+    }
+    double nsp = (double)not_next / rows, frac = (double)predictions / tokens;
+    double f_mask = (double)as_mask / predictions, f_keep = (double)kept / predictions,
+           f_rand = (double)replaced / predictions;
+    printf("pretrain batches: %ld rows, NotNext %.3f, masked %.3f of tokens, [MASK] %.3f keep %.3f random %.3f\n",
+           rows, nsp, frac, f_mask, f_keep, f_rand);
+    ck_assert_near(nsp, 0.5, 0.05);
+    ck_assert_near(frac, 0.15, 0.02);
+    ck_assert_near(f_mask, 0.8, 0.03);
+    ck_assert_near(f_keep, 0.1, 0.02);
+    ck_assert_near(f_rand, 0.1, 0.02);
+    pretrain_batch_free(&b);
+    pretrain_stream_close(s);
+    remove(path);
+}
+END_TEST
+
+/* Which document holds ids offset k (its token range in the Documents). */
+static long doc_of(const Documents *d, int k) {
+    for (long doc = 0; doc < documents_count(d); doc++)
+        if (k < d->sent_start.data[d->doc_start.data[doc + 1]]) return doc;
+    return -1;
+}
+
+static bool is_sentence_boundary(const Documents *d, int k) {
+    for (long s = 0; s < d->sent_start.len; s++)
+        if (d->sent_start.data[s] == k) return true;
+    return false;
+}
+
+START_TEST(isnext_pairs_follow_in_their_document) {
+    int first_id[N_DOCS + 1];
+    const char *path = write_synthetic(0, false, first_id);
+    TokenSource ts = toy_tokens();
+    CorpusOptions copt = { .mode = CORPUS_LINES };
+    char err[256] = "";
+    CorpusReader *r = corpus_open(&path, 1, &copt, err, sizeof err);
+    Documents docs = { 0 };
+    ck_assert_int_eq(corpus_read_shard(r, &ts, &docs, err, sizeof err), N_DOCS);
+    corpus_close(r);
+    const int lengths[3] = { 16, 32, 128 };
+    long untruncated_next = 0, n_random = 0, n_total = 0, front_cut = 0, back_cut = 0;
+    for (int li = 0; li < 3; li++) {
+        int max_num_tokens = lengths[li] - 3;
+        Rng rng = rng_seeded(99 + li);
+        InstanceVec inst = { 0 };
+        for (long d = 0; d < N_DOCS; d++)
+            ck_assert_int_eq(pretrain_instances_from_document(&docs, d, lengths[li], 0.1, &rng, &inst), 0);
+        for (long k = 0; k < inst.len; k++) {
+            const PretrainInstance *p = &inst.data[k];
+            int len_a = p->a_end - p->a_begin, len_b = p->b_end - p->b_begin;
+            ck_assert_int_ge(len_a, 1);
+            ck_assert_int_ge(len_b, 1);
+            ck_assert_int_le(len_a + len_b, max_num_tokens);
+            ck_assert_int_eq(doc_of(&docs, p->a_begin), p->doc);
+            ck_assert_int_eq(doc_of(&docs, p->a_end - 1), p->doc);
+            long b_doc = doc_of(&docs, p->b_begin);
+            ck_assert_int_eq(doc_of(&docs, p->b_end - 1), b_doc);
+            if (p->is_random_next) {
+                ck_assert_int_ne(b_doc, p->doc);   /* 40 documents: ten tries never all fail here */
+                n_random++;
+            } else {
+                ck_assert_int_eq(b_doc, p->doc);
+                ck_assert_int_ge(p->b_begin, p->a_end);
+                /* ids are consecutive word numbers: B's words come after A's */
+                ck_assert_int_gt(docs.ids.data[p->b_begin], docs.ids.data[p->a_end - 1]);
+                /* truncate_seq_pair cuts at the front or the back at random: both happen */
+                if (!is_sentence_boundary(&docs, p->a_begin)) front_cut++;
+                if (!is_sentence_boundary(&docs, p->b_end)) back_cut++;
+                if (len_a + len_b < max_num_tokens) {   /* nothing was truncated */
+                    ck_assert_int_eq(p->b_begin, p->a_end);
+                    ck_assert(is_sentence_boundary(&docs, p->a_begin));
+                    ck_assert(is_sentence_boundary(&docs, p->a_end));
+                    ck_assert(is_sentence_boundary(&docs, p->b_end));
+                    untruncated_next++;
+                }
+            }
+            n_total++;
+        }
+        instancevec_free(&inst);
+    }
+    ck_assert_int_gt(untruncated_next, 20);
+    ck_assert_int_gt(front_cut, 5);
+    ck_assert_int_gt(back_cut, 5);
+    ck_assert_int_gt(n_random, n_total / 4);
+    documents_free(&docs);
+    remove(path);
+}
+END_TEST
+
+START_TEST(mask_counts_by_hand) {
+    TokenSource ts = toy_tokens();
+    PretrainConfig cfg = pretrain_config_default();
+    int scratch[64], pos[20], lab[20];
+    Rng rng = rng_seeded(5);
+    /* n = 7, masked_lm_prob 1, P = 3: exactly 3 of the 4 word positions {1, 2, 3, 5}. */
+    int toks[7] = { TOY_CLS, 110, 111, 112, TOY_SEP, 113, TOY_SEP };
+    cfg.masked_lm_prob = 1.0;
+    cfg.max_predictions_per_seq = 3;
+    int m = pretrain_mask_tokens(toks, 7, &ts, &cfg, &rng, pos, lab, scratch);
+    ck_assert_int_eq(m, 3);
+    const int orig[7] = { TOY_CLS, 110, 111, 112, TOY_SEP, 113, TOY_SEP };
+    for (int k = 0; k < m; k++) {
+        ck_assert(pos[k] == 1 || pos[k] == 2 || pos[k] == 3 || pos[k] == 5);
+        if (k) ck_assert_int_gt(pos[k], pos[k - 1]);
+        ck_assert_int_eq(lab[k], orig[pos[k]]);
+    }
+    ck_assert_int_eq(toks[0], TOY_CLS);
+    ck_assert_int_eq(toks[4], TOY_SEP);
+    ck_assert_int_eq(toks[6], TOY_SEP);
+    /* n = 10, prob 0.25: round(2.5) is 2 (Python rounds halves to even). */
+    int ten[10] = { TOY_CLS, 110, 111, 112, 113, TOY_SEP, 114, 115, 116, TOY_SEP };
+    cfg.masked_lm_prob = 0.25;
+    cfg.max_predictions_per_seq = 20;
+    ck_assert_int_eq(pretrain_mask_tokens(ten, 10, &ts, &cfg, &rng, pos, lab, scratch), 2);
+    /* n = 3, prob 0.15: round(0.45) = 0, but at least one prediction, position 1. */
+    int three[3] = { TOY_CLS, 120, TOY_SEP };
+    cfg.masked_lm_prob = 0.15;
+    ck_assert_int_eq(pretrain_mask_tokens(three, 3, &ts, &cfg, &rng, pos, lab, scratch), 1);
+    ck_assert_int_eq(pos[0], 1);
+    ck_assert_int_eq(lab[0], 120);
+}
+END_TEST
+
+/* Counts, over many batches, words whose two pieces were masked differently. */
+static void count_split_words(bool whole_word, long *split, long *masked_words) {
+    int first_id[N_DOCS + 1];
+    const char *path = write_synthetic(1, true, first_id);
+    enum { T = 64, P = 10, B = 8 };
+    PretrainConfig cfg = small_config(T, P, B);
+    cfg.whole_word_mask = whole_word;
+    PretrainStream *s = open_stream(path, &cfg, PRETRAIN_ALL, 0);
+    PretrainBatch b;
+    ck_assert_int_eq(pretrain_batch_alloc(&b, B, T, P), 0);
+    int orig[T];
+    bool masked[T];
+    *split = *masked_words = 0;
+    for (int step = 0; step < 60; step++) {
+        ck_assert_int_eq(pretrain_next_batch(s, &b), 0);
+        for (int r = 0; r < B; r++) {
+            int n = original_row(&b, r, orig, masked);
+            for (int i = 2; i < n; i++) {
+                if (orig[i] < TOY_CONT || orig[i - 1] == TOY_SEP) continue;   /* B cut just after a head: Google joins across [SEP] */
+                if (masked[i] != masked[i - 1]) (*split)++;
+                else if (masked[i]) (*masked_words)++;
+            }
+        }
+    }
+    pretrain_batch_free(&b);
+    pretrain_stream_close(s);
+    remove(path);
+}
+
+START_TEST(whole_word_masking_masks_every_piece) {
+    long split, masked_words;
+    count_split_words(true, &split, &masked_words);
+    ck_assert_int_eq(split, 0);
+    ck_assert_int_gt(masked_words, 100);
+    count_split_words(false, &split, &masked_words);   /* per-piece masking does split words */
+    ck_assert_int_gt(split, 100);
+}
+END_TEST
+
+static bool batches_equal(const PretrainBatch *a, const PretrainBatch *b) {
+    size_t bt = sizeof(int) * (size_t)a->batch_size * (size_t)a->max_seq_length;
+    size_t bp = sizeof(int) * (size_t)a->batch_size * (size_t)a->max_predictions;
+    return memcmp(a->input_ids, b->input_ids, bt) == 0 && memcmp(a->token_type_ids, b->token_type_ids, bt) == 0 &&
+           memcmp(a->attention_mask, b->attention_mask, bt) == 0 &&
+           memcmp(a->mlm_positions, b->mlm_positions, bp) == 0 && memcmp(a->mlm_labels, b->mlm_labels, bp) == 0 &&
+           memcmp(a->nsp_labels, b->nsp_labels, sizeof(int) * (size_t)a->batch_size) == 0 &&
+           a->n_tokens == b->n_tokens && a->n_predictions == b->n_predictions;
+}
+
+START_TEST(same_seed_same_batches_other_seed_differs) {
+    int first_id[N_DOCS + 1];
+    const char *path = write_synthetic(0, false, first_id);
+    PretrainConfig cfg = small_config(32, 5, 8);
+    PretrainStream *s1 = open_stream(path, &cfg, PRETRAIN_ALL, 0), *s2 = open_stream(path, &cfg, PRETRAIN_ALL, 0);
+    cfg.seed = 54321;
+    PretrainStream *s3 = open_stream(path, &cfg, PRETRAIN_ALL, 0);
+    PretrainBatch b1, b2, b3;
+    pretrain_batch_alloc(&b1, 8, 32, 5);
+    pretrain_batch_alloc(&b2, 8, 32, 5);
+    pretrain_batch_alloc(&b3, 8, 32, 5);
+    int differ = 0;
+    for (int step = 0; step < 5; step++) {
+        ck_assert_int_eq(pretrain_next_batch(s1, &b1), 0);
+        ck_assert_int_eq(pretrain_next_batch(s2, &b2), 0);
+        ck_assert_int_eq(pretrain_next_batch(s3, &b3), 0);
+        ck_assert(batches_equal(&b1, &b2));
+        differ += !batches_equal(&b1, &b3);
+    }
+    ck_assert_int_eq(differ, 5);
+    pretrain_batch_free(&b1);
+    pretrain_batch_free(&b2);
+    pretrain_batch_free(&b3);
+    pretrain_stream_close(s1);
+    pretrain_stream_close(s2);
+    pretrain_stream_close(s3);
+    remove(path);
+}
+END_TEST
+
+/* Saved after k batches and restored into a fresh stream, the next batches
+ * are identical — across shard boundaries and epochs (small shards). */
+START_TEST(save_restore_reproduces_next_batches) {
+    int first_id[N_DOCS + 1];
+    const char *path = write_synthetic(0, false, first_id);
+    enum { T = 32, P = 5, B = 8, AHEAD = 40 };
+    PretrainConfig cfg = small_config(T, P, B);
+    PretrainStream *s = open_stream(path, &cfg, PRETRAIN_TRAIN, 300);
+    PretrainBatch b, c;
+    pretrain_batch_alloc(&b, B, T, P);
+    pretrain_batch_alloc(&c, B, T, P);
+    static PretrainBatch want[AHEAD];
+    const int save_after[3] = { 0, 43, 100 };   /* cumulative steps */
+    int steps = 0;
+    for (int k = 0; k < 3; k++) {
+        while (steps < save_after[k]) { ck_assert_int_eq(pretrain_next_batch(s, &b), 0); steps++; }
+        PretrainStreamState st = pretrain_stream_state(s);
+        for (int j = 0; j < AHEAD; j++) {
+            pretrain_batch_alloc(&want[j], B, T, P);
+            ck_assert_int_eq(pretrain_next_batch(s, &want[j]), 0);
+        }
+        steps += AHEAD;
+        PretrainStream *fresh = open_stream(path, &cfg, PRETRAIN_TRAIN, 300);
+        char err[256] = "";
+        ck_assert_msg(pretrain_stream_restore(fresh, &st, err, sizeof err) == 0, "%s", err);
+        for (int j = 0; j < AHEAD; j++) {
+            ck_assert_int_eq(pretrain_next_batch(fresh, &c), 0);
+            ck_assert_msg(batches_equal(&c, &want[j]), "batch %d after restoring at step %d differs", j, save_after[k]);
+            pretrain_batch_free(&want[j]);
+        }
+        PretrainStreamState end_a = pretrain_stream_state(s), end_b = pretrain_stream_state(fresh);
+        ck_assert(memcmp(&end_a, &end_b, sizeof end_a) == 0);
+        pretrain_stream_close(fresh);
+    }
+    /* ~7,000 tokens (~240 instances) in 300-byte shards: 140 batches of 8 crossed shards and epochs */
+    ck_assert_int_ge(pretrain_stream_state(s).epoch, 2);
+    pretrain_batch_free(&b);
+    pretrain_batch_free(&c);
+    pretrain_stream_close(s);
+    remove(path);
+}
+END_TEST
+
+START_TEST(held_out_documents_never_in_training) {
+    int first_id[N_DOCS + 1];
+    const char *path = write_synthetic(0, false, first_id);
+    enum { T = 32, P = 5, B = 16 };
+    PretrainConfig cfg = small_config(T, P, B);
+    cfg.eval_fraction = 0.1;   /* the last 4 of 40 documents */
+    int split_id = first_id[N_DOCS - 4];
+    for (int part = PRETRAIN_TRAIN; part <= PRETRAIN_HELDOUT; part++) {
+        PretrainStream *s = open_stream(path, &cfg, (PretrainPart)part, 500);
+        ck_assert_int_eq(pretrain_stream_corpus_documents(s), N_DOCS);
+        ck_assert_int_eq(pretrain_stream_num_documents(s), part == PRETRAIN_TRAIN ? N_DOCS - 4 : 4);
+        PretrainBatch b;
+        pretrain_batch_alloc(&b, B, T, P);
+        int orig[T];
+        bool masked[T];
+        long words = 0;
+        for (int step = 0; step < 40; step++) {
+            ck_assert_int_eq(pretrain_next_batch(s, &b), 0);
+            for (int r = 0; r < B; r++) {
+                int n = original_row(&b, r, orig, masked);
+                for (int t = 0; t < n; t++) {
+                    if (orig[t] < TOY_WORD) continue;
+                    words++;
+                    if (part == PRETRAIN_TRAIN) ck_assert_int_lt(orig[t], split_id);
+                    else ck_assert_int_ge(orig[t], split_id);
+                }
+            }
+        }
+        ck_assert_int_ge(pretrain_stream_state(s).epoch, 1);
+        ck_assert_int_gt(words, 10000);
+        pretrain_batch_free(&b);
+        pretrain_stream_close(s);
+    }
+    /* eval_fraction 0.01 of 40 documents rounds to 0: still one held out. */
+    cfg.eval_fraction = 0.01;
+    PretrainStream *s = open_stream(path, &cfg, PRETRAIN_HELDOUT, 0);
+    ck_assert_int_eq(pretrain_stream_num_documents(s), 1);
+    pretrain_stream_close(s);
+    remove(path);
+}
+END_TEST
+
+START_TEST(empty_corpus_is_an_error_naming_the_files) {
+    TokenSource ts = toy_tokens();
+    PretrainConfig cfg = pretrain_config_default();
+    CorpusOptions copt = { .mode = CORPUS_LINES };
+    char err[512] = "";
+    const char *blank[2] = { toy_write_file(0, "\n\n   \n"), toy_write_file(1, "") };
+    ck_assert_ptr_null(pretrain_stream_open(blank, 2, &copt, &ts, &cfg, PRETRAIN_TRAIN, err, sizeof err));
+    ck_assert_msg(strstr(err, blank[0]) && strstr(err, "1 other file") && strstr(err, "empty"), "%s", err);
+    /* text that tokenizes to nothing */
+    const char *punct = toy_write_file(2, "... !!!\n?\n");
+    ck_assert_ptr_null(pretrain_stream_open(&punct, 1, &copt, &ts, &cfg, PRETRAIN_ALL, err, sizeof err));
+    ck_assert_msg(strstr(err, punct) && strstr(err, "no tokens"), "%s", err);
+    /* a missing file */
+    const char *missing = "/nonexistent/corpus.txt";
+    ck_assert_ptr_null(pretrain_stream_open(&missing, 1, &copt, &ts, &cfg, PRETRAIN_ALL, err, sizeof err));
+    ck_assert_msg(strstr(err, missing) != NULL, "%s", err);
+    /* a bad configuration */
+    cfg.max_seq_length = 4;
+    ck_assert_ptr_null(pretrain_stream_open(&punct, 1, &copt, &ts, &cfg, PRETRAIN_ALL, err, sizeof err));
+    ck_assert_msg(strstr(err, "max_seq_length") != NULL, "%s", err);
+    remove(blank[0]);
+    remove(blank[1]);
+    remove(punct);
+}
+END_TEST
+
+Suite *pretrain_data_suite(void) {
+    Suite *s = suite_create("pretrain_data");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, batches_have_bert_layout_and_google_masking_rates);
+    tcase_add_test(tc, isnext_pairs_follow_in_their_document);
+    tcase_add_test(tc, mask_counts_by_hand);
+    tcase_add_test(tc, whole_word_masking_masks_every_piece);
+    tcase_add_test(tc, same_seed_same_batches_other_seed_differs);
+    tcase_add_test(tc, save_restore_reproduces_next_batches);
+    tcase_add_test(tc, held_out_documents_never_in_training);
+    tcase_add_test(tc, empty_corpus_is_an_error_naming_the_files);
+    suite_add_tcase(s, tc);
+    return s;
+}
