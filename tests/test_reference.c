@@ -3,8 +3,10 @@
  * the same weights and batch must give the same hidden states, logits, losses,
  * every parameter gradient, and the same AdamW steps; and a Hugging Face
  * classifier directory written by that script must load and reproduce its
- * logits. Tolerance: max |ours − theirs| / max |theirs| per tensor ≤ 1e-4 in
- * float, 2e-6 in double (the reference is stored as F32). */
+ * logits. Tolerance: max |ours − theirs| / max(max |theirs|, 1e-3) per tensor
+ * ≤ 1e-4 in float, 2e-6 in double (the reference is stored as F32). The 1e-3
+ * floor is for the attention key biases, whose gradient is zero in exact
+ * arithmetic (docs/attention.md) and round-off in both implementations. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +19,13 @@
 
 #ifdef BERT_DOUBLE
 #define REFERENCE_TOL 2e-6
+/* The parameters after AdamW steps: Adam divides by √v + ε, so where a
+ * gradient is near ε the F32 rounding of the reference's weights (≈ 6e-8
+ * relative) is amplified; 1e-5 is still 100× below a wrong update rule. */
+#define REFERENCE_TOL_ADAMW 1e-5
 #else
 #define REFERENCE_TOL 1e-4
+#define REFERENCE_TOL_ADAMW 1e-4
 #endif
 
 #define PRETRAINING_FILE "tests/data/reference_pretraining.safetensors"
@@ -27,7 +34,7 @@
 enum { RB = 3, RT = 12, RV = 100, RC = 32 };
 
 /* Compares n values with the reference tensor `name`; returns the relative error. */
-static double compare(const SafeTensors *st, const char *name, const real *ours, long n) {
+static double compare_within(const SafeTensors *st, const char *name, const real *ours, long n, double tol) {
     const SafeTensorInfo *info = safetensors_find(st, name);
     ck_assert_msg(info != NULL, "reference has no %s", name);
     ck_assert_int_eq(info->numel, n);
@@ -41,10 +48,14 @@ static double compare(const SafeTensors *st, const char *name, const real *ours,
         if (fabs((double)want[i]) > max_ref) max_ref = fabs((double)want[i]);
     }
     free(want);
-    double rel = max_diff / (max_ref > 0 ? max_ref : 1);
-    ck_assert_msg(rel <= REFERENCE_TOL, "%s: max |diff| %.3g, max |ref| %.3g, rel %.3g > %.0e",
-                  name, max_diff, max_ref, rel, REFERENCE_TOL);
+    double rel = max_diff / (max_ref > 1e-3 ? max_ref : 1e-3);
+    ck_assert_msg(rel <= tol, "%s: max |diff| %.3g, max |ref| %.3g, rel %.3g > %.0e",
+                  name, max_diff, max_ref, rel, tol);
     return rel;
+}
+
+static double compare(const SafeTensors *st, const char *name, const real *ours, long n) {
+    return compare_within(st, name, ours, n, REFERENCE_TOL);
 }
 
 typedef struct {
@@ -172,13 +183,15 @@ START_TEST(reference_adamw_steps_match_pytorch) {
         char name[160];
         for (int i = 0; i < m->num_tensors; i++) {
             snprintf(name, sizeof name, "%s.%s", prefix, m->tensors[i].name);
-            compare(r.st, name, m->params_memory + m->tensors[i].offset, m->tensors[i].count);
+            compare_within(r.st, name, m->params_memory + m->tensors[i].offset, m->tensors[i].count,
+                           REFERENCE_TOL_ADAMW);
         }
         if (variant == 0) {
             adamw_step(&state, m->params_memory, m->grads_memory, segments, n_segments, &cfg);
             for (int i = 0; i < m->num_tensors; i++) {
                 snprintf(name, sizeof name, "adamw_step2.%s", m->tensors[i].name);
-                compare(r.st, name, m->params_memory + m->tensors[i].offset, m->tensors[i].count);
+                compare_within(r.st, name, m->params_memory + m->tensors[i].offset, m->tensors[i].count,
+                           REFERENCE_TOL_ADAMW);
             }
         }
         adamw_state_free(&state);
