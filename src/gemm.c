@@ -6,20 +6,32 @@
 #include <blis.h>
 #include "gemm.h"
 
+/* Products smaller than this many multiply-adds run on one thread. Splitting
+ * them gains nothing, and BLIS's threads meet at spinning barriers: when the
+ * cores are shared with other work, one tiny product took ~70 ms with 2
+ * threads against 5 µs with 1 (measured on the 2-core build machine), which
+ * made the per-head attention products and gradient checks time out. */
+#define GEMM_SERIAL_BELOW (64L * 64 * 64)
+
 void gemm(bool transpose_a, bool transpose_b, int M, int N, int K,
           real alpha, const real *A, int lda, const real *B, int ldb,
           real beta, real *C, int ldc) {
     if (M == 0 || N == 0) return;
+    rntm_t serial = BLIS_RNTM_INITIALIZER, *rntm = NULL;   /* NULL: BLIS's global thread setting */
+    if ((long)M * N * K < GEMM_SERIAL_BELOW) {
+        bli_rntm_set_num_threads(1, &serial);
+        rntm = &serial;
+    }
     /* BLIS takes general strides: a row-major matrix has row stride = leading
      * dimension and column stride = 1, whether or not it is transposed. */
     trans_t ta = transpose_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE;
     trans_t tb = transpose_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE;
 #ifdef BERT_DOUBLE
-    bli_dgemm(ta, tb, M, N, K, &alpha, (double *)A, lda, 1, (double *)B, ldb, 1,
-              &beta, C, ldc, 1);
+    bli_dgemm_ex(ta, tb, M, N, K, &alpha, (double *)A, lda, 1, (double *)B, ldb, 1,
+                 &beta, C, ldc, 1, NULL, rntm);
 #else
-    bli_sgemm(ta, tb, M, N, K, &alpha, (float *)A, lda, 1, (float *)B, ldb, 1,
-              &beta, C, ldc, 1);
+    bli_sgemm_ex(ta, tb, M, N, K, &alpha, (float *)A, lda, 1, (float *)B, ldb, 1,
+                 &beta, C, ldc, 1, NULL, rntm);
 #endif
 }
 
