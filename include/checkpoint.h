@@ -5,6 +5,7 @@
 #ifndef BERT_CHECKPOINT_H
 #define BERT_CHECKPOINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "model.h"
 
@@ -15,6 +16,16 @@
  * id2label (num_labels strings) is stored in config.json for classifiers. */
 int checkpoint_save(const BertModel *m, const char *dir, const char *vocab_path,
                     const char *const *id2label, char *err, size_t err_len);
+
+/* Writes dir/tokenizer_config.json ({"do_lower_case": …, "tokenizer_class":
+ * "BertTokenizer", "model_max_length": …}) so transformers' AutoTokenizer
+ * builds the same tokenizer from dir/vocab.txt. */
+int checkpoint_save_tokenizer_config(const char *dir, bool lower_case, int model_max_length,
+                                     char *err, size_t err_len);
+
+/* Reads dir/tokenizer_config.json's do_lower_case; true (uncased, BERT's
+ * default) when the file or the key is absent. */
+bool checkpoint_lower_case(const char *dir);
 
 /* Reads dir/config.json and dir/model.safetensors into a new model with the
  * given heads. Tensors of heads the model does not carry (a pretraining

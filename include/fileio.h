@@ -45,6 +45,9 @@ void atomic_write_abort(AtomicFile *f);
 int atomic_write_file(const char *path, const void *data, size_t len, char *err, size_t err_len);
 
 /* 1-based line and column of byte `offset` in text[len] (for error messages). */
+/* mkdir -p: creates dir and any missing parents (0755). 0, or −1 with err. */
+int make_directory_path(const char *dir, char *err, size_t err_len);
+
 void text_line_col(const char *text, size_t len, size_t offset, int *line, int *col);
 
 #endif

@@ -9,22 +9,7 @@
 #include "checkpoint.h"
 #include "safetensors.h"
 #include "fileio.h"
-
-static int make_directory(const char *dir, char *err, size_t err_len) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) goto fail;
-        *p = '/';
-    }
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) goto fail;
-    return 0;
-fail:
-    snprintf(err, err_len, "%s: cannot create directory: %s", path, strerror(errno));
-    return -1;
-}
+#include <cJSON.h>
 
 static int copy_file(const char *from, const char *to, char *err, size_t err_len) {
     char *data = NULL;
@@ -37,16 +22,21 @@ static int copy_file(const char *from, const char *to, char *err, size_t err_len
 
 int checkpoint_save(const BertModel *m, const char *dir, const char *vocab_path,
                     const char *const *id2label, char *err, size_t err_len) {
-    if (make_directory(dir, err, err_len) != 0) return -1;
+    if (make_directory_path(dir, err, err_len) != 0) return -1;
     char path[4096];
 
     BertConfig cfg = m->config;
     char *label_names[256];
-    cfg.num_labels = 0;
-    cfg.id2label = NULL;
+    /* Without a classifier, config.json carries transformers' default labels
+     * (LABEL_0, LABEL_1), as a model saved by transformers would. */
+    BertConfig defaults;
+    bert_config_defaults(&defaults);
+    cfg.num_labels = defaults.num_labels;
+    cfg.id2label = defaults.id2label;
     if ((m->heads & BERT_HEADS_CLASSIFIER) && id2label) {
         if (m->num_labels > 256) {
             snprintf(err, err_len, "%s: %d labels is more than a checkpoint records (256)", dir, m->num_labels);
+            bert_config_free(&defaults);
             return -1;
         }
         for (int i = 0; i < m->num_labels; i++) label_names[i] = (char *)id2label[i];
@@ -56,7 +46,9 @@ int checkpoint_save(const BertModel *m, const char *dir, const char *vocab_path,
     const char *architecture = (m->heads & BERT_HEADS_CLASSIFIER) ? "BertForSequenceClassification"
                              : (m->heads & BERT_HEADS_PRETRAINING) ? "BertForPreTraining" : "BertModel";
     snprintf(path, sizeof path, "%s/config.json", dir);
-    if (bert_config_save(&cfg, architecture, path, err, err_len) != 0) return -1;
+    int saved = bert_config_save(&cfg, architecture, path, err, err_len);
+    bert_config_free(&defaults);
+    if (saved != 0) return -1;
 
     SafeTensorsWriter *w = safetensors_writer_new();
     if (!w) { snprintf(err, err_len, "out of memory"); return -1; }
@@ -76,6 +68,36 @@ int checkpoint_save(const BertModel *m, const char *dir, const char *vocab_path,
         if (strcmp(vocab_path, path) != 0 && copy_file(vocab_path, path, err, err_len) != 0) return -1;
     }
     return 0;
+}
+
+int checkpoint_save_tokenizer_config(const char *dir, bool lower_case, int model_max_length,
+                                     char *err, size_t err_len) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddBoolToObject(json, "do_lower_case", lower_case);
+    cJSON_AddStringToObject(json, "tokenizer_class", "BertTokenizer");
+    cJSON_AddNumberToObject(json, "model_max_length", model_max_length);
+    char *text = cJSON_Print(json);
+    cJSON_Delete(json);
+    if (!text) { snprintf(err, err_len, "%s: out of memory", path); return -1; }
+    int rc = atomic_write_file(path, text, strlen(text), err, err_len);
+    free(text);
+    return rc;
+}
+
+bool checkpoint_lower_case(const char *dir) {
+    char path[4096], err[256];
+    char *data = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    if (read_whole_file(path, &data, &len, err, sizeof err) != 0) return true;
+    cJSON *json = cJSON_Parse(data);
+    free(data);
+    const cJSON *flag = cJSON_GetObjectItemCaseSensitive(json, "do_lower_case");
+    bool lower = cJSON_IsBool(flag) ? cJSON_IsTrue(flag) : true;
+    cJSON_Delete(json);
+    return lower;
 }
 
 /* ---- loading ----------------------------------------------------------------- */

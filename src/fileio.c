@@ -161,3 +161,19 @@ void text_line_col(const char *text, size_t len, size_t offset, int *line, int *
     *line = l;
     *col = c;
 }
+
+int make_directory_path(const char *dir, char *err, size_t err_len) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) goto fail;
+        *p = '/';
+    }
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) goto fail;
+    return 0;
+fail:
+    format_error(err, err_len, "%s: cannot create directory: %s", path, strerror(errno));
+    return -1;
+}

@@ -10,6 +10,7 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
+    { "pretrain", cmd_pretrain, "pretrain a BERT (masked LM + next sentence) on text files" },
     { "gradcheck", cmd_gradcheck, "check every layer's gradients against finite differences" },
     { "tokenize", cmd_tokenize, "WordPiece-tokenize text lines with a vocab.txt (tokens or ids)" },
     { "vocab", cmd_vocab, "train a WordPiece vocabulary (vocab.txt) from text files" },

@@ -1,0 +1,53 @@
+/* pretrain.h — `bert pretrain` as a library function: masked-LM +
+ * next-sentence pretraining of a BertForPreTraining on text files, with
+ * AdamW as BERT's, periodic held-out evaluation, checkpoints in Hugging Face
+ * layout and exact resume. The command in train/cmd_pretrain.c only parses
+ * flags into PretrainOptions. Described in docs/pretraining.md. */
+#ifndef BERT_PRETRAIN_H
+#define BERT_PRETRAIN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    const char *config_path;          /* model config (HF BertConfig JSON) */
+    const char *vocab_path;           /* vocab.txt; its size must equal the config's vocab_size */
+    bool cased;                       /* do not lowercase (a cased vocab) */
+    const char *const *corpus;        /* training text files */
+    int n_corpus;
+    const char *const *eval_corpus;   /* held-out text files; NULL: the last eval_fraction of documents */
+    int n_eval_corpus;
+    bool prose, chapters;             /* corpus format (docs/pretraining_data.md) */
+    const char *out_dir;              /* the run directory */
+    const char *resume;               /* a run directory or one of its checkpoint-N directories, or NULL */
+    long steps;                       /* optimizer steps in total */
+    int batch_size, grad_accum;       /* sequences per micro-batch; micro-batches per step */
+    double lr;                        /* peak learning rate */
+    long warmup;                      /* warmup steps; < 0: 10% of steps */
+    int max_seq_length, max_predictions;
+    double masked_lm_prob, short_seq_prob, eval_fraction;
+    bool whole_word_mask;
+    double weight_decay, max_grad_norm;
+    bool bias_correction;
+    uint64_t seed;
+    long save_every, eval_every;      /* 0: only at the end */
+    int eval_batches;
+    int keep_checkpoints;             /* the last K checkpoint-N directories are kept */
+    FILE *log;                        /* progress line and messages; NULL for silence */
+    long stop_at_step;                /* > 0: save a checkpoint and stop when this step is reached */
+    volatile sig_atomic_t *stop;      /* set (by a signal handler) to save and stop after this step */
+} PretrainOptions;
+
+/* Google's defaults (batch 32, lr 1e-4, T 128, P 20, 0.15, 0.1, wd 0.01,
+ * clip 1.0, no bias correction) and bert.c's (seed 12345, eval 1%, keep 3). */
+PretrainOptions pretrain_options_default(void);
+
+/* Outcome of a run. */
+typedef enum { PRETRAIN_DONE = 0, PRETRAIN_STOPPED = 1, PRETRAIN_FAILED = -1 } PretrainResult;
+
+/* Runs (or resumes) pretraining. On PRETRAIN_FAILED err says what and where. */
+PretrainResult pretrain_run(const PretrainOptions *opt, char *err, size_t err_len);
+
+#endif

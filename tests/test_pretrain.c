@@ -1,0 +1,262 @@
+/* test_pretrain.c — the pretraining loop end to end on a tiny synthetic
+ * corpus: the loss falls, checkpoints are Hugging Face directories, an
+ * interrupted and resumed run is bit-for-bit the run that never stopped, and
+ * bad inputs give clear errors. */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "test_util.h"
+#include "pretrain.h"
+#include "fileio.h"
+#include "checkpoint.h"
+#include "model.h"
+#include "rng.h"
+
+enum { WORDS = 40 };
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st; (void)flag; (void)ftw;
+    return remove(path);
+}
+static void remove_tree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* A vocab of the specials and WORDS words, a config sized for it, and a
+ * corpus of 16 documents whose sentences are one of five 8-word templates
+ * (w0…w7, w8…w15, …), so a masked word is predictable from the rest of its
+ * sentence. */
+static void write_fixture(const char *dir) {
+    char path[256], err[256];
+    char text[1 << 16];
+    int n = snprintf(text, sizeof text, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
+    for (int w = 0; w < WORDS; w++) n += snprintf(text + n, sizeof text - n, "w%d\n", w);
+    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    ck_assert(atomic_write_file(path, text, (size_t)n, err, sizeof err) == 0);
+    n = snprintf(text, sizeof text,
+                 "{\"vocab_size\": %d, \"hidden_size\": 16, \"num_hidden_layers\": 2, \"num_attention_heads\": 2,"
+                 " \"intermediate_size\": 32, \"max_position_embeddings\": 32, \"type_vocab_size\": 2,"
+                 " \"hidden_act\": \"gelu\", \"hidden_dropout_prob\": 0.1, \"attention_probs_dropout_prob\": 0.1,"
+                 " \"initializer_range\": 0.02, \"layer_norm_eps\": 1e-12}\n", WORDS + 5);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    ck_assert(atomic_write_file(path, text, (size_t)n, err, sizeof err) == 0);
+    Rng rng = rng_seeded(3);
+    n = 0;
+    for (int doc = 0; doc < 16; doc++) {
+        for (int s = 0; s < 8; s++) {
+            int start = 8 * (int)rng_below(&rng, WORDS / 8);
+            for (int k = 0; k < 8; k++) n += snprintf(text + n, sizeof text - n, "%sw%d", k ? " " : "", start + k);
+            n += snprintf(text + n, sizeof text - n, "\n");
+        }
+        n += snprintf(text + n, sizeof text - n, "\n");
+    }
+    snprintf(path, sizeof path, "%s/corpus.txt", dir);
+    ck_assert(atomic_write_file(path, text, (size_t)n, err, sizeof err) == 0);
+}
+
+typedef struct {
+    char root[64];
+    char vocab[128], config[128], corpus[128];
+    const char *corpus_list[1];
+} Fixture;
+
+static void fixture_open(Fixture *f) {
+    snprintf(f->root, sizeof f->root, "/tmp/bertc-pretrain-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(f->root));
+    write_fixture(f->root);
+    snprintf(f->vocab, sizeof f->vocab, "%s/vocab.txt", f->root);
+    snprintf(f->config, sizeof f->config, "%s/config.json", f->root);
+    snprintf(f->corpus, sizeof f->corpus, "%s/corpus.txt", f->root);
+    f->corpus_list[0] = f->corpus;
+}
+
+static PretrainOptions fixture_options(Fixture *f, const char *out) {
+    PretrainOptions o = pretrain_options_default();
+    o.config_path = f->config;
+    o.vocab_path = f->vocab;
+    o.corpus = f->corpus_list;
+    o.n_corpus = 1;
+    o.out_dir = out;
+    o.steps = 8;
+    o.batch_size = 4;
+    o.max_seq_length = 24;
+    o.max_predictions = 4;
+    o.lr = 1e-3;
+    o.eval_fraction = 0.2;
+    o.eval_every = 4;
+    o.eval_batches = 2;
+    o.save_every = 2;
+    o.keep_checkpoints = 2;
+    return o;
+}
+
+static char *read_file(const char *path, size_t *len) {
+    char *data = NULL, err[256];
+    ck_assert_msg(read_whole_file(path, &data, len, err, sizeof err) == 0, "%s", err);
+    return data;
+}
+
+START_TEST(pretrain_resume_is_bit_exact) {
+    /* 8 steps straight, against 5 steps, a stop, and a resume for the rest,
+     * with dropout on: the final model.safetensors files are byte-identical. */
+    Fixture f;
+    fixture_open(&f);
+    char straight[128], resumed[128], err[512];
+    snprintf(straight, sizeof straight, "%s/straight", f.root);
+    snprintf(resumed, sizeof resumed, "%s/resumed", f.root);
+    PretrainOptions o = fixture_options(&f, straight);
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+    o = fixture_options(&f, resumed);
+    o.stop_at_step = 5;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_STOPPED, "%s", err);
+    char path[256];
+    snprintf(path, sizeof path, "%s/checkpoint-5/trainer_state.safetensors", resumed);
+    struct stat st;
+    ck_assert_msg(stat(path, &st) == 0, "no checkpoint at the stop");
+    o = fixture_options(&f, resumed);
+    o.resume = resumed;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+    size_t len_a, len_b;
+    char pa[256], pb[256];
+    snprintf(pa, sizeof pa, "%s/model.safetensors", straight);
+    snprintf(pb, sizeof pb, "%s/model.safetensors", resumed);
+    char *a = read_file(pa, &len_a), *b = read_file(pb, &len_b);
+    ck_assert_int_eq(len_a, len_b);
+#ifndef BERT_DOUBLE
+    ck_assert_msg(memcmp(a, b, len_a) == 0, "resumed model differs from the uninterrupted one");
+#else
+    /* Checkpoints store F32 (what Hugging Face reads), so the double build
+     * resumes from rounded parameters and moments: close, not identical. */
+    BertModel ma, mb;
+    ck_assert_msg(checkpoint_load(&ma, straight, BERT_HEADS_PRETRAINING, 0, 1, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(checkpoint_load(&mb, resumed, BERT_HEADS_PRETRAINING, 0, 1, NULL, err, sizeof err) == 0, "%s", err);
+    for (long i = 0; i < ma.num_params; i++)
+        ck_assert_near(ma.params_memory[i], mb.params_memory[i], 1e-5);
+    bert_free(&ma);
+    bert_free(&mb);
+#endif
+    free(a);
+    free(b);
+    /* the metrics of the resumed run have each step once */
+    snprintf(pa, sizeof pa, "%s/metrics.jsonl", resumed);
+    char *metrics = read_file(pa, &len_a);
+    int train_lines = 0;
+    for (char *p = metrics; (p = strstr(p, "\"split\": \"train\"")); p++) train_lines++;
+    ck_assert_int_eq(train_lines, 8);
+    free(metrics);
+    /* only the last two checkpoints are kept */
+    snprintf(path, sizeof path, "%s/checkpoint-4", straight);
+    ck_assert(stat(path, &st) != 0);
+    snprintf(path, sizeof path, "%s/checkpoint-6", straight);
+    ck_assert(stat(path, &st) == 0);
+    remove_tree(f.root);
+}
+END_TEST
+
+START_TEST(pretrain_learns_and_writes_a_loadable_checkpoint) {
+    /* Masked words of template sentences are predictable: after 300 steps the
+     * held-out MLM loss is below 0.6 ln V (the floor, not knowing which of a
+     * template's hidden words was masked, is about ln 7 ≈ 0.51 ln V), and the
+     * run directory loads back as a BertForPreTraining. */
+    Fixture f;
+    fixture_open(&f);
+    char out[128], err[512];
+    snprintf(out, sizeof out, "%s/run", f.root);
+    PretrainOptions o = fixture_options(&f, out);
+    o.steps = 300;
+    o.batch_size = 8;
+    o.lr = 5e-3;
+    o.eval_every = 300;
+    o.save_every = 0;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+    char path[256];
+    size_t len;
+    snprintf(path, sizeof path, "%s/metrics.jsonl", out);
+    char *metrics = read_file(path, &len);
+    char *eval = strstr(metrics, "\"split\": \"eval\"");
+    ck_assert_ptr_nonnull(eval);
+    double mlm_loss = atof(strstr(eval, "\"mlm_loss\": ") + 12);
+    ck_assert_msg(mlm_loss < 0.6 * log(WORDS + 5), "held-out MLM loss %.3f did not fall below 0.6 ln V", mlm_loss);
+    free(metrics);
+    BertModel m;
+    int heads = 0;
+    ck_assert_msg(checkpoint_load(&m, out, BERT_HEADS_PRETRAINING, 0, 1, &heads, err, sizeof err) == 0, "%s", err);
+    ck_assert(heads & BERT_HEADS_PRETRAINING);
+    ck_assert_int_eq(m.config.vocab_size, WORDS + 5);
+    snprintf(path, sizeof path, "%s/vocab.txt", out);
+    struct stat st;
+    ck_assert(stat(path, &st) == 0);
+    bert_free(&m);
+    remove_tree(f.root);
+}
+END_TEST
+
+START_TEST(pretrain_reports_bad_inputs) {
+    Fixture f;
+    fixture_open(&f);
+    char out[128], err[512], path[256];
+    snprintf(out, sizeof out, "%s/bad", f.root);
+    PretrainOptions o = fixture_options(&f, out);
+
+    /* a vocab that disagrees with the config */
+    o.vocab_path = "tests/data/tiny_vocab.txt";
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "vocab_size") != NULL, "%s", err);
+    o.vocab_path = f.vocab;
+
+    /* a missing corpus file */
+    const char *missing[1] = { "/nonexistent/corpus.txt" };
+    o.corpus = missing;
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "/nonexistent/corpus.txt") != NULL, "%s", err);
+
+    /* an empty corpus */
+    snprintf(path, sizeof path, "%s/empty.txt", f.root);
+    ck_assert(atomic_write_file(path, "\n\n", 2, err, sizeof err) == 0);
+    const char *empty[1] = { path };
+    o.corpus = empty;
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "empty.txt") != NULL, "%s", err);
+    o.corpus = f.corpus_list;
+
+    /* resuming from a directory with no checkpoint */
+    o.resume = f.root;
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "no checkpoint") != NULL, "%s", err);
+
+    /* resuming with another batch size, and from a truncated checkpoint */
+    o = fixture_options(&f, out);
+    o.steps = 2;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+    o.resume = out;
+    o.steps = 4;
+    o.batch_size = 3;
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "batch_size") != NULL, "%s", err);
+    o.batch_size = 4;
+    snprintf(path, sizeof path, "%s/checkpoint-2/model.safetensors", out);
+    ck_assert(truncate(path, 100) == 0);
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "model.safetensors") != NULL, "%s", err);
+
+    /* options out of range */
+    o = fixture_options(&f, out);
+    o.max_seq_length = 64;   /* > max_position_embeddings 32 */
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "max_position_embeddings") != NULL, "%s", err);
+    remove_tree(f.root);
+}
+END_TEST
+
+Suite *pretrain_suite(void) {
+    Suite *s = suite_create("pretrain");
+    TCase *tc = tcase_create("run");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, pretrain_resume_is_bit_exact);
+    tcase_add_test(tc, pretrain_learns_and_writes_a_loadable_checkpoint);
+    tcase_add_test(tc, pretrain_reports_bad_inputs);
+    suite_add_tcase(s, tc);
+    return s;
+}

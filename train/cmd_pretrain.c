@@ -1,0 +1,112 @@
+/* cmd_pretrain.c — `bert pretrain`: flags → PretrainOptions → pretrain_run().
+ * SIGINT/SIGTERM ask the run to save a checkpoint after the current step and
+ * stop; a second signal stops at once. */
+#include <stdio.h>
+#include <signal.h>
+#include <string.h>
+#include "commands.h"
+#include "options.h"
+#include "pretrain.h"
+#include "gemm.h"
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_signal(int sig) {
+    if (stop_requested) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    stop_requested = sig;
+}
+
+int cmd_pretrain(int argc, char **argv) {
+    PretrainOptions o = pretrain_options_default();
+    const char *config = NULL, *vocab = NULL, *out = NULL, *resume = NULL;
+    StringList corpus = { 0 }, eval_corpus = { 0 };
+    long batch = o.batch_size, accum = o.grad_accum, seq = o.max_seq_length, preds = o.max_predictions;
+    long seed = (long)o.seed, eval_batches = o.eval_batches, keep = o.keep_checkpoints, threads = 0;
+    bool cased = false, prose = false, chapters = false, wwm = false, bias_correction = false, quiet = false;
+    Option options[] = {
+        { "--config", OPT_STRING, &config, "model config, Hugging Face BertConfig JSON (configs/*.json)", false },
+        { "--vocab", OPT_STRING, &vocab, "vocab.txt (e.g. from bert vocab); its size must match the config", false },
+        { "--corpus", OPT_STRINGS, &corpus, "training text files", false },
+        { "--out", OPT_STRING, &out, "run directory: the model (HF layout), checkpoint-N/, metrics.jsonl", false },
+        { "--resume", OPT_STRING, &resume, "continue a run: its directory or one checkpoint-N in it", false },
+        { "--steps", OPT_INT, &o.steps, "optimizer steps", false },
+        { "--batch-size", OPT_INT, &batch, "sequences per micro-batch", false },
+        { "--grad-accum", OPT_INT, &accum, "micro-batches per optimizer step", false },
+        { "--lr", OPT_REAL, &o.lr, "peak learning rate", false },
+        { "--warmup", OPT_INT, &o.warmup, "linear warmup steps (-1: 10% of --steps)", false },
+        { "--max-seq-length", OPT_INT, &seq, "tokens per sequence", false },
+        { "--max-predictions", OPT_INT, &preds, "masked tokens per sequence at most", false },
+        { "--mask-prob", OPT_REAL, &o.masked_lm_prob, "share of tokens masked", false },
+        { "--short-seq-prob", OPT_REAL, &o.short_seq_prob, "share of shorter sequences", false },
+        { "--whole-word-mask", OPT_FLAG, &wwm, "mask all pieces of a word together", false },
+        { "--prose", OPT_FLAG, &prose, "corpus is wrapped prose (books): join lines, split sentences", false },
+        { "--chapters", OPT_FLAG, &chapters, "with --prose: each chapter is a document", false },
+        { "--cased", OPT_FLAG, &cased, "do not lowercase (for a cased vocab)", false },
+        { "--eval-corpus", OPT_STRINGS, &eval_corpus, "held-out text files (default: last --eval-fraction of documents)", false },
+        { "--eval-fraction", OPT_REAL, &o.eval_fraction, "share of documents held out when no --eval-corpus", false },
+        { "--eval-every", OPT_INT, &o.eval_every, "steps between held-out evaluations (0: at the end)", false },
+        { "--eval-batches", OPT_INT, &eval_batches, "held-out batches per evaluation", false },
+        { "--save-every", OPT_INT, &o.save_every, "steps between checkpoints (0: at the end)", false },
+        { "--keep", OPT_INT, &keep, "checkpoints kept", false },
+        { "--weight-decay", OPT_REAL, &o.weight_decay, "AdamW decoupled weight decay", false },
+        { "--max-grad-norm", OPT_REAL, &o.max_grad_norm, "global gradient-norm clip (0: off)", false },
+        { "--bias-correction", OPT_FLAG, &bias_correction, "Adam bias correction (off in Google's BERT optimizer)", false },
+        { "--stop-at", OPT_INT, &o.stop_at_step, "save a checkpoint and stop at this step (0: run to --steps)", false },
+        { "--seed", OPT_INT, &seed, "seed for initialisation, data order, masking and dropout", false },
+        { "--threads", OPT_INT, &threads, "threads (0: all cores)", false },
+        { "--quiet", OPT_FLAG, &quiet, "no progress line", false },
+    };
+    int n = sizeof options / sizeof options[0];
+    int status = options_parse("pretrain", "Pretrains a BERT (masked LM + next sentence) on text files.",
+                               options, n, argc, argv);
+    if (status) { options_free(options, n); return status == 1 ? 0 : status; }
+    if (!resume && (!config || !vocab || !corpus.count || !out)) {
+        fprintf(stderr, "bert pretrain: need --config, --vocab, --corpus and --out (or --resume RUN_DIR) "
+                        "(see bert pretrain --help)\n");
+        options_free(options, n);
+        return 2;
+    }
+    if (resume && (!config || !vocab || !corpus.count)) {
+        fprintf(stderr, "bert pretrain: --resume needs the run's --config, --vocab and --corpus again\n");
+        options_free(options, n);
+        return 2;
+    }
+    o.config_path = config;
+    o.vocab_path = vocab;
+    o.corpus = corpus.items;
+    o.n_corpus = corpus.count;
+    o.eval_corpus = eval_corpus.count ? eval_corpus.items : NULL;
+    o.n_eval_corpus = eval_corpus.count;
+    o.out_dir = out ? out : resume;
+    o.resume = resume;
+    o.batch_size = (int)batch;
+    o.grad_accum = (int)accum;
+    o.max_seq_length = (int)seq;
+    o.max_predictions = (int)preds;
+    o.eval_batches = (int)eval_batches;
+    o.keep_checkpoints = (int)keep;
+    o.seed = (uint64_t)seed;
+    o.cased = cased;
+    o.prose = prose;
+    o.chapters = chapters;
+    o.whole_word_mask = wwm;
+    o.bias_correction = bias_correction;
+    o.log = quiet ? NULL : stderr;
+    o.stop = &stop_requested;
+
+    bert_runtime_init((int)threads);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    char err[1024];
+    PretrainResult result = pretrain_run(&o, err, sizeof err);
+    options_free(options, n);
+    if (result == PRETRAIN_FAILED) {
+        fprintf(stderr, "bert pretrain: %s\n", err);
+        return 1;
+    }
+    if (result == PRETRAIN_STOPPED) return 128 + (int)stop_requested;
+    return 0;
+}
