@@ -64,9 +64,10 @@ build/suites.inc: $(TEST_SRC) | build
 build:
 	mkdir -p build
 
-# Tests that need ../shared/data skip with a message when it is absent.
+# Tests that need ../shared/data skip with a message when it is absent. The
+# command-line tests run the bert program built beside each test_bert.
 # CK_FORK=no under ASan keeps leak reports attached to the test that leaked.
-test: check-deps $(foreach v,$(VARIANTS),build/$(v)/test_bert)
+test: check-deps $(foreach v,$(VARIANTS),build/$(v)/test_bert build/$(v)/bert)
 	@set -e; for v in $(VARIANTS); do \
 	  echo "== Check suite, $$v build"; \
 	  CK_DEFAULT_TIMEOUT=300 ./build/$$v/test_bert; \

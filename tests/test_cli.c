@@ -1,0 +1,115 @@
+/* test_cli.c — the `bert` program as a user runs it: help, wrong flags, exit
+ * statuses, and `bert plot`. Runs the bert built beside this test binary. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "test_util.h"
+
+/* Runs "bert ARGS" (stdout and stderr captured into out), returns its exit status. */
+static int run_bert(const char *args, char *out, size_t out_len) {
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    ck_assert(n > 0);
+    self[n] = 0;
+    char command[PATH_MAX + 1024];
+    snprintf(command, sizeof command, "%s/bert %s 2>&1", dirname(self), args);
+    FILE *p = popen(command, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t len = fread(out, 1, out_len - 1, p);
+    out[len] = 0;
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+START_TEST(cli_help_and_unknown_commands) {
+    char out[1 << 14];
+    ck_assert_int_eq(run_bert("--help", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "pretrain") && strstr(out, "gradcheck"), "%s", out);
+    ck_assert_int_eq(run_bert("no-such-command", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "unknown command 'no-such-command'"), "%s", out);
+    ck_assert_int_eq(run_bert("pretrain --help", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "--steps") && strstr(out, "(default 10000)"), "%s", out);
+}
+END_TEST
+
+START_TEST(cli_wrong_flags_exit_2_with_one_message) {
+    char out[1 << 14];
+    ck_assert_int_eq(run_bert("pretrain --bogus", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "unknown option '--bogus'"), "%s", out);
+    ck_assert_int_eq(run_bert("pretrain --steps ten", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "--steps takes a whole number, not 'ten'"), "%s", out);
+    ck_assert_int_eq(run_bert("pretrain --steps", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "--steps needs a value"), "%s", out);
+    ck_assert_int_eq(run_bert("pretrain --steps 5", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "need --config"), "%s", out);
+    ck_assert_int_eq(run_bert("gradcheck --layer nonsense", out, sizeof out), 2);
+}
+END_TEST
+
+START_TEST(cli_pretrain_reports_a_missing_config) {
+    char out[1 << 14];
+    ck_assert_int_eq(run_bert("pretrain --config /nonexistent/c.json --vocab tests/data/tiny_vocab.txt "
+                              "--corpus tests/data/vocab_corpus.txt --out /tmp/bertc-cli-unused --steps 1",
+                              out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "/nonexistent/c.json"), "%s", out);
+}
+END_TEST
+
+START_TEST(cli_gradcheck_one_layer_prints_a_passing_table) {
+    char out[1 << 14];
+    ck_assert_int_eq(run_bert("gradcheck --layer softmax", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "softmax: input") && strstr(out, " ok"), "%s", out);
+    ck_assert_msg(strstr(out, "1 tensors checked, 0 failed"), "%s", out);
+}
+END_TEST
+
+START_TEST(cli_plot_draws_a_png) {
+    if (system("command -v gnuplot > /dev/null 2>&1") != 0) {
+        printf("SKIP cli_plot_draws_a_png: gnuplot is not installed (apt-get install gnuplot-nox)\n");
+        return;
+    }
+    char dir[] = "/tmp/bertc-plot-XXXXXX", path[128], out[1 << 14];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    for (int step = 1; step <= 20; step++)
+        fprintf(f, "{\"split\": \"train\", \"step\": %d, \"loss\": %g, \"mlm_acc\": %g}\n", step, 10.0 / step, step / 40.0);
+    fprintf(f, "{\"split\": \"eval\", \"step\": 20, \"mlm_loss\": 0.9, \"mlm_acc\": 0.45}\n");
+    fclose(f);
+    char args[256];
+    snprintf(args, sizeof args, "plot %s", dir);
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 0);
+    snprintf(path, sizeof path, "%s/curves.png", dir);
+    FILE *png = fopen(path, "rb");
+    ck_assert_ptr_nonnull(png);
+    unsigned char magic[8] = { 0 };
+    ck_assert_int_eq(fread(magic, 1, 8, png), 8);
+    fclose(png);
+    ck_assert(memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0);
+    remove(path);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    remove(path);
+    rmdir(dir);
+    snprintf(args, sizeof args, "plot /nonexistent-run");
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "/nonexistent-run/metrics.jsonl"), "%s", out);
+}
+END_TEST
+
+Suite *cli_suite(void) {
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("bert");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, cli_help_and_unknown_commands);
+    tcase_add_test(tc, cli_wrong_flags_exit_2_with_one_message);
+    tcase_add_test(tc, cli_pretrain_reports_a_missing_config);
+    tcase_add_test(tc, cli_gradcheck_one_layer_prints_a_passing_table);
+    tcase_add_test(tc, cli_plot_draws_a_png);
+    suite_add_tcase(s, tc);
+    return s;
+}
