@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include "test_util.h"
 
 /* Runs "bert ARGS" (stdout and stderr captured into out), returns its exit status. */
@@ -101,6 +102,57 @@ START_TEST(cli_plot_draws_a_png) {
 }
 END_TEST
 
+/* Ctrl-C during pretraining: the run saves a checkpoint after the current
+ * step, says how to resume, and exits with 128 + SIGINT; --resume continues. */
+START_TEST(cli_pretrain_saves_a_checkpoint_on_sigint) {
+    char dir[] = "/tmp/bertc-sigint-XXXXXX", path[512], out[1 << 14];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "{\"vocab_size\": 23, \"hidden_size\": 16, \"num_hidden_layers\": 1, \"num_attention_heads\": 2,"
+               " \"intermediate_size\": 32, \"max_position_embeddings\": 32}\n");
+    fclose(f);
+    snprintf(path, sizeof path, "%s/corpus.txt", dir);
+    f = fopen(path, "w");
+    for (int doc = 0; doc < 6; doc++) fprintf(f, "hello world!\na cafe, un x y i\nhello hello worlds\n\n");
+    fclose(f);
+    char self[PATH_MAX], bert[PATH_MAX + 8], config[300], corpus[300], run[300];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n] = 0;
+    snprintf(bert, sizeof bert, "%s/bert", dirname(self));
+    snprintf(config, sizeof config, "%s/config.json", dir);
+    snprintf(corpus, sizeof corpus, "%s/corpus.txt", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        freopen("/dev/null", "w", stderr);
+        execl(bert, bert, "pretrain", "--config", config, "--vocab", "tests/data/tiny_vocab.txt", "--corpus", corpus,
+              "--out", run, "--steps", "100000000", "--batch-size", "2", "--max-seq-length", "16",
+              "--max-predictions", "2", "--save-every", "0", "--eval-fraction", "0", "--threads", "1", (char *)NULL);
+        _exit(127);
+    }
+    /* wait until the run has finished a step */
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+    struct stat st;
+    for (int i = 0; i < 600 && (stat(path, &st) != 0 || st.st_size == 0); i++) usleep(100000);
+    ck_assert_msg(stat(path, &st) == 0 && st.st_size > 0, "pretraining never finished a step");
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGINT, "status %d", status);
+    /* a complete checkpoint, and no half-written temporary one */
+    char args[1200];
+    snprintf(args, sizeof args, "pretrain --config %s --vocab tests/data/tiny_vocab.txt --corpus %s --resume %s "
+             "--steps 1 --batch-size 2 --max-seq-length 16 --max-predictions 2 --eval-fraction 0 --threads 1",
+             config, corpus, run);
+    /* the run went past step 1, so resuming with --steps 1 has nothing to do but is accepted */
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "resuming from"), "%s", out);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
 Suite *cli_suite(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("bert");
@@ -110,6 +162,7 @@ Suite *cli_suite(void) {
     tcase_add_test(tc, cli_pretrain_reports_a_missing_config);
     tcase_add_test(tc, cli_gradcheck_one_layer_prints_a_passing_table);
     tcase_add_test(tc, cli_plot_draws_a_png);
+    tcase_add_test(tc, cli_pretrain_saves_a_checkpoint_on_sigint);
     suite_add_tcase(s, tc);
     return s;
 }
