@@ -9,6 +9,7 @@
 #include <string.h>
 #include <utf8proc.h>
 #include "corpus.h"
+#include "fileio.h"
 
 struct CorpusReader {
     char **paths;
@@ -24,14 +25,6 @@ struct CorpusReader {
     CorpusPos para_pos;    /* where the current paragraph's first line starts */
     IntVec bounds;         /* sentence splitter output */
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 void documents_clear(Documents *d) {
     intvec_clear(&d->ids);
@@ -146,25 +139,25 @@ long corpus_split_sentences(const char *text, size_t len, IntVec *bounds) {
 CorpusReader *corpus_open(const char *const *paths, int n_paths, const CorpusOptions *opt,
                           char *err, size_t errlen) {
     if (n_paths <= 0) {
-        set_err(err, errlen, "corpus: no input files given");
+        format_error(err, errlen, "corpus: no input files given");
         return NULL;
     }
     for (int f = 0; f < n_paths; f++) {
         FILE *fp = fopen(paths[f], "rb");
         if (!fp) {
-            set_err(err, errlen, "%s: cannot open corpus file: %s", paths[f], strerror(errno));
+            format_error(err, errlen, "%s: cannot open corpus file: %s", paths[f], strerror(errno));
             return NULL;
         }
         fclose(fp);
     }
     CorpusReader *r = calloc(1, sizeof *r);
-    if (!r) { set_err(err, errlen, "corpus: out of memory"); return NULL; }
+    if (!r) { format_error(err, errlen, "corpus: out of memory"); return NULL; }
     r->paths = calloc((size_t)n_paths, sizeof *r->paths);
-    if (!r->paths) { free(r); set_err(err, errlen, "corpus: out of memory"); return NULL; }
+    if (!r->paths) { free(r); format_error(err, errlen, "corpus: out of memory"); return NULL; }
     r->n_paths = n_paths;
     for (int f = 0; f < n_paths; f++) {
         r->paths[f] = strdup(paths[f]);
-        if (!r->paths[f]) { corpus_close(r); set_err(err, errlen, "corpus: out of memory"); return NULL; }
+        if (!r->paths[f]) { corpus_close(r); format_error(err, errlen, "corpus: out of memory"); return NULL; }
     }
     r->opt = *opt;
     if (r->opt.shard_bytes == 0) r->opt.shard_bytes = CORPUS_DEFAULT_SHARD_BYTES;
@@ -228,7 +221,7 @@ static int sink_sentence(Sink *s, const char *text, size_t len, CorpusPos where)
         if (s->n_starts == s->cap_starts) {
             long cap = s->cap_starts ? 2 * s->cap_starts : 1024;
             CorpusPos *p = realloc(s->starts, sizeof *p * (size_t)cap);
-            if (!p) { set_err(s->err, s->errlen, "corpus: out of memory"); return -1; }
+            if (!p) { format_error(s->err, s->errlen, "corpus: out of memory"); return -1; }
             s->starts = p;
             s->cap_starts = cap;
         }
@@ -241,17 +234,17 @@ static int sink_sentence(Sink *s, const char *text, size_t len, CorpusPos where)
     long n = s->ts->encode(s->ts->ctx, text, len, &d->ids);
     if (n < 0 || d->ids.len != before + n) {
         if (s->line_no > 0)
-            set_err(s->err, s->errlen, "%s:%ld: the tokenizer failed on this text", s->path, s->line_no);
+            format_error(s->err, s->errlen, "%s:%ld: the tokenizer failed on this text", s->path, s->line_no);
         else
-            set_err(s->err, s->errlen, "%s: the tokenizer failed on text before byte %ld", s->path, where.offset);
+            format_error(s->err, s->errlen, "%s: the tokenizer failed on text before byte %ld", s->path, where.offset);
         return -1;
     }
     if (n == 0) return 0;
     if (d->ids.len > INT_MAX / 2) {
-        set_err(s->err, s->errlen, "%s: shard has more than %d tokens; use smaller shards", s->path, INT_MAX / 2);
+        format_error(s->err, s->errlen, "%s: shard has more than %d tokens; use smaller shards", s->path, INT_MAX / 2);
         return -1;
     }
-    if (!intvec_push(&d->sent_start, (int)d->ids.len)) { set_err(s->err, s->errlen, "corpus: out of memory"); return -1; }
+    if (!intvec_push(&d->sent_start, (int)d->ids.len)) { format_error(s->err, s->errlen, "corpus: out of memory"); return -1; }
     s->doc_has_text = true;
     return 0;
 }
@@ -261,7 +254,7 @@ static int sink_end_document(Sink *s) {
     s->doc_has_text = false;
     s->n_complete++;
     if (s->ts && !intvec_push(&s->docs->doc_start, (int)(s->docs->sent_start.len - 1))) {
-        set_err(s->err, s->errlen, "corpus: out of memory");
+        format_error(s->err, s->errlen, "corpus: out of memory");
         return -1;
     }
     return 0;
@@ -272,7 +265,7 @@ static int flush_paragraph(CorpusReader *r, Sink *s) {
     if (r->para_len == 0) return 0;
     intvec_clear(&r->bounds);
     long n = corpus_split_sentences(r->para, r->para_len, &r->bounds);
-    if (n < 0) { set_err(s->err, s->errlen, "corpus: out of memory"); return -1; }
+    if (n < 0) { format_error(s->err, s->errlen, "corpus: out of memory"); return -1; }
     for (long k = 0; k < n; k++) {
         int b = r->bounds.data[2 * k], e = r->bounds.data[2 * k + 1];
         if (sink_sentence(s, r->para + b, (size_t)(e - b), r->para_pos) < 0) return -1;
@@ -324,7 +317,7 @@ static int ensure_file(CorpusReader *r, char *err, size_t errlen) {
     if (r->file) fclose(r->file);
     r->file = fopen(r->paths[r->pos.file], "rb");
     if (!r->file || fseek(r->file, r->pos.offset, SEEK_SET) != 0) {
-        set_err(err, errlen, "%s: cannot read corpus file: %s", r->paths[r->pos.file], strerror(errno));
+        format_error(err, errlen, "%s: cannot read corpus file: %s", r->paths[r->pos.file], strerror(errno));
         if (r->file) fclose(r->file);
         r->file = NULL;
         return -1;
@@ -347,7 +340,7 @@ static int process(CorpusReader *r, Sink *s, bool stop_at_shard) {
         ssize_t got = getline(&r->line, &r->line_cap, r->file);
         if (got < 0) {
             if (ferror(r->file)) {
-                set_err(s->err, s->errlen, "%s: read error: %s", s->path, strerror(errno));
+                format_error(s->err, s->errlen, "%s: read error: %s", s->path, strerror(errno));
                 return -1;
             }
             /* end of file: ends its document */
@@ -385,7 +378,7 @@ static int process(CorpusReader *r, Sink *s, bool stop_at_shard) {
             if (sink_sentence(s, t, n, line_pos) < 0) return -1;
         } else {
             if (r->para_len == 0) r->para_pos = line_pos;
-            if (append_paragraph(r, t, n) < 0) { set_err(s->err, s->errlen, "corpus: out of memory"); return -1; }
+            if (append_paragraph(r, t, n) < 0) { format_error(s->err, s->errlen, "corpus: out of memory"); return -1; }
         }
         if (s->line_no > 0) s->line_no++;
         if (!stop_at_shard || bytes < limit || r->para_len > 0) continue;
@@ -407,7 +400,7 @@ long corpus_read_shard(CorpusReader *r, const TokenSource *ts, Documents *docs,
                        char *err, size_t errlen) {
     documents_clear(docs);
     if (!intvec_push(&docs->sent_start, 0) || !intvec_push(&docs->doc_start, 0)) {
-        set_err(err, errlen, "corpus: out of memory");
+        format_error(err, errlen, "corpus: out of memory");
         return -1;
     }
     Sink s = { .ts = ts, .docs = docs, .err = err, .errlen = errlen };

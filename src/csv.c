@@ -13,14 +13,7 @@
 #include <strings.h>
 #include <utf8proc.h>
 #include "csv.h"
-
-static void set_error(char *err, size_t err_len, const char *fmt, ...) {
-    if (!err || err_len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
+#include "fileio.h"
 
 /* Reads all of F into a malloc'd buffer with one spare byte for a final NUL. */
 static char *read_all(FILE *f, size_t *len_out) {
@@ -99,7 +92,7 @@ typedef struct {
 static int copy_char(Parser *p, int column) {
     unsigned char c = (unsigned char)p->buf[p->r];
     if (c == 0) {
-        set_error(p->err, p->err_len, "%s:%ld: NUL byte in field %d (is this a text file?)",
+        format_error(p->err, p->err_len, "%s:%ld: NUL byte in field %d (is this a text file?)",
                   p->path, p->line, column + 1);
         return -1;
     }
@@ -112,7 +105,7 @@ static int copy_char(Parser *p, int column) {
     utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)p->buf + p->r,
                                           (utf8proc_ssize_t)(p->len - p->r), &codepoint);
     if (n < 0) {
-        set_error(p->err, p->err_len, "%s:%ld: invalid UTF-8 (byte 0x%02x) in field %d",
+        format_error(p->err, p->err_len, "%s:%ld: invalid UTF-8 (byte 0x%02x) in field %d",
                   p->path, p->line, c, column + 1);
         return -1;
     }
@@ -134,7 +127,7 @@ static int parse_field(Parser *p, int column) {
         p->r++;
         for (;;) {
             if (p->r >= p->len) {
-                set_error(p->err, p->err_len, "%s:%ld: quoted field %d is never closed (the quote opens on this line)",
+                format_error(p->err, p->err_len, "%s:%ld: quoted field %d is never closed (the quote opens on this line)",
                           p->path, open_line, column + 1);
                 return -1;
             }
@@ -146,7 +139,7 @@ static int parse_field(Parser *p, int column) {
                 }
                 p->r++;                         /* the closing quote */
                 if (!at_row_end(p) && p->buf[p->r] != p->delimiter) {
-                    set_error(p->err, p->err_len, "%s:%ld: text after the closing quote of field %d "
+                    format_error(p->err, p->err_len, "%s:%ld: text after the closing quote of field %d "
                               "(a quote inside a quoted field must be doubled: \"\")",
                               p->path, p->line, column + 1);
                     return -1;
@@ -158,7 +151,7 @@ static int parse_field(Parser *p, int column) {
     }
     while (!at_row_end(p) && p->buf[p->r] != p->delimiter) {
         if (p->quoting && p->buf[p->r] == '"') {
-            set_error(p->err, p->err_len, "%s:%ld: quote inside unquoted field %d; RFC 4180 requires a field "
+            format_error(p->err, p->err_len, "%s:%ld: quote inside unquoted field %d; RFC 4180 requires a field "
                       "containing '\"' to be enclosed in quotes with the quote doubled",
                       p->path, p->line, column + 1);
             return -1;
@@ -201,7 +194,7 @@ static int parse_row(Parser *p, Builder *b, RowSpan *row) {
         return 0;
     }
 out_of_memory:
-    set_error(p->err, p->err_len, "%s:%ld: out of memory", p->path, p->line);
+    format_error(p->err, p->err_len, "%s:%ld: out of memory", p->path, p->line);
     return -1;
 }
 
@@ -247,13 +240,13 @@ int csv_read(CsvTable *table, const char *path, char delimiter, char *err, size_
     const char *name = from_stdin ? "<stdin>" : path;
     if (delimiter == 0) delimiter = from_stdin ? ',' : delimiter_for_path(path);
     if (delimiter == '"' || delimiter == '\r' || delimiter == '\n') {
-        set_error(err, err_len, "%s: cannot use %s as the delimiter", name,
+        format_error(err, err_len, "%s: cannot use %s as the delimiter", name,
                   delimiter == '"' ? "a quote" : "a line ending");
         return -1;
     }
     FILE *f = from_stdin ? stdin : fopen(path, "rb");
     if (!f) {
-        set_error(err, err_len, "%s: cannot open: %s", name, strerror(errno));
+        format_error(err, err_len, "%s: cannot open: %s", name, strerror(errno));
         return -1;
     }
     size_t len = 0;
@@ -261,7 +254,7 @@ int csv_read(CsvTable *table, const char *path, char delimiter, char *err, size_
     int read_errno = errno;
     if (!from_stdin) fclose(f);
     if (!buf) {
-        set_error(err, err_len, "%s: cannot read: %s", name, strerror(read_errno));
+        format_error(err, err_len, "%s: cannot read: %s", name, strerror(read_errno));
         return -1;
     }
 
@@ -272,7 +265,7 @@ int csv_read(CsvTable *table, const char *path, char delimiter, char *err, size_
     /* Blank lines before the header are skipped, as Python's DictReader does. */
     while (p.r < p.len && (buf[p.r] == '\n' || buf[p.r] == '\r')) skip_line_ending(&p, buf[p.r]);
     if (p.r >= p.len) {
-        set_error(err, err_len, "%s:%ld: empty file: expected a header row naming the columns", name, p.line);
+        format_error(err, err_len, "%s:%ld: empty file: expected a header row naming the columns", name, p.line);
         free(buf);
         return -1;
     }
@@ -283,11 +276,11 @@ int csv_read(CsvTable *table, const char *path, char delimiter, char *err, size_
     int first = 0, second = 0;
     int duplicates = find_duplicate(b.cells, header.n_fields, &first, &second);
     if (duplicates < 0) {
-        set_error(err, err_len, "%s:%ld: out of memory", name, header.line);
+        format_error(err, err_len, "%s:%ld: out of memory", name, header.line);
         goto fail;
     }
     if (duplicates) {
-        set_error(err, err_len, "%s:%ld: duplicate column name '%s' (columns %d and %d)",
+        format_error(err, err_len, "%s:%ld: duplicate column name '%s' (columns %d and %d)",
                   name, header.line, b.cells[first], first + 1, second + 1);
         goto fail;
     }
@@ -297,12 +290,12 @@ int csv_read(CsvTable *table, const char *path, char delimiter, char *err, size_
         if (parse_row(&p, &b, &row)) goto fail;
         if (row.n_fields != header.n_fields) {
             int blank = row.n_fields == 1 && b.cells[row.first_cell][0] == '\0';
-            set_error(err, err_len, "%s:%ld: expected %d fields (as in the header), found %d%s",
+            format_error(err, err_len, "%s:%ld: expected %d fields (as in the header), found %d%s",
                       name, row.line, header.n_fields, row.n_fields, blank ? " (a blank line)" : "");
             goto fail;
         }
         if (push_row(&b, row)) {
-            set_error(err, err_len, "%s:%ld: out of memory", name, row.line);
+            format_error(err, err_len, "%s:%ld: out of memory", name, row.line);
             goto fail;
         }
     }
@@ -310,7 +303,7 @@ int csv_read(CsvTable *table, const char *path, char delimiter, char *err, size_
     table->path = strdup(name);
     table->rows = malloc(sizeof(CsvRow) * (size_t)(b.n_rows ? b.n_rows : 1));
     if (!table->path || !table->rows) {
-        set_error(err, err_len, "%s: out of memory", name);
+        format_error(err, err_len, "%s: out of memory", name);
         free(table->path);
         free(table->rows);
         table->path = NULL;
@@ -359,7 +352,7 @@ const char *csv_text(const CsvTable *table, long row, int column, char *err, siz
     const char *text = table->rows[row].fields[column];
     for (const char *s = text; *s; s++)
         if (!isspace((unsigned char)*s)) return text;
-    set_error(err, err_len, "%s:%ld: empty text in column '%s'",
+    format_error(err, err_len, "%s:%ld: empty text in column '%s'",
               table->path, table->rows[row].line, table->header[column]);
     return NULL;
 }

@@ -5,14 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "label_map.h"
-
-static void set_error(char *err, size_t err_len, const char *fmt, ...) {
-    if (!err || err_len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
+#include "fileio.h"
 
 static int compare_strings(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -61,15 +54,15 @@ int label_map_build(LabelMap *map, const CsvTable *table, int column, char *err,
     map->names = NULL;
     map->n_labels = 0;
     if (table->n_rows == 0) {
-        set_error(err, err_len, "%s: no rows to take labels from", table->path);
+        format_error(err, err_len, "%s: no rows to take labels from", table->path);
         return -1;
     }
     const char **labels = malloc(sizeof(char *) * (size_t)table->n_rows);
-    if (!labels) { set_error(err, err_len, "%s: out of memory", table->path); return -1; }
+    if (!labels) { format_error(err, err_len, "%s: out of memory", table->path); return -1; }
     for (long i = 0; i < table->n_rows; i++) {
         labels[i] = table->rows[i].fields[column];
         if (labels[i][0] == '\0') {
-            set_error(err, err_len, "%s:%ld: empty label in column '%s'",
+            format_error(err, err_len, "%s:%ld: empty label in column '%s'",
                       table->path, table->rows[i].line, table->header[column]);
             free(labels);
             return -1;
@@ -83,7 +76,7 @@ int label_map_build(LabelMap *map, const CsvTable *table, int column, char *err,
     if (k > INT_MAX) k = INT_MAX;  /* unreachable for any sane label column */
     int status = fill_map(map, labels, (int)k);
     free(labels);
-    if (status) set_error(err, err_len, "%s: out of memory", table->path);
+    if (status) format_error(err, err_len, "%s: out of memory", table->path);
     return status;
 }
 
@@ -132,34 +125,34 @@ int label_map_from_config(LabelMap *map, const cJSON *config, const char *source
     map->n_labels = 0;
     const cJSON *id2label = cJSON_GetObjectItemCaseSensitive(config, "id2label");
     if (!cJSON_IsObject(id2label) || cJSON_GetArraySize(id2label) == 0) {
-        set_error(err, err_len, "%s: no \"id2label\" object with at least one label", source);
+        format_error(err, err_len, "%s: no \"id2label\" object with at least one label", source);
         return -1;
     }
     int k = cJSON_GetArraySize(id2label);
     map->names = calloc((size_t)k, sizeof(char *));
-    if (!map->names) { set_error(err, err_len, "%s: out of memory", source); return -1; }
+    if (!map->names) { format_error(err, err_len, "%s: out of memory", source); return -1; }
     map->n_labels = k;
     const cJSON *entry;
     cJSON_ArrayForEach(entry, id2label) {
         long id = canonical_integer(entry->string);
         if (id < 0 || id >= k) {
-            set_error(err, err_len, "%s: id2label key \"%s\" is not an id 0..%d", source, entry->string, k - 1);
+            format_error(err, err_len, "%s: id2label key \"%s\" is not an id 0..%d", source, entry->string, k - 1);
             goto fail;
         }
         if (!cJSON_IsString(entry) || entry->valuestring[0] == '\0') {
-            set_error(err, err_len, "%s: id2label[\"%s\"] is not a non-empty string", source, entry->string);
+            format_error(err, err_len, "%s: id2label[\"%s\"] is not a non-empty string", source, entry->string);
             goto fail;
         }
         if (map->names[id]) {
-            set_error(err, err_len, "%s: id2label has id %ld twice", source, id);
+            format_error(err, err_len, "%s: id2label has id %ld twice", source, id);
             goto fail;
         }
         if (label_map_id(map, entry->valuestring) >= 0) {
-            set_error(err, err_len, "%s: id2label has label \"%s\" twice", source, entry->valuestring);
+            format_error(err, err_len, "%s: id2label has label \"%s\" twice", source, entry->valuestring);
             goto fail;
         }
         if (!(map->names[id] = strdup(entry->valuestring))) {
-            set_error(err, err_len, "%s: out of memory", source);
+            format_error(err, err_len, "%s: out of memory", source);
             goto fail;
         }
     }
@@ -171,7 +164,7 @@ int label_map_from_config(LabelMap *map, const cJSON *config, const char *source
             if (!cJSON_IsNumber(entry) || id < 0 || entry->valuedouble != id) consistent = 0;
         }
         if (!consistent) {
-            set_error(err, err_len, "%s: label2id is not the inverse of id2label", source);
+            format_error(err, err_len, "%s: label2id is not the inverse of id2label", source);
             goto fail;
         }
     }

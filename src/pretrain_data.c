@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pretrain_data.h"
+#include "fileio.h"
 
 PretrainConfig pretrain_config_default(void) {
     return (PretrainConfig){
@@ -205,14 +206,6 @@ struct PretrainStream {
     char err[512];
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Makes the current shard's instances with s->rng (saved first in shard_rng)
  * and shuffles them. */
 static int build_instances(PretrainStream *s, char *err, size_t errlen) {
@@ -222,7 +215,7 @@ static int build_instances(PretrainStream *s, char *err, size_t errlen) {
     for (long d = 0; d < n_docs; d++)
         if (pretrain_instances_from_document(&s->docs, d, s->cfg.max_seq_length, s->cfg.short_seq_prob,
                                              &s->rng, &s->instances) < 0) {
-            set_err(err, errlen, "pretraining data: out of memory");
+            format_error(err, errlen, "pretraining data: out of memory");
             return -1;
         }
     for (long k = s->instances.len - 1; k > 0; k--) {
@@ -246,7 +239,7 @@ static int next_shard(PretrainStream *s, char *err, size_t errlen) {
         s->epoch++;
         corpus_seek(s->reader, corpus_range_begin(s->reader));
     }
-    set_err(err, errlen, "pretraining data: the corpus produced no tokens on a second pass");
+    format_error(err, errlen, "pretraining data: the corpus produced no tokens on a second pass");
     return -1;
 }
 
@@ -262,24 +255,24 @@ PretrainStream *pretrain_stream_open(const char *const *paths, int n_paths, cons
         !(cfg->masked_lm_prob > 0 && cfg->masked_lm_prob <= 1) ||
         !(cfg->short_seq_prob >= 0 && cfg->short_seq_prob <= 1) ||
         !(cfg->eval_fraction >= 0 && cfg->eval_fraction < 1)) {
-        set_err(err, errlen, "pretraining data: bad configuration (need max_seq_length >= 5, "
+        format_error(err, errlen, "pretraining data: bad configuration (need max_seq_length >= 5, "
                 "max_predictions >= 1, batch >= 1, 0 < masked_lm_prob <= 1, 0 <= short_seq_prob <= 1, "
                 "0 <= eval_fraction < 1)");
         return NULL;
     }
     if (!ts || !ts->encode || ts->vocab_size <= 0) {
-        set_err(err, errlen, "pretraining data: no tokenizer given");
+        format_error(err, errlen, "pretraining data: no tokenizer given");
         return NULL;
     }
     PretrainStream *s = calloc(1, sizeof *s);
-    if (!s) { set_err(err, errlen, "pretraining data: out of memory"); return NULL; }
+    if (!s) { format_error(err, errlen, "pretraining data: out of memory"); return NULL; }
     s->ts = *ts;
     s->cfg = *cfg;
     s->part = part;
     s->reader = corpus_open(paths, n_paths, copt, err, errlen);
     if (!s->reader) { free(s); return NULL; }
     s->scratch = malloc(sizeof(int) * (3 * (size_t)cfg->max_seq_length + 1));
-    if (!s->scratch) { set_err(err, errlen, "pretraining data: out of memory"); pretrain_stream_close(s); return NULL; }
+    if (!s->scratch) { format_error(err, errlen, "pretraining data: out of memory"); pretrain_stream_close(s); return NULL; }
 
     CorpusPos *starts = NULL;
     long n = corpus_scan(s->reader, &starts, err, errlen);
@@ -287,7 +280,7 @@ PretrainStream *pretrain_stream_open(const char *const *paths, int n_paths, cons
     char files[300];
     describe_files(files, sizeof files, paths, n_paths);
     if (n == 0) {
-        set_err(err, errlen, "%s: the corpus is empty (no text)", files);
+        format_error(err, errlen, "%s: the corpus is empty (no text)", files);
         free(starts);
         pretrain_stream_close(s);
         return NULL;
@@ -301,7 +294,7 @@ PretrainStream *pretrain_stream_open(const char *const *paths, int n_paths, cons
         if (n_eval > n - 1) n_eval = n - 1;
     }
     if (part == PRETRAIN_HELDOUT && n_eval == 0) {
-        set_err(err, errlen, "%s: no held-out documents (%ld document%s, eval_fraction %g)", files, n,
+        format_error(err, errlen, "%s: no held-out documents (%ld document%s, eval_fraction %g)", files, n,
                 n == 1 ? "" : "s", cfg->eval_fraction);
         free(starts);
         pretrain_stream_close(s);
@@ -319,7 +312,7 @@ PretrainStream *pretrain_stream_open(const char *const *paths, int n_paths, cons
     s->shard_pos = corpus_tell(s->reader);
     long n_read = corpus_read_shard(s->reader, &s->ts, &s->docs, err, errlen);
     if (n_read == 0)
-        set_err(err, errlen, "%s: the corpus has no tokens (its text tokenizes to nothing)", files);
+        format_error(err, errlen, "%s: the corpus has no tokens (its text tokenizes to nothing)", files);
     if (n_read <= 0 || build_instances(s, err, errlen) < 0) {
         pretrain_stream_close(s);
         return NULL;
@@ -368,7 +361,7 @@ static void fill_row(PretrainStream *s, PretrainBatch *b, int r, const PretrainI
 int pretrain_next_batch(PretrainStream *s, PretrainBatch *b) {
     if (b->batch_size != s->cfg.batch_size || b->max_seq_length != s->cfg.max_seq_length ||
         b->max_predictions != s->cfg.max_predictions_per_seq) {
-        set_err(s->err, sizeof s->err, "pretraining data: batch allocated as B=%d T=%d P=%d, stream wants %d %d %d",
+        format_error(s->err, sizeof s->err, "pretraining data: batch allocated as B=%d T=%d P=%d, stream wants %d %d %d",
                 b->batch_size, b->max_seq_length, b->max_predictions, s->cfg.batch_size,
                 s->cfg.max_seq_length, s->cfg.max_predictions_per_seq);
         return -1;
@@ -390,7 +383,7 @@ PretrainStreamState pretrain_stream_state(const PretrainStream *s) {
 
 int pretrain_stream_restore(PretrainStream *s, const PretrainStreamState *st, char *err, size_t errlen) {
     if (st->file < 0 || st->file > INT_MAX || st->offset < 0 || st->epoch < 0 || st->next_instance < 0) {
-        set_err(err, errlen, "pretraining data: invalid saved position (file %lld, byte %lld)",
+        format_error(err, errlen, "pretraining data: invalid saved position (file %lld, byte %lld)",
                 (long long)st->file, (long long)st->offset);
         return -1;
     }
@@ -400,14 +393,14 @@ int pretrain_stream_restore(PretrainStream *s, const PretrainStreamState *st, ch
     long n = corpus_read_shard(s->reader, &s->ts, &s->docs, err, errlen);
     if (n < 0) return -1;
     if (n == 0) {
-        set_err(err, errlen, "pretraining data: saved position (file %d, byte %ld) holds no text; "
+        format_error(err, errlen, "pretraining data: saved position (file %d, byte %ld) holds no text; "
                 "was the corpus changed?", pos.file, pos.offset);
         return -1;
     }
     s->rng.state = st->shard_rng;
     if (build_instances(s, err, errlen) < 0) return -1;
     if (st->next_instance > s->instances.len) {
-        set_err(err, errlen, "pretraining data: saved position is past the shard's %ld instances; "
+        format_error(err, errlen, "pretraining data: saved position is past the shard's %ld instances; "
                 "was the corpus or configuration changed?", s->instances.len);
         return -1;
     }
