@@ -26,6 +26,7 @@ FINETUNE_SEQ=${DEMO_FINETUNE_SEQ:-64}        # the longest gloss is ~70 tokens, 
 VOCAB_SIZE=${DEMO_VOCAB_SIZE:-6000}
 SEED=${DEMO_SEED:-1}
 THREADS=${DEMO_THREADS:-$(nproc 2>/dev/null || echo 2)}
+WORDNET=${WORDNET_DIR:-/usr/share/wordnet}   # where wordnet-base puts data.noun etc.
 
 out=runs/demo
 bert=${DEMO_BERT:-./bert}   # DEMO_BERT: another build, e.g. for testing this script
@@ -66,14 +67,14 @@ rm -rf "$out"
 mkdir -p "$out"
 
 if [ "$mode" = wordnet ]; then
-    if [ ! -r /usr/share/wordnet/data.noun ]; then
-        echo "demo: WordNet (Debian package wordnet-base) is not installed. Install it with:" >&2
+    if [ ! -r "$WORDNET/data.noun" ]; then
+        echo "demo: WordNet (Debian package wordnet-base) is not installed ($WORDNET/data.noun not found). Install it with:" >&2
         echo "  sudo apt-get install -y wordnet-base" >&2
         echo "(or run 'sh data/demo.sh --sample' for a quick run on the small committed samples)" >&2
         exit 1
     fi
     step 1 "preparing data: WordNet glosses -> data/generated/"
-    sh data/prepare_wordnet.sh || fail "data preparation (data/prepare_wordnet.sh)"
+    sh data/prepare_wordnet.sh --wordnet "$WORDNET" || fail "data preparation (data/prepare_wordnet.sh)"
     corpus=data/generated/wordnet_corpus.txt
     train=data/generated/wordnet_supersense_train.csv
     dev=data/generated/wordnet_supersense_dev.csv
