@@ -190,8 +190,9 @@ write_csv() {   # FILE of hash<TAB>label<TAB>text, OUT -> OUT as a text,label CS
 write_csv "$tmp.train" "$out/wordnet_supersense_train.csv"
 write_csv "$tmp.dev" "$out/wordnet_supersense_dev.csv"
 
-summary() {   # FILE -> "N rows: label n, label n, …"
-    awk -F ',' 'NR > 1 { n++; c[$NF]++ } END { printf "%d rows:", n; for (k in c) printf " %s %d", k, c[k]; print "" }' "$1"
+summary() {   # FILE -> "N rows: label n label n …" (labels sorted)
+    awk -F ',' 'NR > 1 { print $NF }' "$1" | sort | uniq -c \
+        | awk '{ n += $1; s = s " " $2 " " $1 } END { print n " rows:" s }'
 }
 echo "  $out/wordnet_corpus.txt: $(wc -c < "$out/wordnet_corpus.txt") bytes," \
      "$(awk 'NF' "$out/wordnet_corpus.txt" | wc -l) sentences," \
