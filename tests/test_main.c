@@ -9,7 +9,11 @@
 #undef SUITE
 
 int main(void) {
-    bert_runtime_init(0);
+    /* One thread: the checks are about values, and spinning OpenMP/BLIS
+     * barriers on a shared, loaded machine can make thousands of tiny
+     * finite-difference evaluations crawl. Tests about thread counts set
+     * their own. */
+    bert_runtime_init(1);
     SRunner *runner = srunner_create(NULL);
 #define SUITE(name) srunner_add_suite(runner, name##_suite());
 #include "suites.inc"
