@@ -96,17 +96,22 @@ int cmd_plot(int argc, char **argv) {
     free(line);
     fclose(in);
     for (int i = 0; i < n_series; i++) fclose(series[i].file);
-    if (records == 0) {
-        fprintf(stderr, "bert plot: %s has no records with a step\n", metrics_path);
+    if (records == 0 || n_series == 0) {
+        fprintf(stderr, "bert plot: %s has no records with a step and a loss or accuracy\n", metrics_path);
         return 1;
     }
 
     char script_path[64];
     snprintf(script_path, sizeof script_path, "%s/plot.gp", tmpdir);
     FILE *gp = fopen(script_path, "w");
-    fprintf(gp, "set terminal png size 1000,800\nset output '%s'\nset multiplot layout 2,1 title '%s'\n"
-                "set grid\nset key outside right\nset xlabel 'step'\n", png, run_dir);
+    int panels = 0;
+    bool has_panel[2] = { false, false };
+    for (int i = 0; i < n_series; i++) has_panel[series[i].loss ? 0 : 1] = true;
+    panels = has_panel[0] + has_panel[1];
+    fprintf(gp, "set terminal png size 1000,%d noenhanced\nset output '%s'\nset multiplot layout %d,1 title '%s'\n"
+                "set grid\nset key outside right\nset xlabel 'step'\n", 400 * panels, png, panels, run_dir);
     for (int panel = 0; panel < 2; panel++) {
+        if (!has_panel[panel]) continue;   /* e.g. a run that records no accuracy */
         fprintf(gp, "set ylabel '%s'\nplot ", panel == 0 ? "loss" : "accuracy");
         int drawn = 0;
         for (int i = 0; i < n_series; i++) {
@@ -116,7 +121,6 @@ int cmd_plot(int argc, char **argv) {
                     eval ? "linespoints" : "lines", series[i].name);
             drawn++;
         }
-        if (!drawn) fprintf(gp, "NaN title 'none'");
         fprintf(gp, "\n");
     }
     fprintf(gp, "unset multiplot\n");
