@@ -344,6 +344,13 @@ int classify_finetune(const FinetuneOptions *o, FinetuneResult *result, char *er
         return -1;
     }
     if (make_dir(o->out_dir, err, err_len) != 0) return -1;
+    char last_dir[4200];
+    snprintf(last_dir, sizeof last_dir, "%s/checkpoint-last", o->out_dir);
+    if (!o->resume && exists(last_dir)) {
+        format_error(err, err_len, "%s already holds a run (checkpoint-last); continue it with --resume %s "
+                     "or choose another --out", o->out_dir, o->out_dir);
+        return -1;
+    }
     if (load_data(r, err, err_len) != 0) goto done;
     if (load_model(r, err, err_len) != 0) goto done;
     if (build_datasets(r, err, err_len) != 0) goto done;

@@ -264,6 +264,11 @@ START_TEST(resume_is_bitwise_exact) {
     o.from_scratch = false;
     ck_assert_msg(classify_finetune(&o, &res, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(res.steps, 30);
+    /* a fresh run into a directory that holds one is refused */
+    o.resume = false;
+    o.from_scratch = true;
+    ck_assert_int_eq(classify_finetune(&o, &res, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "already holds a run (checkpoint-last); continue it with --resume"), "%s", err);
 
     char last_a[128], last_b[128];
     snprintf(last_a, sizeof last_a, "%s/checkpoint-last", straight);
