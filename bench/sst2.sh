@@ -11,7 +11,9 @@
 #   ./bert pretrain --config configs/bert-mini.json --vocab ../shared/data/bert-tiny/vocab.txt \
 #       --corpus ../shared/data/gutenberg/*.txt --prose --out runs/pretrain-mini --steps N
 # Environment: BERT_SHARED_DATA (../shared/data), OUT (runs/sst2), THREADS (2),
-# and the budget EPOCHS, LR, BATCH, MSL, SEED (defaults below).
+# and the budget EPOCHS, LR, BATCH, MSL, SEED (defaults below). With these defaults
+# (1 epoch, lr 1e-4, batch 32, max_seq_length 64) (a) reached 0.8039 dev accuracy
+# in 1220 s (55 examples/s, THREADS=1 on 2 shared cores); see docs/finetuning.md.
 set -e
 DATA=${BERT_SHARED_DATA:-../shared/data}
 OUT=${OUT:-runs/sst2}
