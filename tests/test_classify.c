@@ -454,7 +454,12 @@ START_TEST(finetune_errors_are_clear) {
     o.init_dir = REFERENCE_DIR;
     expect_finetune_error(&o, "its classifier has 3 labels but " TRAIN_CSV " has 2");
 
-    /* vocab.txt of another size than config.json's vocab_size */
+    /* --from-scratch with a vocab.txt that does not match the config */
+    o = tiny_options(out);
+    o.vocab_path = REFERENCE_DIR "/vocab.txt";
+    expect_finetune_error(&o, REFERENCE_DIR "/vocab.txt: 42 tokens, but the model's config.json says vocab_size 23");
+
+    /* a model directory whose vocab.txt has another size than config.json's vocab_size */
     char bad[64], from[160], to[160];
     tmpdir_create(bad, "ft-badvocab");
     const char *files[] = { "config.json", "model.safetensors" };
