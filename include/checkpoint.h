@@ -23,9 +23,10 @@ int checkpoint_save(const BertModel *m, const char *dir, const char *vocab_path,
 int checkpoint_save_tokenizer_config(const char *dir, bool lower_case, int model_max_length,
                                      char *err, size_t err_len);
 
-/* Reads dir/tokenizer_config.json's do_lower_case; true (uncased, BERT's
- * default) when the file or the key is absent. */
-bool checkpoint_lower_case(const char *dir);
+/* Reads dir/tokenizer_config.json's do_lower_case into *lower_case: true
+ * (uncased, BERT's default) when the file or the key is absent; a file that
+ * is not a JSON object, or a non-boolean value, is an error. */
+int checkpoint_read_lower_case(const char *dir, bool *lower_case, char *err, size_t err_len);
 
 /* Reads dir/config.json and dir/model.safetensors into a new model with the
  * given heads. Tensors of heads the model does not carry (a pretraining

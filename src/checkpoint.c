@@ -86,18 +86,31 @@ int checkpoint_save_tokenizer_config(const char *dir, bool lower_case, int model
     return rc;
 }
 
-bool checkpoint_lower_case(const char *dir) {
-    char path[4096], err[256];
-    char *data = NULL;
-    size_t len = 0;
+int checkpoint_read_lower_case(const char *dir, bool *lower_case, char *err, size_t err_len) {
+    char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-    if (read_whole_file(path, &data, &len, err, sizeof err) != 0) return true;
-    cJSON *json = cJSON_Parse(data);
-    free(data);
-    const cJSON *flag = cJSON_GetObjectItemCaseSensitive(json, "do_lower_case");
-    bool lower = cJSON_IsBool(flag) ? cJSON_IsTrue(flag) : true;
-    cJSON_Delete(json);
-    return lower;
+    *lower_case = true;
+    struct stat sb;
+    if (stat(path, &sb) != 0) return 0;   /* absent: uncased, like bert-base-uncased */
+    char *text;
+    size_t len;
+    if (read_whole_file(path, &text, &len, err, err_len) != 0) return -1;
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(o)) {
+        format_error(err, err_len, "%s: not a JSON object", path);
+        cJSON_Delete(o);
+        return -1;
+    }
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "do_lower_case");
+    if (v && !cJSON_IsBool(v)) {
+        format_error(err, err_len, "%s: do_lower_case must be true or false", path);
+        cJSON_Delete(o);
+        return -1;
+    }
+    if (v) *lower_case = cJSON_IsTrue(v);
+    cJSON_Delete(o);
+    return 0;
 }
 
 /* ---- loading ----------------------------------------------------------------- */

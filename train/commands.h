@@ -10,5 +10,8 @@ int cmd_vocab(int argc, char **argv);
 int cmd_bench_tokenizer(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
+int cmd_finetune(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 #endif

@@ -10,12 +10,15 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
-    { "pretrain", cmd_pretrain, "pretrain a BERT (masked LM + next sentence) on text files" },
-    { "gradcheck", cmd_gradcheck, "check every layer's gradients against finite differences" },
-    { "tokenize", cmd_tokenize, "WordPiece-tokenize text lines with a vocab.txt (tokens or ids)" },
     { "vocab", cmd_vocab, "train a WordPiece vocabulary (vocab.txt) from text files" },
-    { "bench-tokenizer", cmd_bench_tokenizer, "measure tokenizer encoding and vocabulary-training speed" },
+    { "tokenize", cmd_tokenize, "WordPiece-tokenize text lines with a vocab.txt (tokens or ids)" },
+    { "pretrain", cmd_pretrain, "pretrain a BERT (masked LM + next sentence) on text files" },
+    { "finetune", cmd_finetune, "fine-tune a classifier on a CSV/TSV file (from a checkpoint or from scratch)" },
+    { "eval", cmd_eval, "evaluate a fine-tuned classifier: accuracy, macro-F1, per class, confusion matrix" },
+    { "predict", cmd_predict, "classify the rows of a CSV/TSV file, with class probabilities" },
     { "plot", cmd_plot, "draw a run's loss and accuracy curves into a PNG" },
+    { "gradcheck", cmd_gradcheck, "check every layer's gradients against finite differences" },
+    { "bench-tokenizer", cmd_bench_tokenizer, "measure tokenizer encoding and vocabulary-training speed" },
 };
 static const int command_count = sizeof commands / sizeof commands[0];
 

@@ -1,0 +1,53 @@
+/* cmd_eval.c — `bert eval`: the evaluation report (loss, accuracy, macro-F1,
+ * per-class precision/recall/F1, confusion matrix) of a fine-tuned model on a
+ * labelled CSV/TSV file. The metrics are src/classify.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include "commands.h"
+#include "options.h"
+#include "classify.h"
+#include "gemm.h"
+
+int cmd_eval(int argc, char **argv) {
+    const char *model = NULL, *data = NULL, *text = NULL, *pair = NULL, *label = NULL;
+    bool json = false;
+    long batch = 32, threads = 0;
+    Option options[] = {
+        { "--model", OPT_STRING, &model, "fine-tuned model directory (bert finetune's OUT)", true },
+        { "--data", OPT_STRING, &data, "labelled CSV/TSV file (- for stdin)", true },
+        { "--text-column", OPT_STRING, &text, "text column (default: the one used in training)", false },
+        { "--text-pair-column", OPT_STRING, &pair, "second text column (default: as in training)", false },
+        { "--label-column", OPT_STRING, &label, "label column (default: the one used in training)", false },
+        { "--json", OPT_FLAG, &json, "print one JSON object instead of the table", false },
+        { "--batch-size", OPT_INT, &batch, "examples per forward pass", false },
+        { "--threads", OPT_INT, &threads, "threads (0: all cores)", false },
+    };
+    int n_opt = sizeof options / sizeof options[0];
+    int status = options_parse("eval",
+                               "Evaluates a fine-tuned classifier: loss, accuracy, macro-F1, per-class precision,\n"
+                               "recall, F1 and support, and the confusion matrix (rows true, columns predicted).\n"
+                               "Precision of a class never predicted is 0 (docs/finetuning.md).",
+                               options, n_opt, argc, argv);
+    if (status) return status == 1 ? 0 : status;
+    if (batch < 1 || threads < 0) { fprintf(stderr, "bert eval: --batch-size must be >= 1\n"); return 2; }
+    bert_runtime_init((int)threads);
+    char err[1024];
+    ClassifyReport report;
+    LabelMap labels;
+    if (classify_eval_file(model, data, text, pair, label, (int)batch, &report, &labels, err, sizeof err) != 0) {
+        fprintf(stderr, "bert eval: %s\n", err);
+        return 1;
+    }
+    if (json) {
+        cJSON *o = classify_report_json(&report, &labels);
+        char *s = cJSON_Print(o);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        classify_report_print(stdout, &report, &labels);
+    }
+    classify_report_free(&report);
+    label_map_free(&labels);
+    return 0;
+}

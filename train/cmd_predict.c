@@ -1,0 +1,35 @@
+/* cmd_predict.c — `bert predict`: the input CSV/TSV with predicted_label and
+ * prob_<label> columns appended (src/classify.c). */
+#include <stdio.h>
+#include "commands.h"
+#include "options.h"
+#include "classify.h"
+#include "gemm.h"
+
+int cmd_predict(int argc, char **argv) {
+    const char *model = NULL, *input = NULL, *output = "-", *text = NULL, *pair = NULL;
+    long batch = 32, threads = 0;
+    Option options[] = {
+        { "--model", OPT_STRING, &model, "fine-tuned model directory (bert finetune's OUT)", true },
+        { "--input", OPT_STRING, &input, "CSV/TSV with a header row (- for stdin)", true },
+        { "--output", OPT_STRING, &output, "where to write (- for stdout); same delimiter as the input", false },
+        { "--text-column", OPT_STRING, &text, "text column (default: the one used in training)", false },
+        { "--text-pair-column", OPT_STRING, &pair, "second text column (default: as in training)", false },
+        { "--batch-size", OPT_INT, &batch, "examples per forward pass", false },
+        { "--threads", OPT_INT, &threads, "threads (0: all cores)", false },
+    };
+    int n_opt = sizeof options / sizeof options[0];
+    int status = options_parse("predict",
+                               "Classifies every row: writes the input columns, then predicted_label and one\n"
+                               "prob_<label> column per class (softmax probabilities).",
+                               options, n_opt, argc, argv);
+    if (status) return status == 1 ? 0 : status;
+    if (batch < 1 || threads < 0) { fprintf(stderr, "bert predict: --batch-size must be >= 1\n"); return 2; }
+    bert_runtime_init((int)threads);
+    char err[1024];
+    if (classify_predict_file(model, input, output, text, pair, (int)batch, err, sizeof err) != 0) {
+        fprintf(stderr, "bert predict: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
