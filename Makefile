@@ -51,12 +51,14 @@ build/$(1)/src build/$(1)/train build/$(1)/tests:
 endef
 $(foreach v,$(VARIANTS),$(eval $(call VARIANT_RULES,$(v))))
 
+# Copied then renamed, so a bert that is running (a long pretraining) is not
+# in the way of a rebuild.
 libbert.a: build/f32/libbert.a
-	cp $< $@
+	cp $< $@.tmp && mv $@.tmp $@
 bert: build/f32/bert
-	cp $< $@
+	cp $< $@.tmp && mv $@.tmp $@
 bert-f64: build/f64/bert
-	cp $< $@
+	cp $< $@.tmp && mv $@.tmp $@
 
 # The test runner registers every `Suite *NAME_suite(void)` defined in tests/test_*.c.
 build/suites.inc: $(TEST_SRC) | build
