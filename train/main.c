@@ -14,6 +14,7 @@ static const Command commands[] = {
     { "tokenize", cmd_tokenize, "WordPiece-tokenize text lines with a vocab.txt (tokens or ids)" },
     { "vocab", cmd_vocab, "train a WordPiece vocabulary (vocab.txt) from text files" },
     { "bench-tokenizer", cmd_bench_tokenizer, "measure tokenizer encoding and vocabulary-training speed" },
+    { "bench", cmd_bench, "time BERT pretraining steps (or forward passes) on synthetic batches" },
     { "plot", cmd_plot, "draw a run's loss and accuracy curves into a PNG" },
 };
 static const int command_count = sizeof commands / sizeof commands[0];
