@@ -5,6 +5,11 @@
  * transposed operand is read in place, never copied.
  *
  *   C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C[M,N]
+ *
+ * Threads: a product runs on the bert_threads() BLIS threads, except that it
+ * runs on one thread when it is small or when called inside an OpenMP
+ * parallel region (then the caller's threads already occupy the cores; this
+ * is how attention runs its per-(batch, head) products side by side).
  */
 #ifndef BERT_GEMM_H
 #define BERT_GEMM_H

@@ -18,7 +18,9 @@ void gemm(bool transpose_a, bool transpose_b, int M, int N, int K,
           real beta, real *C, int ldc) {
     if (M == 0 || N == 0) return;
     rntm_t serial = BLIS_RNTM_INITIALIZER, *rntm = NULL;   /* NULL: BLIS's global thread setting */
-    if ((long)M * N * K < GEMM_SERIAL_BELOW) {
+    /* Inside an OpenMP parallel region (attention's per-(batch, head) loop)
+     * the cores are already busy: BLIS threads on top would oversubscribe them. */
+    if ((long)M * N * K < GEMM_SERIAL_BELOW || omp_in_parallel()) {
         bli_rntm_set_num_threads(1, &serial);
         rntm = &serial;
     }
