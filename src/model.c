@@ -207,6 +207,10 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
     x->emb_ln_rstd = REALS(N);
     x->emb_out = REALS(N * C);
     x->emb_mask = BYTES(N * C);
+    /* A sublayer's output after dropout (attn_out, ff_out) is only added into
+     * the residual sum that LayerNorm reads; backward needs just its dropout
+     * mask. So every layer writes both into the same one buffer. */
+    real *sublayer_out = REALS(N * C);
     for (int l = 0; l < c->num_hidden_layers; l++) {
         EncoderLayerCache *e = &x->layers[l];
         e->qkv = REALS(N * 3 * C);
@@ -214,7 +218,7 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         e->probs_mask = BYTES(att);
         e->probs_dropped = REALS(att);
         e->context = REALS(N * C);
-        e->attn_out = REALS(N * C);
+        e->attn_out = sublayer_out;
         e->attn_out_mask = BYTES(N * C);
         e->ln1_sum = REALS(N * C);
         e->ln1_mean = REALS(N);
@@ -222,7 +226,7 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         e->ln1_out = REALS(N * C);
         e->ff_pre = REALS(N * I);
         e->ff_act = REALS(N * I);
-        e->ff_out = REALS(N * C);
+        e->ff_out = sublayer_out;
         e->ff_out_mask = BYTES(N * C);
         e->ln2_sum = REALS(N * C);
         e->ln2_mean = REALS(N);
@@ -338,10 +342,14 @@ static real classifier_dropout(const BertConfig *c) {
     return (real)(c->has_classifier_dropout ? c->classifier_dropout : c->hidden_dropout_prob);
 }
 
+/* The first index of the largest value: a vectorised search for the maximum,
+ * then for where it first occurs. */
 static int argmax(const real *x, int n) {
+    real max = x[0];
+    #pragma omp simd reduction(max:max)
+    for (int i = 1; i < n; i++) max = x[i] > max ? x[i] : max;
     int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
+    while (best < n - 1 && x[best] != max) best++;   /* bounded: max may be NaN */
     return best;
 }
 
@@ -401,8 +409,11 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
                              x->mlm_ln_rstd, x->mlm_inp, p->mlm_dense_w, p->mlm_dense_b, p->mlm_ln_w,
                              p->mlm_ln_b, p->word_emb, p->mlm_bias, (real)c->layer_norm_eps, M, C, V);
             m->mlm_loss = cross_entropy_forward(x->mlm_probs, x->mlm_logits, x->mlm_targets, M, V, NULL);
+            int correct = 0;
+            #pragma omp parallel for schedule(static) reduction(+:correct) if ((long)M * V >= 65536)
             for (int i = 0; i < M; i++)
-                m->mlm_correct += argmax(x->mlm_logits + (long)i * V, V) == x->mlm_targets[i];
+                correct += argmax(x->mlm_logits + (long)i * V, V) == x->mlm_targets[i];
+            m->mlm_correct = correct;
         }
         PROFILE_END(PROFILE_MLM_HEAD, t_mlm);
     }
