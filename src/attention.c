@@ -135,14 +135,20 @@ void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out,
         real *dq = d_qkv + off, *dk = dq + C, *dv = dq + 2 * C;
         const real *dctx = d_context + (long)b * T * C + h * hd;    /* [T,hd], ld C */
         const real *p = probs + bh * TT;
-        const real *pd = dropping ? probs_dropped + bh * TT : p;
         const uint8_t *m = dropping ? dropout_mask + bh * TT : NULL;
         real *dp = d_probs + bh * TT;                                /* [T,T] */
 
+        /* (A12) dV_h[T,hd] = probs_droppedᵀ · d_context_h, with probs_dropped
+         * rebuilt from probs and the mask in dp (the same products as in the
+         * forward pass, so the same values) before (A11) overwrites dp. */
+        const real *pd = p;
+        if (dropping) {
+            for (long e = 0; e < TT; e++) dp[e] = m[e] ? p[e] * keep_scale : 0;
+            pd = dp;
+        }
+        gemm(true, false, T, hd, T, 1, pd, T, dctx, C, 0, dv, C3);
         /* (A11) d_probs_dropped[T,T] = d_context_h · V_hᵀ */
         gemm(false, true, T, T, hd, 1, dctx, C, v, C3, 0, dp, T);
-        /* (A12) dV_h[T,hd] = probs_droppedᵀ · d_context_h */
-        gemm(true, false, T, hd, T, 1, pd, T, dctx, C, 0, dv, C3);
 
         /* (A13) through dropout, then (A14) the softmax Jacobian, row by row
          * in place: dp ends as d_scores (the gradient of the masked,

@@ -211,12 +211,17 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
      * the residual sum that LayerNorm reads; backward needs just its dropout
      * mask. So every layer writes both into the same one buffer. */
     real *sublayer_out = REALS(N * C);
+    /* Attention's probs after dropout are likewise forward-only (its backward
+     * rebuilds them from probs and the mask). */
+    real *probs_dropped = REALS(att);
+    /* and so is gelu(ff_pre), recomputed by encoder_layer_backward */
+    real *ff_act = REALS(N * I);
     for (int l = 0; l < c->num_hidden_layers; l++) {
         EncoderLayerCache *e = &x->layers[l];
         e->qkv = REALS(N * 3 * C);
         e->probs = REALS(att);
         e->probs_mask = BYTES(att);
-        e->probs_dropped = REALS(att);
+        e->probs_dropped = probs_dropped;
         e->context = REALS(N * C);
         e->attn_out = sublayer_out;
         e->attn_out_mask = BYTES(N * C);
@@ -225,7 +230,7 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         e->ln1_rstd = REALS(N);
         e->ln1_out = REALS(N * C);
         e->ff_pre = REALS(N * I);
-        e->ff_act = REALS(N * I);
+        e->ff_act = ff_act;
         e->ff_out = sublayer_out;
         e->ff_out_mask = BYTES(N * C);
         e->ln2_sum = REALS(N * C);
