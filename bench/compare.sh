@@ -29,7 +29,7 @@ out=$(mktemp -d /tmp/bert-bench-compare.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
 # field FILE LABEL: the number after "LABEL:" in a bench report
-field() { sed -n "s/^ *$2: *\([0-9.]*\).*/\1/p" "$1" | head -n 1; }
+field() { sed -n "s|^ *$2: *\([0-9.]*\).*|\1|p" "$1" | head -n 1; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "bert.c vs PyTorch $("$PYTHON" -c 'import torch; print(torch.__version__)'): BERT pretraining step, batch $BATCH × seq $SEQ,"

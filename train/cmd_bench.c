@@ -191,8 +191,8 @@ int cmd_bench(int argc, char **argv) {
     printf("  step time:    %.2f ms (median of %ld after %ld warm-up; min %.2f, max %.2f)\n",
            median * 1e3, steps, warmup, times[0] * 1e3, times[steps - 1] * 1e3);
     printf("  GFLOP/s:      %.1f (%.2f GFLOP per step)\n", gflops, flops / 1e9);
-    if (peak > 0) printf("  sgemm peak:   %.1f GFLOP/s (%ld³, %d threads): step at %.0f%% of peak\n",
-                         peak, peak_n, bert_threads(), 100 * gflops / peak);
+    if (peak > 0) printf("  sgemm peak:   %.1f GFLOP/s (%ld³, %d thread%s): step at %.0f%% of peak\n",
+                         peak, peak_n, bert_threads(), bert_threads() == 1 ? "" : "s", 100 * gflops / peak);
     printf("  peak RSS:     %.1f MB\n", ru.ru_maxrss / 1024.0);
     printf("  breakdown (mean per step):\n");
     double accounted = 0, mean = total / steps;
