@@ -11,7 +11,7 @@
 CC      ?= gcc
 PKGS    := check libcjson libutf8proc
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
-OPT     ?= -O2 -march=native
+OPT     ?= -O2 -march=native -fno-math-errno
 BASE_CFLAGS := -std=gnu11 $(WARN) -fopenmp -Iinclude -I/usr/include/x86_64-linux-gnu \
                $(shell pkg-config --cflags libcjson libutf8proc 2>/dev/null)
 LIBS    := -lblis $(shell pkg-config --libs libcjson libutf8proc 2>/dev/null) -lm -fopenmp

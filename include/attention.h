@@ -23,7 +23,11 @@
  *   tokens, ATTENTION_MASK_VALUE for padding; NULL for no padding mask.
  * causal: also mask keys after the query (for teaching; BERT does not).
  * Caches written: qkv[B,T,3C], probs[B,NH,T,T] (softmax output),
- *   dropout_mask[B,NH,T,T], probs_dropped[B,NH,T,T] (after dropout),
+ *   dropout_mask[B,NH,T,T], probs_dropped[B,NH,T,T] (after dropout; written
+ *   only when dropout is on — training with dropout_p > 0 — and otherwise
+ *   neither written nor read, so they may be NULL: probs is used in their place;
+ *   backward rebuilds probs_dropped from probs and the mask, so it is a
+ *   forward-only buffer that a model may share between layers),
  *   context[B,T,C] (heads concatenated, before the output projection).
  * out[B,T,C] = context · w_outᵀ + b_out. */
 void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
@@ -39,7 +43,8 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
  * dropout_p: the p of the forward call if it ran with training on, else 0 (as
  * dropout_backward): the saved dropout_mask says which probs were dropped and
  * p only sets the 1/(1 − p) scale of the kept ones, so a non-zero p after a
- * forward with training off would wrongly scale the gradient. */
+ * forward with training off would wrongly scale the gradient. probs_dropped
+ * is not read (may be NULL); with dropout_p = 0 neither is dropout_mask. */
 void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out, real *d_b_out,
                         real *d_qkv, real *d_context, real *d_probs,
                         const real *dout, const real *inp, const real *qkv,

@@ -35,16 +35,16 @@ typedef struct {
     real *qkv;              /* [B,T,3C] */
     real *probs;            /* [B,NH,T,T] attention probabilities */
     uint8_t *probs_mask;    /* [B,NH,T,T] attention-dropout mask */
-    real *probs_dropped;    /* [B,NH,T,T] */
+    real *probs_dropped;    /* [B,NH,T,T] (forward only: attention_backward rebuilds it) */
     real *context;          /* [B,T,C] heads concatenated */
-    real *attn_out;         /* [B,T,C] attention output after hidden dropout */
+    real *attn_out;         /* [B,T,C] attention output after hidden dropout (forward only: backward reads its mask, not it) */
     uint8_t *attn_out_mask; /* [B,T,C] */
     real *ln1_sum;          /* [B,T,C] x + dropout(a) */
     real *ln1_mean, *ln1_rstd; /* [B,T] */
     real *ln1_out;          /* [B,T,C] h */
     real *ff_pre;           /* [B,T,I] before GELU */
-    real *ff_act;           /* [B,T,I] after GELU */
-    real *ff_out;           /* [B,T,C] after hidden dropout */
+    real *ff_act;           /* [B,T,I] after GELU (forward only: backward recomputes it from ff_pre) */
+    real *ff_out;           /* [B,T,C] after hidden dropout (forward only, like attn_out) */
     uint8_t *ff_out_mask;   /* [B,T,C] */
     real *ln2_sum;          /* [B,T,C] h + dropout(f) */
     real *ln2_mean, *ln2_rstd; /* [B,T] */

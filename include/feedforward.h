@@ -13,7 +13,9 @@ void feedforward_forward(real *out, real *pre, real *act, const real *inp,
                          int N, int C, int I);
 
 /* Accumulates dinp[N,C], dw1[I,C], db1[I], dw2[C,I], db2[C].
- * Scratch (overwritten): d_act[N,I], d_pre[N,I]. */
+ * Scratch (overwritten): d_act[N,I], d_pre[N,I]. act is read only before
+ * d_pre is written, so act may be d_pre itself (a caller that recomputes
+ * act = gelu(pre) instead of keeping it can put it there). */
 void feedforward_backward(real *dinp, real *dw1, real *db1, real *dw2, real *db2,
                           real *d_act, real *d_pre, const real *dout, const real *inp,
                           const real *pre, const real *act, const real *w1, const real *w2,

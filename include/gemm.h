@@ -5,6 +5,13 @@
  * transposed operand is read in place, never copied.
  *
  *   C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C[M,N]
+ *
+ * Threads: a large product is split into bert_threads() blocks of output
+ * columns (or rows), one single-threaded BLIS product per OpenMP thread; it
+ * runs on one thread when it is small or when called inside an OpenMP
+ * parallel region (then the caller's threads already occupy the cores; this
+ * is how attention runs its per-(batch, head) products side by side). Each
+ * output element is the same dot product for any thread count.
  */
 #ifndef BERT_GEMM_H
 #define BERT_GEMM_H

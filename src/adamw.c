@@ -1,9 +1,10 @@
 /* adamw.c — AdamW over one flat parameter buffer described by segments:
- * global-norm clipping, then one fused element-wise loop per segment.
+ * global-norm clipping, then one fused element-wise pass over the buffer.
  * Equations: docs/optimizer.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <omp.h>
 #include "adamw.h"
 
 AdamWConfig adamw_config_bert(void) {
@@ -82,6 +83,7 @@ double grad_global_norm(const real *grads, long n) {
     for (int c = 0; c < NORM_CHUNKS; c++) {
         long begin = (long)c * chunk, end = begin + chunk < n ? begin + chunk : n;
         double sum = 0;
+        #pragma omp simd reduction(+:sum)
         for (long i = begin; i < end; i++) sum += (double)grads[i] * (double)grads[i];
         partial[c] = sum;
     }
@@ -99,7 +101,7 @@ double grad_clip_scale(double global_norm, double max_norm) {
 /* Google's AdamWeightDecayOptimizer, equations (A3)–(A5). */
 static void update_google(real *restrict p, real *restrict m, real *restrict v, const real *restrict g, long count, real scale,
                           real lr, real beta1, real beta2, real eps, real wd) {
-    #pragma omp parallel for schedule(static) if (count >= PARALLEL_MIN)
+    #pragma omp simd
     for (long i = 0; i < count; i++) {
         real grad = g[i] * scale;
         m[i] = beta1 * m[i] + (1 - beta1) * grad;
@@ -115,7 +117,7 @@ static void update_torch(real *restrict p, real *restrict m, real *restrict v, c
                          real lr, real beta1, real beta2, real eps, real wd,
                          real step_size, real sqrt_bc2) {
     real shrink = 1 - lr * wd;
-    #pragma omp parallel for schedule(static) if (count >= PARALLEL_MIN)
+    #pragma omp simd
     for (long i = 0; i < count; i++) {
         real grad = g[i] * scale;
         p[i] *= shrink;
@@ -135,16 +137,27 @@ double adamw_step(AdamWState *st, real *params, const real *grads,
     double t = (double)st->step;
     real step_size = (real)((double)cfg->lr / (1.0 - pow((double)cfg->beta1, t)));
     real sqrt_bc2 = (real)sqrt(1.0 - pow((double)cfg->beta2, t));
-    for (int s = 0; s < n_segments; s++) {
-        const ParamSegment *seg = &segments[s];
-        long o = seg->offset;
-        real wd = seg->decay ? cfg->weight_decay : 0;
-        if (cfg->bias_correction)
-            update_torch(params + o, st->m + o, st->v + o, grads + o, seg->count, scale,
-                         cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, wd, step_size, sqrt_bc2);
-        else
-            update_google(params + o, st->m + o, st->v + o, grads + o, seg->count, scale,
-                          cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, wd);
+    /* One pass over the flat buffer: each thread takes a contiguous share of
+     * it and updates the parts of the segments that fall in its share, with
+     * one vectorised loop per part. The update is element-wise, so the result
+     * does not depend on how the buffer is shared out. */
+    #pragma omp parallel if (st->n >= PARALLEL_MIN)
+    {
+        int nthreads = omp_get_num_threads(), tid = omp_get_thread_num();
+        long lo = st->n * tid / nthreads, hi = st->n * (tid + 1) / nthreads;
+        for (int s = 0; s < n_segments; s++) {
+            const ParamSegment *seg = &segments[s];
+            long a = seg->offset > lo ? seg->offset : lo;
+            long b = seg->offset + seg->count < hi ? seg->offset + seg->count : hi;
+            if (a >= b) continue;
+            real wd = seg->decay ? cfg->weight_decay : 0;
+            if (cfg->bias_correction)
+                update_torch(params + a, st->m + a, st->v + a, grads + a, b - a, scale,
+                             cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, wd, step_size, sqrt_bc2);
+            else
+                update_google(params + a, st->m + a, st->v + a, grads + a, b - a, scale,
+                              cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, wd);
+        }
     }
     return norm;
 }

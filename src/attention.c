@@ -6,22 +6,32 @@
  * place with leading dimension 3C, and writes its context columns in place
  * with leading dimension C. Nothing is copied or transposed.
  *
- * The (batch, head) loops are plain sequential loops, so each gemm may use
- * BLIS's own threads. Running the loop with `omp parallel for` instead would
- * need each inner gemm to be single-threaded; that choice is left to the
- * performance work.
+ * The (batch, head) pairs are independent, so they are spread over OpenMP
+ * threads, and each pair's small products (T×T×hd) run on one BLIS thread
+ * (gemm() is serial inside a parallel region): a second thread does not speed
+ * up a 128×128×64 product, but two pairs at once use both cores. Each pair
+ * writes only its own slices, and the weight gradients come from the big
+ * stacked QKV and output projections, not from per-head sums, so the results
+ * do not depend on the thread count.
  *
  * Attention dropout follows the rule of include/dropout.h: element i of the
  * flattened probs[B,NH,T,T] is dropped when rng_uniform_at(dropout_key, i) < p.
  * It is done inline here so this layer does not depend on the dropout layer's
  * implementation; the two must agree. */
 #include <assert.h>
+#include <math.h>
 #include <string.h>
 #include "attention.h"
 #include "gemm.h"
 #include "linear.h"
 #include "rng.h"
 #include "softmax.h"
+#include "simd_math.h"
+
+/* Below this many multiply-adds over all (batch, head) pairs the pairs run on
+ * the calling thread: starting a team costs more than the work (gradient
+ * checks call this thousands of times on tiny inputs). */
+#define PARALLEL_MIN_PRODUCTS (64L * 64 * 64)
 
 /* docs/attention.md, equations (A1)–(A7). */
 void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
@@ -41,47 +51,52 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
     /* (A1) qkv[B·T,3C] = inp · w_qkvᵀ + b_qkv */
     linear_forward(qkv, inp, w_qkv, b_qkv, B * T, C, C3);
 
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < NH; h++) {
-            const real *q = qkv + (long)b * T * C3 + h * hd;   /* Q_h[T,hd], ld 3C */
-            const real *k = q + C;                              /* K_h[T,hd], ld 3C */
-            const real *v = q + 2 * C;                          /* V_h[T,hd], ld 3C */
-            long bh = (long)b * NH + h;
-            real *p = probs + bh * TT;                          /* [T,T] */
-            uint8_t *m = dropout_mask + bh * TT;
-            real *pd = probs_dropped + bh * TT;
+    #pragma omp parallel for schedule(static) if (B * NH > 1 && B * NH * TT * hd >= PARALLEL_MIN_PRODUCTS)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH;
+        const real *q = qkv + (long)b * T * C3 + h * hd;   /* Q_h[T,hd], ld 3C */
+        const real *k = q + C;                              /* K_h[T,hd], ld 3C */
+        const real *v = q + 2 * C;                          /* V_h[T,hd], ld 3C */
+        real *p = probs + bh * TT;                          /* [T,T] */
+        const real *madd = mask_add ? mask_add + (long)b * T : NULL;
 
-            /* (A2) scores[T,T] = Q_h K_hᵀ / √hd, written into probs */
-            gemm(false, true, T, T, hd, scale, q, C3, k, C3, 0, p, T);
+        /* (A2) scores[T,T] = Q_h K_hᵀ / √hd, written into probs */
+        gemm(false, true, T, T, hd, scale, q, C3, k, C3, 0, p, T);
 
-            /* (A3) additive key mask (padding, and keys after the query if causal) */
-            for (int i = 0; i < T; i++) {
-                real *row = p + (long)i * T;
-                if (mask_add)
-                    for (int j = 0; j < T; j++) row[j] += mask_add[(long)b * T + j];
-                if (causal)
-                    for (int j = i + 1; j < T; j++) row[j] += ATTENTION_MASK_VALUE;
+        /* (A3)–(A5) row by row while the row is in cache: add the key mask,
+         * softmax over keys (docs/softmax.md (S1)–(S2)), then inverted dropout
+         * with the element's index in the whole [B,NH,T,T] tensor. */
+        for (int i = 0; i < T; i++) {
+            real *row = p + (long)i * T;
+            real max = -INFINITY;
+            #pragma omp simd reduction(max:max)
+            for (int j = 0; j < T; j++) {
+                real z = row[j] + (madd ? madd[j] : 0) + (causal && j > i ? ATTENTION_MASK_VALUE : 0);
+                row[j] = z;
+                max = z > max ? z : max;
             }
-
-            /* (A4) probs = softmax over keys, in place */
-            softmax_forward(p, p, T, T);
-
-            /* (A5) inverted dropout on probs; the index is the element's
-             * position in the whole [B,NH,T,T] tensor. */
-            for (long e = 0; e < TT; e++) {
-                if (dropping) {
-                    m[e] = rng_uniform_at(dropout_key, (uint64_t)(bh * TT + e)) < dropout_p ? 0 : 1;
-                    pd[e] = m[e] ? p[e] * keep_scale : 0;
-                } else {
-                    m[e] = 1;
-                    pd[e] = p[e];
+            real sum = 0;
+            #pragma omp simd reduction(+:sum)
+            for (int j = 0; j < T; j++) {
+                row[j] = exp(row[j] - max);
+                sum += row[j];
+            }
+            real inv_sum = 1 / sum;
+            for (int j = 0; j < T; j++) row[j] *= inv_sum;
+            if (dropping) {
+                long e0 = bh * TT + (long)i * T;
+                uint8_t *m = dropout_mask + e0;
+                real *pd = probs_dropped + e0;
+                for (int j = 0; j < T; j++) {
+                    m[j] = rng_uniform_at(dropout_key, (uint64_t)(e0 + j)) < dropout_p ? 0 : 1;
+                    pd[j] = m[j] ? row[j] * keep_scale : 0;
                 }
             }
-
-            /* (A6) context_h[T,hd] = probs_dropped · V_h, into columns h·hd.. of context (ld C) */
-            gemm(false, false, T, hd, T, 1, pd, T, v, C3, 0,
-                 context + (long)b * T * C + h * hd, C);
         }
+
+        /* (A6) context_h[T,hd] = probs_dropped · V_h, into columns h·hd.. of context (ld C) */
+        const real *pd = dropping ? probs_dropped + bh * TT : p;
+        gemm(false, false, T, hd, T, 1, pd, T, v, C3, 0, context + (long)b * T * C + h * hd, C);
     }
 
     /* (A7) out[B·T,C] = context · w_outᵀ + b_out */
@@ -103,7 +118,8 @@ void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out,
     const int hd = C / NH, C3 = 3 * C;
     const long TT = (long)T * T;
     const real scale = 1 / sqrt((real)hd);
-    const real keep_scale = dropout_p > 0 ? 1 / (1 - dropout_p) : 1;
+    const bool dropping = dropout_p > 0;
+    const real keep_scale = dropping ? 1 / (1 - dropout_p) : 1;
 
     /* (A8)–(A10): output projection; d_context is scratch, so start at 0 */
     memset(d_context, 0, sizeof(real) * (size_t)B * T * C);
@@ -111,42 +127,49 @@ void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out,
 
     /* every column block of d_qkv is written by exactly one (b, h) below with
      * beta = 0, so it needs no clearing */
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < NH; h++) {
-            long off = (long)b * T * C3 + h * hd;
-            const real *q = qkv + off, *k = q + C, *v = q + 2 * C;
-            real *dq = d_qkv + off, *dk = dq + C, *dv = dq + 2 * C;
-            const real *dctx = d_context + (long)b * T * C + h * hd;    /* [T,hd], ld C */
-            long bh = (long)b * NH + h;
-            const real *p = probs + bh * TT, *pd = probs_dropped + bh * TT;
-            const uint8_t *m = dropout_mask + bh * TT;
-            real *dp = d_probs + bh * TT;                                /* [T,T] */
+    #pragma omp parallel for schedule(static) if (B * NH > 1 && B * NH * TT * hd >= PARALLEL_MIN_PRODUCTS)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH;
+        long off = (long)b * T * C3 + h * hd;
+        const real *q = qkv + off, *k = q + C, *v = q + 2 * C;
+        real *dq = d_qkv + off, *dk = dq + C, *dv = dq + 2 * C;
+        const real *dctx = d_context + (long)b * T * C + h * hd;    /* [T,hd], ld C */
+        const real *p = probs + bh * TT;
+        const uint8_t *m = dropping ? dropout_mask + bh * TT : NULL;
+        real *dp = d_probs + bh * TT;                                /* [T,T] */
 
-            /* (A11) d_probs_dropped[T,T] = d_context_h · V_hᵀ */
-            gemm(false, true, T, T, hd, 1, dctx, C, v, C3, 0, dp, T);
-            /* (A12) dV_h[T,hd] = probs_droppedᵀ · d_context_h */
-            gemm(true, false, T, hd, T, 1, pd, T, dctx, C, 0, dv, C3);
-
-            /* (A13) through dropout, then (A14) the softmax Jacobian, row by row
-             * in place: dp ends as d_scores (the gradient of the masked,
-             * scaled scores). A masked key has p = 0 exactly, so its d_score is 0. */
-            for (int i = 0; i < T; i++) {
-                real *g = dp + (long)i * T;
-                const real *y = p + (long)i * T;
-                const uint8_t *mi = m + (long)i * T;
-                real dot = 0;
-                for (int j = 0; j < T; j++) {
-                    g[j] = mi[j] ? g[j] * keep_scale : 0;
-                    dot += g[j] * y[j];
-                }
-                for (int j = 0; j < T; j++) g[j] = y[j] * (g[j] - dot);
-            }
-
-            /* (A15) dQ_h[T,hd] = d_scores · K_h / √hd */
-            gemm(false, false, T, hd, T, scale, dp, T, k, C3, 0, dq, C3);
-            /* (A16) dK_h[T,hd] = d_scoresᵀ · Q_h / √hd */
-            gemm(true, false, T, hd, T, scale, dp, T, q, C3, 0, dk, C3);
+        /* (A12) dV_h[T,hd] = probs_droppedᵀ · d_context_h, with probs_dropped
+         * rebuilt from probs and the mask in dp (the same products as in the
+         * forward pass, so the same values) before (A11) overwrites dp. */
+        const real *pd = p;
+        if (dropping) {
+            for (long e = 0; e < TT; e++) dp[e] = m[e] ? p[e] * keep_scale : 0;
+            pd = dp;
         }
+        gemm(true, false, T, hd, T, 1, pd, T, dctx, C, 0, dv, C3);
+        /* (A11) d_probs_dropped[T,T] = d_context_h · V_hᵀ */
+        gemm(false, true, T, T, hd, 1, dctx, C, v, C3, 0, dp, T);
+
+        /* (A13) through dropout, then (A14) the softmax Jacobian, row by row
+         * in place: dp ends as d_scores (the gradient of the masked,
+         * scaled scores). A masked key has p = 0 exactly, so its d_score is 0. */
+        for (int i = 0; i < T; i++) {
+            real *g = dp + (long)i * T;
+            const real *y = p + (long)i * T;
+            if (m) {
+                const uint8_t *mi = m + (long)i * T;
+                for (int j = 0; j < T; j++) g[j] = mi[j] ? g[j] * keep_scale : 0;
+            }
+            real dot = 0;
+            #pragma omp simd reduction(+:dot)
+            for (int j = 0; j < T; j++) dot += g[j] * y[j];
+            for (int j = 0; j < T; j++) g[j] = y[j] * (g[j] - dot);
+        }
+
+        /* (A15) dQ_h[T,hd] = d_scores · K_h / √hd */
+        gemm(false, false, T, hd, T, scale, dp, T, k, C3, 0, dq, C3);
+        /* (A16) dK_h[T,hd] = d_scoresᵀ · Q_h / √hd */
+        gemm(true, false, T, hd, T, scale, dp, T, q, C3, 0, dk, C3);
     }
 
     /* (A17)–(A19) stacked QKV projection: d_w_qkv's three row blocks are dW_q,

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include "cross_entropy.h"
 #include "parallel.h"
+#include "simd_math.h"
 
 /* The loss is summed over fixed blocks of rows, each block in row order, then
  * the block sums in block order: the same additions in the same order for any
@@ -28,11 +29,13 @@ real cross_entropy_forward(real *probs, const real *logits, const int *targets,
             const real *z = logits + (long)n * V;
             real *p = probs + (long)n * V;
             real maxz = z[0];
-            for (int v = 1; v < V; v++) if (z[v] > maxz) maxz = z[v];
+            #pragma omp simd reduction(max:maxz)
+            for (int v = 1; v < V; v++) maxz = z[v] > maxz ? z[v] : maxz;
             int t = targets[n];
             /* read the target's logit first: probs may alias logits */
             real z_target = t >= 0 && t < V ? z[t] : 0;
             real sumexp = 0;
+            #pragma omp simd reduction(+:sumexp)
             for (int v = 0; v < V; v++) { p[v] = exp(z[v] - maxz); sumexp += p[v]; }
             real inv = 1 / sumexp;
             for (int v = 0; v < V; v++) p[v] *= inv;

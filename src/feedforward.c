@@ -21,6 +21,7 @@ void feedforward_backward(real *dinp, real *dw1, real *db1, real *dw2, real *db2
     size_t bytes = sizeof(real) * (size_t)N * I;
     memset(d_act, 0, bytes);
     linear_backward(d_act, dw2, db2, dout, act, w2, N, I, C);
+    /* act is not read after this point: it may alias d_pre (feedforward.h) */
     memset(d_pre, 0, bytes);
     gelu_backward(d_pre, d_act, pre, (long)N * I);
     linear_backward(dinp, dw1, db1, d_pre, inp, w1, N, C, I);

@@ -1,9 +1,11 @@
 /* layernorm.c — layer normalisation, forward and backward. */
+#include <omp.h>
 #include "layernorm.h"
+#include "parallel.h"
 
 void layernorm_forward(real *out, real *mean, real *rstd, const real *inp,
                        const real *weight, const real *bias, real eps, int N, int C) {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if ((long)N * C >= PARALLEL_MIN_WORK)
     for (int n = 0; n < N; n++) {
         const real *x = inp + (long)n * C;
         real *y = out + (long)n * C;
@@ -26,8 +28,8 @@ void layernorm_backward(real *dinp, real *dweight, real *dbias, const real *dout
                         const real *inp, const real *weight, const real *mean,
                         const real *rstd, int N, int C) {
     /* Rows in parallel for dinp; the parameter gradients are summed over rows
-     * in a fixed order afterwards so results do not depend on thread count. */
-    #pragma omp parallel for schedule(static)
+     * below, column blocks per thread, so results do not depend on thread count. */
+    #pragma omp parallel for schedule(static) if ((long)N * C >= PARALLEL_MIN_WORK)
     for (int n = 0; n < N; n++) {
         const real *x = inp + (long)n * C, *dy = dout + (long)n * C;
         real *dx = dinp + (long)n * C;
@@ -45,12 +47,21 @@ void layernorm_backward(real *dinp, real *dweight, real *dbias, const real *dout
             dx[i] += s * (dy[i] * weight[i] - mean_g - xhat * mean_g_xhat);
         }
     }
-    for (int n = 0; n < N; n++) {
-        const real *x = inp + (long)n * C, *dy = dout + (long)n * C;
-        real m = mean[n], s = rstd[n];
-        for (int i = 0; i < C; i++) {
-            dweight[i] += dy[i] * (x[i] - m) * s;
-            dbias[i] += dy[i];
+    /* Threads own blocks of columns and visit the rows in order: each
+     * dweight[i], dbias[i] receives the same additions in the same order for
+     * any thread count. */
+    #pragma omp parallel if ((long)N * C >= PARALLEL_MIN_WORK)
+    {
+        int nthreads = omp_get_num_threads(), tid = omp_get_thread_num();
+        int i0 = (int)((long)C * tid / nthreads), i1 = (int)((long)C * (tid + 1) / nthreads);
+        for (int n = 0; n < N; n++) {
+            const real *x = inp + (long)n * C, *dy = dout + (long)n * C;
+            real m = mean[n], s = rstd[n];
+            #pragma omp simd
+            for (int i = i0; i < i1; i++) {
+                dweight[i] += dy[i] * (x[i] - m) * s;
+                dbias[i] += dy[i];
+            }
         }
     }
 }

@@ -15,6 +15,7 @@
 #include "classifier_head.h"
 #include "cross_entropy.h"
 #include "rng.h"
+#include "profile.h"
 
 /* ---- parameter layout ------------------------------------------------------ */
 
@@ -206,22 +207,31 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
     x->emb_ln_rstd = REALS(N);
     x->emb_out = REALS(N * C);
     x->emb_mask = BYTES(N * C);
+    /* A sublayer's output after dropout (attn_out, ff_out) is only added into
+     * the residual sum that LayerNorm reads; backward needs just its dropout
+     * mask. So every layer writes both into the same one buffer. */
+    real *sublayer_out = REALS(N * C);
+    /* Attention's probs after dropout are likewise forward-only (its backward
+     * rebuilds them from probs and the mask). */
+    real *probs_dropped = REALS(att);
+    /* and so is gelu(ff_pre), recomputed by encoder_layer_backward */
+    real *ff_act = REALS(N * I);
     for (int l = 0; l < c->num_hidden_layers; l++) {
         EncoderLayerCache *e = &x->layers[l];
         e->qkv = REALS(N * 3 * C);
         e->probs = REALS(att);
         e->probs_mask = BYTES(att);
-        e->probs_dropped = REALS(att);
+        e->probs_dropped = probs_dropped;
         e->context = REALS(N * C);
-        e->attn_out = REALS(N * C);
+        e->attn_out = sublayer_out;
         e->attn_out_mask = BYTES(N * C);
         e->ln1_sum = REALS(N * C);
         e->ln1_mean = REALS(N);
         e->ln1_rstd = REALS(N);
         e->ln1_out = REALS(N * C);
         e->ff_pre = REALS(N * I);
-        e->ff_act = REALS(N * I);
-        e->ff_out = REALS(N * C);
+        e->ff_act = ff_act;
+        e->ff_out = sublayer_out;
         e->ff_out_mask = BYTES(N * C);
         e->ln2_sum = REALS(N * C);
         e->ln2_mean = REALS(N);
@@ -337,10 +347,14 @@ static real classifier_dropout(const BertConfig *c) {
     return (real)(c->has_classifier_dropout ? c->classifier_dropout : c->hidden_dropout_prob);
 }
 
+/* The first index of the largest value: a vectorised search for the maximum,
+ * then for where it first occurs. */
 static int argmax(const real *x, int n) {
+    real max = x[0];
+    #pragma omp simd reduction(max:max)
+    for (int i = 1; i < n; i++) max = x[i] > max ? x[i] : max;
     int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
+    while (best < n - 1 && x[best] != max) best++;   /* bounded: max may be NaN */
     return best;
 }
 
@@ -353,6 +367,7 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
     m->training = training;
     real p_hidden = training ? (real)c->hidden_dropout_prob : 0;
 
+    PROFILE_BEGIN(t_emb);
     for (int i = 0; i < N; i++)
         x->mask_add[i] = (!batch->attention_mask || batch->attention_mask[i]) ? 0 : ATTENTION_MASK_VALUE;
 
@@ -362,6 +377,7 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
                       p->emb_ln_w, p->emb_ln_b, (real)c->layer_norm_eps, N, C);
     dropout_forward(x->emb_out, x->emb_mask, x->emb_out, p_hidden,
                     dropout_site(dropout_key, SITE_EMBEDDINGS), (long)N * C, training);
+    PROFILE_END(PROFILE_EMBEDDINGS, t_emb);
 
     const real *hidden = x->emb_out;
     for (int l = 0; l < c->num_hidden_layers; l++) {
@@ -369,12 +385,15 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
         encoder_layer_forward(&x->layers[l], hidden, x->mask_add, &m->layer_params[l], &s);
         hidden = x->layers[l].out;
     }
+    PROFILE_BEGIN(t_pool);
     pooler_forward(x->pooled, hidden, p->pool_w, p->pool_b, B, T, C);
+    PROFILE_END(PROFILE_NSP_POOLER, t_pool);
 
     m->mlm_loss = m->nsp_loss = m->cls_loss = 0;
     m->mlm_correct = m->nsp_correct = m->cls_correct = 0;
     m->M = 0;
     if ((m->heads & BERT_HEADS_PRETRAINING) && batch->mlm_labels) {
+        PROFILE_BEGIN(t_mlm);
         /* Gather the hidden states of the labelled positions only: the decoder
          * over the vocabulary is the costliest product, and BERT scores only
          * the masked tokens. */
@@ -395,10 +414,15 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
                              x->mlm_ln_rstd, x->mlm_inp, p->mlm_dense_w, p->mlm_dense_b, p->mlm_ln_w,
                              p->mlm_ln_b, p->word_emb, p->mlm_bias, (real)c->layer_norm_eps, M, C, V);
             m->mlm_loss = cross_entropy_forward(x->mlm_probs, x->mlm_logits, x->mlm_targets, M, V, NULL);
+            int correct = 0;
+            #pragma omp parallel for schedule(static) reduction(+:correct) if ((long)M * V >= 65536)
             for (int i = 0; i < M; i++)
-                m->mlm_correct += argmax(x->mlm_logits + (long)i * V, V) == x->mlm_targets[i];
+                correct += argmax(x->mlm_logits + (long)i * V, V) == x->mlm_targets[i];
+            m->mlm_correct = correct;
         }
+        PROFILE_END(PROFILE_MLM_HEAD, t_mlm);
     }
+    PROFILE_BEGIN(t_heads);
     if ((m->heads & BERT_HEADS_PRETRAINING) && batch->nsp_labels) {
         nsp_head_forward(x->nsp_logits, x->pooled, p->nsp_w, p->nsp_b, B, C);
         m->nsp_loss = cross_entropy_forward(x->nsp_probs, x->nsp_logits, batch->nsp_labels, B, NSP_CLASSES, NULL);
@@ -416,6 +440,7 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
                 m->cls_correct += argmax(x->cls_logits + (long)b * K, K) == batch->class_labels[b];
         }
     }
+    PROFILE_END(PROFILE_NSP_POOLER, t_heads);
     m->loss = m->mlm_loss + m->nsp_loss + m->cls_loss;
 }
 
@@ -438,6 +463,7 @@ void bert_backward(BertModel *m, real loss_scale) {
     memset(s->d_hidden_a, 0, hidden_bytes);
     memset(s->d_pooled, 0, sizeof(real) * (size_t)B * C);
 
+    PROFILE_BEGIN(t_heads);
     if ((m->heads & BERT_HEADS_CLASSIFIER) && batch->class_labels) {
         int K = m->num_labels;
         real p_cls = m->training ? classifier_dropout(c) : 0;
@@ -449,7 +475,9 @@ void bert_backward(BertModel *m, real loss_scale) {
         cross_entropy_backward(x->nsp_probs, x->nsp_probs, batch->nsp_labels, loss_scale, B, NSP_CLASSES);
         nsp_head_backward(s->d_pooled, g->nsp_w, g->nsp_b, x->nsp_probs, x->pooled, p->nsp_w, B, C);
     }
+    PROFILE_END(PROFILE_NSP_POOLER, t_heads);
     if ((m->heads & BERT_HEADS_PRETRAINING) && m->M > 0) {
+        PROFILE_BEGIN(t_mlm);
         int M = m->M;
         cross_entropy_backward(x->mlm_probs, x->mlm_probs, x->mlm_targets, loss_scale, M, V);
         memset(s->d_mlm_inp, 0, sizeof(real) * (size_t)M * C);
@@ -462,9 +490,12 @@ void bert_backward(BertModel *m, real loss_scale) {
             const real *d_pred = s->d_mlm_inp + (long)i * C;
             for (int k = 0; k < C; k++) d_row[k] += d_pred[k];
         }
+        PROFILE_END(PROFILE_MLM_HEAD, t_mlm);
     }
+    PROFILE_BEGIN(t_pool);
     pooler_backward(s->d_hidden_a, g->pool_w, g->pool_b, s->d_pre, s->d_pooled, x->pooled,
                     hidden, p->pool_w, B, T, C);
+    PROFILE_END(PROFILE_NSP_POOLER, t_pool);
 
     for (int l = L - 1; l >= 0; l--) {
         const real *layer_inp = l > 0 ? x->layers[l - 1].out : x->emb_out;
@@ -478,6 +509,7 @@ void bert_backward(BertModel *m, real loss_scale) {
     }
 
     /* d_hidden_a now holds ∂loss/∂emb_out */
+    PROFILE_BEGIN(t_emb);
     memset(s->d_hidden_b, 0, hidden_bytes);
     dropout_backward(s->d_hidden_b, s->d_hidden_a, x->emb_mask, p_hidden, (long)N * C);
     memset(s->d_hidden_a, 0, hidden_bytes);
@@ -485,6 +517,7 @@ void bert_backward(BertModel *m, real loss_scale) {
                        p->emb_ln_w, x->emb_ln_mean, x->emb_ln_rstd, N, C);
     embeddings_backward(g->word_emb, g->pos_emb, g->type_emb, s->d_hidden_a,
                         batch->input_ids, batch->token_type_ids, B, T, C);
+    PROFILE_END(PROFILE_EMBEDDINGS, t_emb);
 }
 
 /* ---- input validation -------------------------------------------------------- */

@@ -156,7 +156,7 @@ END_TEST
 
 START_TEST(attention_dropout_follows_the_counter_rule) {
     /* Element e of probs[B,NH,T,T] is dropped iff rng_uniform_at(key, e) < p;
-     * kept ones are scaled by 1/(1 − p). Off (training false, or p = 0): mask 1, copy. */
+     * kept ones are scaled by 1/(1 − p). Off (training false, or p = 0): not written. */
     Attn a = attn_new(2, 6, 8, 2, 15);
     long P = (long)a.B * a.NH * a.T * a.T, dropped = 0;
     uint64_t key = 987654321;
@@ -168,10 +168,14 @@ START_TEST(attention_dropout_follows_the_counter_rule) {
         dropped += !keep;
     }
     ck_assert(dropped > P / 8 && dropped < P / 2);
-    attn_forward(&a, (real)0.25, key, false, false);
-    for (long e = 0; e < P; e++) ck_assert(a.dropout_mask[e] == 1 && a.probs_dropped[e] == a.probs[e]);
-    attn_forward(&a, 0, key, true, false);
-    for (long e = 0; e < P; e++) ck_assert(a.dropout_mask[e] == 1 && a.probs_dropped[e] == a.probs[e]);
+    /* Off: the mask and probs_dropped are left alone (probs stands in for them) */
+    for (int off = 0; off < 2; off++) {
+        memset(a.dropout_mask, 7, (size_t)P);
+        for (long e = 0; e < P; e++) a.probs_dropped[e] = -1;
+        if (off == 0) attn_forward(&a, (real)0.25, key, false, false);
+        else attn_forward(&a, 0, key, true, false);
+        for (long e = 0; e < P; e++) ck_assert(a.dropout_mask[e] == 7 && a.probs_dropped[e] == -1);
+    }
     attn_free(&a);
 }
 END_TEST

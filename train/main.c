@@ -18,6 +18,7 @@ static const Command commands[] = {
     { "predict", cmd_predict, "classify the rows of a CSV/TSV file, with class probabilities" },
     { "plot", cmd_plot, "draw a run's loss and accuracy curves into a PNG" },
     { "gradcheck", cmd_gradcheck, "check every layer's gradients against finite differences" },
+    { "bench", cmd_bench, "time BERT pretraining steps (or forward passes) on synthetic batches" },
     { "bench-tokenizer", cmd_bench_tokenizer, "measure tokenizer encoding and vocabulary-training speed" },
 };
 static const int command_count = sizeof commands / sizeof commands[0];
