@@ -43,13 +43,12 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
  * dropout_p: the p of the forward call if it ran with training on, else 0 (as
  * dropout_backward): the saved dropout_mask says which probs were dropped and
  * p only sets the 1/(1 − p) scale of the kept ones, so a non-zero p after a
- * forward with training off would wrongly scale the gradient. probs_dropped
- * is not read (may be NULL); with dropout_p = 0 neither is dropout_mask. */
+ * forward with training off would wrongly scale the gradient. With
+ * dropout_p = 0 dropout_mask is not read (may be NULL). */
 void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out, real *d_b_out,
                         real *d_qkv, real *d_context, real *d_probs,
                         const real *dout, const real *inp, const real *qkv,
-                        const real *probs, const uint8_t *dropout_mask,
-                        const real *probs_dropped, const real *context,
+                        const real *probs, const uint8_t *dropout_mask, const real *context,
                         const real *w_qkv, const real *w_out,
                         real dropout_p, int B, int T, int C, int NH);
 

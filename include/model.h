@@ -76,15 +76,17 @@ typedef struct {
     real *mlm_inp;             /* [M,C] hidden states gathered at the predictions */
     real *mlm_pre, *mlm_act, *mlm_ln_out;  /* [M,C] */
     real *mlm_ln_mean, *mlm_ln_rstd;       /* [M] */
-    real *mlm_logits;          /* [M,V] */
-    real *mlm_probs;           /* [M,V] softmax, then d_logits in backward */
+    real *mlm_logits;          /* [M,V] decoder scores; one buffer for the three M×V arrays:
+                                * the forward pass overwrites the logits with their softmax
+                                * (the loss needs nothing else), backward with d_logits */
     real *nsp_logits, *nsp_probs;  /* [B,2] */
     real *cls_dropped;         /* [B,C] */
     uint8_t *cls_mask;         /* [B,C] */
     real *cls_logits, *cls_probs;  /* [B,K] */
 } BertActivations;
 
-/* Backward scratch (one layer's worth, reused). */
+/* Backward scratch (one layer's worth, reused). The encoder layers' part
+ * shares memory with forward-only buffers and the MLM scores (bert_reserve). */
 typedef struct {
     EncoderLayerScratch layer;
     real *d_hidden_a, *d_hidden_b;  /* [B,T,C] gradient flowing between layers */
@@ -106,6 +108,7 @@ typedef struct {
     int num_tensors;
     /* activations, planned for at most (max_B, max_T, max_P) */
     int max_B, max_T, max_P;
+    bool forward_only;          /* planned by bert_reserve_inference: no backward */
     void *acts_memory;
     BertActivations acts;
     BertScratch scratch;
@@ -128,6 +131,11 @@ void bert_init_weights(BertModel *m, uint64_t seed);
 /* Plans the activation arena for batches up to B × T with P prediction slots;
  * the only allocation of the training loop. Returns 0 or −1 with err filled. */
 int bert_reserve(BertModel *m, int B, int T, int P, char *err, size_t err_len);
+
+/* The same for forward passes only (evaluation, prediction): the layers share
+ * one set of caches, since nothing reads them after the next layer runs, and
+ * there is no backward scratch. bert_backward must not follow. */
+int bert_reserve_inference(BertModel *m, int B, int T, int P, char *err, size_t err_len);
 
 /* Runs the model on batch; computes the losses of the heads whose labels the
  * batch carries (loss = their sum) and the accuracies. dropout_key names this

@@ -110,8 +110,7 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
 void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out, real *d_b_out,
                         real *d_qkv, real *d_context, real *d_probs,
                         const real *dout, const real *inp, const real *qkv,
-                        const real *probs, const uint8_t *dropout_mask,
-                        const real *probs_dropped, const real *context,
+                        const real *probs, const uint8_t *dropout_mask, const real *context,
                         const real *w_qkv, const real *w_out,
                         real dropout_p, int B, int T, int C, int NH) {
     assert(C % NH == 0);

@@ -492,7 +492,7 @@ int classify_eval_file(const char *model_dir, const char *data_path, const char 
     if (classify_dataset_build(&ds, &table, NULL, 0, c.tok, text_column, pair_column, label_column, &c.labels,
                                c.max_seq_length, err, err_len) != 0)
         goto done;
-    if (bert_reserve(&c.model, batch_size, ds.max_length, 0, err, err_len) != 0) goto done;
+    if (bert_reserve_inference(&c.model, batch_size, ds.max_length, 0, err, err_len) != 0) goto done;
     int K = c.model.num_labels;
     probs = malloc(sizeof(double) * (size_t)ds.n * K);
     predicted = malloc(sizeof(int) * (size_t)ds.n);
@@ -544,7 +544,7 @@ int classify_predict_file(const char *model_dir, const char *input_path, const c
                                c.max_seq_length, err, err_len) != 0)
         goto done;
     int K = c.model.num_labels, nc = table.n_columns, nf = nc + 1 + K;
-    if (ds.n > 0 && bert_reserve(&c.model, batch_size, ds.max_length, 0, err, err_len) != 0) goto done;
+    if (ds.n > 0 && bert_reserve_inference(&c.model, batch_size, ds.max_length, 0, err, err_len) != 0) goto done;
     probs = malloc(sizeof(double) * (size_t)(ds.n ? ds.n : 1) * K);
     fields = malloc(sizeof(char *) * (size_t)nf);
     numbers = malloc((size_t)K * 32 + (size_t)K * 300);

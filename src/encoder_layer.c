@@ -90,7 +90,7 @@ void encoder_layer_backward(real *dinp, EncoderLayerParams *g, EncoderLayerScrat
     dropout_backward(sc->d_sublayer, sc->d_branch, cache->attn_out_mask, p_hid, NC);
     attention_backward(dinp, g->w_qkv, g->b_qkv, g->w_attn_out, g->b_attn_out,
                        sc->d_qkv, sc->d_context, sc->d_probs, sc->d_sublayer, inp, cache->qkv,
-                       cache->probs, cache->probs_mask, cache->probs_dropped, cache->context,
+                       cache->probs, cache->probs_mask, cache->context,
                        p->w_qkv, p->w_attn_out, p_att, B, T, C, s->NH);
     PROFILE_END(PROFILE_ATTENTION, t_att);
 }

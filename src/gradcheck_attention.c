@@ -86,7 +86,7 @@ static void run_attention_case(GradCheckReport *report, uint64_t seed, bool caus
 
     attention_case_loss(&c);
     attention_backward(dinp, d_w_qkv, d_b_qkv, d_w_out, d_b_out, d_qkv, d_context, d_probs,
-                       c.dout, c.inp, c.qkv, c.probs, c.dropout_mask, c.probs_dropped, c.context,
+                       c.dout, c.inp, c.qkv, c.probs, c.dropout_mask, c.context,
                        c.w_qkv, c.w_out, c.dropout_p, c.B, c.T, c.C, c.NH);
     gradcheck_tensor(report, layer, "input", attention_case_loss, &c, c.inp, dinp, BTC);
     gradcheck_tensor(report, layer, "w_qkv", attention_case_loss, &c, c.w_qkv, d_w_qkv, 3 * C * C);

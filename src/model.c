@@ -1,6 +1,7 @@
 /* model.c — BERT assembled from the layers: the parameter layout and its
  * Hugging Face names, BERT's initialisation, the activation arena, and the
  * forward and backward passes of the pretraining and classification models. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,8 +217,16 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
     real *probs_dropped = REALS(att);
     /* and so is gelu(ff_pre), recomputed by encoder_layer_backward */
     real *ff_act = REALS(N * I);
+    /* Forward-only: layer l reads only layer l − 1's output, so every layer
+     * gets layer 0's caches and the outputs alternate between two buffers. */
+    real *alternate_out = m->forward_only ? REALS(N * C) : NULL;
     for (int l = 0; l < c->num_hidden_layers; l++) {
         EncoderLayerCache *e = &x->layers[l];
+        if (m->forward_only && l > 0) {
+            *e = x->layers[0];
+            if (l % 2) e->out = alternate_out;
+            continue;
+        }
         e->qkv = REALS(N * 3 * C);
         e->probs = REALS(att);
         e->probs_mask = BYTES(att);
@@ -249,8 +258,6 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         x->mlm_ln_out = REALS(M * C);
         x->mlm_ln_mean = REALS(M);
         x->mlm_ln_rstd = REALS(M);
-        x->mlm_logits = REALS(M * V);
-        x->mlm_probs = REALS(M * V);
         x->nsp_logits = REALS(B * NSP_CLASSES);
         x->nsp_probs = REALS(B * NSP_CLASSES);
     }
@@ -260,16 +267,30 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         x->cls_logits = REALS(B * K);
         x->cls_probs = REALS(B * K);
     }
+    if (m->forward_only) {
+        if (m->heads & BERT_HEADS_PRETRAINING) x->mlm_logits = REALS(M * V);
+        return;
+    }
     BertScratch *s = &m->scratch;
+    /* Lifetimes let three regions overlap (they are the largest after the
+     * per-layer caches): the MLM scores live from the head's forward to its
+     * backward, the encoder layers' backward scratch only after that, so
+     * both start at the same offset; and attention's d_probs takes the
+     * forward-only probs_dropped. */
+    size_t overlap_start = a->cursor;
+    if (m->heads & BERT_HEADS_PRETRAINING) x->mlm_logits = REALS(M * V);
+    size_t scores_end = a->cursor;
+    a->cursor = overlap_start;
     s->layer.d_h = REALS(N * C);
     s->layer.d_branch = REALS(N * C);
     s->layer.d_sublayer = REALS(N * C);
     s->layer.d_sum = REALS(N * C);
     s->layer.d_qkv = REALS(N * 3 * C);
     s->layer.d_context = REALS(N * C);
-    s->layer.d_probs = REALS(att);
+    s->layer.d_probs = probs_dropped;
     s->layer.d_ff_act = REALS(N * I);
     s->layer.d_ff_pre = REALS(N * I);
+    if (a->cursor < scores_end) a->cursor = scores_end;
     s->d_hidden_a = REALS(N * C);
     s->d_hidden_b = REALS(N * C);
     s->d_pooled = REALS(B * C);
@@ -286,7 +307,7 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
 #undef BYTES
 #undef INTS
 
-int bert_reserve(BertModel *m, int B, int T, int P, char *err, size_t err_len) {
+static int reserve(BertModel *m, int B, int T, int P, bool forward_only, char *err, size_t err_len) {
     if (T > m->config.max_position_embeddings) {
         snprintf(err, err_len, "sequence length %d exceeds max_position_embeddings %d",
                  T, m->config.max_position_embeddings);
@@ -297,6 +318,8 @@ int bert_reserve(BertModel *m, int B, int T, int P, char *err, size_t err_len) {
     m->max_B = B;
     m->max_T = T;
     m->max_P = P > 0 ? P : 1;
+    m->forward_only = forward_only;
+    memset(&m->scratch, 0, sizeof m->scratch);
     m->acts.layers = calloc((size_t)m->config.num_hidden_layers, sizeof(EncoderLayerCache));
     ArenaWalk sizing = { NULL, 0 };
     walk_arena(m, &sizing);
@@ -309,6 +332,14 @@ int bert_reserve(BertModel *m, int B, int T, int P, char *err, size_t err_len) {
     ArenaWalk assign = { (char *)(((uintptr_t)m->acts_memory + 63) & ~(uintptr_t)63), 0 };
     walk_arena(m, &assign);
     return 0;
+}
+
+int bert_reserve(BertModel *m, int B, int T, int P, char *err, size_t err_len) {
+    return reserve(m, B, T, P, false, err, err_len);
+}
+
+int bert_reserve_inference(BertModel *m, int B, int T, int P, char *err, size_t err_len) {
+    return reserve(m, B, T, P, true, err, err_len);
 }
 
 void bert_free(BertModel *m) {
@@ -413,12 +444,13 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
             mlm_head_forward(x->mlm_logits, x->mlm_pre, x->mlm_act, x->mlm_ln_out, x->mlm_ln_mean,
                              x->mlm_ln_rstd, x->mlm_inp, p->mlm_dense_w, p->mlm_dense_b, p->mlm_ln_w,
                              p->mlm_ln_b, p->word_emb, p->mlm_bias, (real)c->layer_norm_eps, M, C, V);
-            m->mlm_loss = cross_entropy_forward(x->mlm_probs, x->mlm_logits, x->mlm_targets, M, V, NULL);
             int correct = 0;
             #pragma omp parallel for schedule(static) reduction(+:correct) if ((long)M * V >= 65536)
             for (int i = 0; i < M; i++)
                 correct += argmax(x->mlm_logits + (long)i * V, V) == x->mlm_targets[i];
             m->mlm_correct = correct;
+            /* in place: logits → probs (an M×V buffer is the largest activation of a small model) */
+            m->mlm_loss = cross_entropy_forward(x->mlm_logits, x->mlm_logits, x->mlm_targets, M, V, NULL);
         }
         PROFILE_END(PROFILE_MLM_HEAD, t_mlm);
     }
@@ -456,6 +488,7 @@ void bert_backward(BertModel *m, real loss_scale) {
     BertParams *p = &m->params, *g = &m->grads;
     BertActivations *x = &m->acts;
     BertScratch *s = &m->scratch;
+    assert(!m->forward_only && "bert_backward after bert_reserve_inference");
     size_t hidden_bytes = sizeof(real) * (size_t)N * C;
     real p_hidden = m->training ? (real)c->hidden_dropout_prob : 0;
     const real *hidden = L > 0 ? x->layers[L - 1].out : x->emb_out;
@@ -479,10 +512,10 @@ void bert_backward(BertModel *m, real loss_scale) {
     if ((m->heads & BERT_HEADS_PRETRAINING) && m->M > 0) {
         PROFILE_BEGIN(t_mlm);
         int M = m->M;
-        cross_entropy_backward(x->mlm_probs, x->mlm_probs, x->mlm_targets, loss_scale, M, V);
+        cross_entropy_backward(x->mlm_logits, x->mlm_logits, x->mlm_targets, loss_scale, M, V);
         memset(s->d_mlm_inp, 0, sizeof(real) * (size_t)M * C);
         mlm_head_backward(s->d_mlm_inp, g->mlm_dense_w, g->mlm_dense_b, g->mlm_ln_w, g->mlm_ln_b,
-                          g->word_emb, g->mlm_bias, s->d_mlm_a, s->d_mlm_b, s->d_mlm_c, x->mlm_probs,
+                          g->word_emb, g->mlm_bias, s->d_mlm_a, s->d_mlm_b, s->d_mlm_c, x->mlm_logits,
                           x->mlm_inp, x->mlm_pre, x->mlm_act, x->mlm_ln_out, x->mlm_ln_mean,
                           x->mlm_ln_rstd, p->mlm_dense_w, p->mlm_ln_w, p->word_emb, M, C, V);
         for (int i = 0; i < M; i++) {

@@ -60,7 +60,7 @@ static void attn_forward(Attn *a, real p, uint64_t key, bool training, bool caus
 static void attn_backward(Attn *a, real p) {
     attention_backward(a->dinp, a->d_w_qkv, a->d_b_qkv, a->d_w_out, a->d_b_out,
                        a->d_qkv, a->d_context, a->d_probs, a->dout, a->inp, a->qkv,
-                       a->probs, a->dropout_mask, a->probs_dropped, a->context,
+                       a->probs, a->dropout_mask, a->context,
                        a->w_qkv, a->w_out, p, a->B, a->T, a->C, a->NH);
 }
 

@@ -153,6 +153,50 @@ START_TEST(model_ignores_padding) {
 }
 END_TEST
 
+START_TEST(model_inference_reserve_matches_training_reserve) {
+    /* bert_reserve_inference shares one set of layer caches and alternates the
+     * outputs; with three layers (so a buffer is reused) every reported
+     * number must be bit-for-bit the training arena's. Both heads. */
+    BertConfig cfg = tiny_config();
+    cfg.num_hidden_layers = 3;
+    int ids[12] = { 2, 5, 6, 3, 0, 0, 2, 9, 10, 11, 3, 0 };
+    int types[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0 }, mask[12] = { 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0 };
+    int pos[4] = { 1, 2, 3, 0 }, labels[4] = { 7, IGNORE_INDEX, 12, 2 }, nsp[2] = { 0, 1 }, classes[2] = { 2, 0 };
+    BertBatch batch = { .B = 2, .T = 6, .input_ids = ids, .token_type_ids = types, .attention_mask = mask,
+                        .P = 2, .mlm_positions = pos, .mlm_labels = labels, .nsp_labels = nsp,
+                        .class_labels = classes };
+    int heads[2] = { BERT_HEADS_PRETRAINING, BERT_HEADS_CLASSIFIER };
+    for (int h = 0; h < 2; h++) {
+        BertModel train, infer;
+        char err[256];
+        ck_assert(bert_create(&train, &cfg, heads[h], 3, err, sizeof err) == 0);
+        ck_assert(bert_create(&infer, &cfg, heads[h], 3, err, sizeof err) == 0);
+        ck_assert(bert_reserve(&train, 2, 6, 2, err, sizeof err) == 0);
+        ck_assert(bert_reserve_inference(&infer, 2, 6, 2, err, sizeof err) == 0);
+        bert_init_weights(&train, 11);
+        bert_init_weights(&infer, 11);
+        bert_forward(&train, &batch, false, 1);
+        bert_forward(&infer, &batch, false, 1);
+        size_t hidden = sizeof(real) * 2 * 6 * 16;
+        ck_assert(memcmp(train.acts.layers[2].out, infer.acts.layers[2].out, hidden) == 0);
+        ck_assert(memcmp(train.acts.pooled, infer.acts.pooled, sizeof(real) * 2 * 16) == 0);
+        ck_assert(train.loss == infer.loss && train.loss > 0);
+        if (heads[h] == BERT_HEADS_PRETRAINING) {
+            ck_assert_int_eq(train.M, 3);
+            ck_assert(memcmp(train.acts.mlm_logits, infer.acts.mlm_logits, sizeof(real) * 3 * 30) == 0);
+            ck_assert(train.mlm_correct == infer.mlm_correct && train.nsp_correct == infer.nsp_correct);
+        } else {
+            ck_assert(memcmp(train.acts.cls_logits, infer.acts.cls_logits, sizeof(real) * 2 * 3) == 0);
+        }
+        /* the shared caches really are shared: layer 2 reuses layer 0's */
+        ck_assert(infer.acts.layers[2].qkv == infer.acts.layers[0].qkv);
+        ck_assert(infer.acts.layers[1].out != infer.acts.layers[0].out);
+        bert_free(&train);
+        bert_free(&infer);
+    }
+}
+END_TEST
+
 START_TEST(model_rejects_bad_batches) {
     BertConfig cfg = tiny_config();
     BertModel m;
@@ -193,6 +237,7 @@ Suite *model_suite(void) {
     tcase_add_test(tc, model_layout_matches_google_bert_mini);
     tcase_add_test(tc, model_init_is_berts);
     tcase_add_test(tc, model_ignores_padding);
+    tcase_add_test(tc, model_inference_reserve_matches_training_reserve);
     tcase_add_test(tc, model_rejects_bad_batches);
     tcase_add_test(tc, model_gradcheck_pretraining);
     tcase_add_test(tc, model_gradcheck_classifier);

@@ -129,7 +129,8 @@ int cmd_bench(int argc, char **argv) {
     BertModel m;
     int B = (int)batch_size, T = (int)seq, P = (int)predictions;
     if (bert_create(&m, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) != 0 ||
-        bert_reserve(&m, B, T, P, err, sizeof err) != 0) {
+        (training ? bert_reserve(&m, B, T, P, err, sizeof err)
+                  : bert_reserve_inference(&m, B, T, P, err, sizeof err)) != 0) {
         fprintf(stderr, "bert bench: %s: %s\n", config_path, err);
         bert_config_free(&cfg);
         return 1;
