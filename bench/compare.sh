@@ -7,9 +7,15 @@
 # A B A B … for $ROUNDS rounds, so both see the same machine load, and prints
 # the median tokens/s of each, their ratio, and the peak RSS of each.
 #
+# PyTorch runs twice per round: "torch" as Debian installs it (its matrix
+# products in BLIS with the kernels and the one thread BLIS picks by itself,
+# how the issue's baseline was measured) and "torch+" with BLIS told to use
+# its AVX-512 kernels and --threads threads, like bert.c (pytorch_step.py's
+# default; --plain-blas gives the first). TORCH_BLAS="plain tuned" by default.
+#
 # Environment: ROUNDS (default 3), STEPS (timed steps per run, default 5),
-# WARMUP (default 1), CONFIGS, MODES, THREADS (space-separated lists),
-# PYTHON (default /usr/bin/python3), BATCH (32), SEQ (128).
+# WARMUP (default 1), CONFIGS, MODES, THREADS, TORCH_BLAS (space-separated
+# lists), PYTHON (default /usr/bin/python3), BATCH (32), SEQ (128).
 set -e
 ROUNDS=${ROUNDS:-3}
 STEPS=${STEPS:-5}
@@ -19,6 +25,7 @@ SEQ=${SEQ:-128}
 CONFIGS=${CONFIGS:-"bert-tiny bert-mini bert-small"}
 MODES=${MODES:-"train infer"}
 THREADS=${THREADS:-"1 2"}
+TORCH_BLAS=${TORCH_BLAS:-"plain tuned"}
 PYTHON=${PYTHON:-/usr/bin/python3}
 
 if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
@@ -35,26 +42,48 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 echo "bert.c vs PyTorch $("$PYTHON" -c 'import torch; print(torch.__version__)'): BERT pretraining step, batch $BATCH × seq $SEQ,"
 echo "median tokens/s over $ROUNDS alternating rounds of $STEPS steps each"
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(grep -q avx512f /proc/cpuinfo && echo AVX-512 || echo no AVX-512)"
+echo "torch: BLIS defaults (as Debian installs it); torch+: BLIS AVX-512 kernels and --threads threads"
 echo
-printf '%-11s %-6s %-8s %12s %12s %7s %12s %12s\n' config mode threads "bert.c tok/s" "torch tok/s" ratio "bert.c RSS" "torch RSS"
+header=$(printf '%-11s %-6s %-7s %12s' config mode threads "bert.c tok/s")
+for b in $TORCH_BLAS; do
+    name=$([ "$b" = plain ] && echo torch || echo torch+)
+    header="$header$(printf ' %12s %7s' "$name tok/s" ratio)"
+done
+header="$header$(printf ' %11s' "bert.c RSS")"
+for b in $TORCH_BLAS; do
+    name=$([ "$b" = plain ] && echo torch || echo torch+)
+    header="$header$(printf ' %11s' "$name RSS")"
+done
+echo "$header"
 for cfg in $CONFIGS; do
   for mode in $MODES; do
     for t in $THREADS; do
-      : > "$out/c.tok"; : > "$out/p.tok"; : > "$out/c.rss"; : > "$out/p.rss"
+      rm -f "$out"/*.tok "$out"/*.rss
       r=0
       while [ "$r" -lt "$ROUNDS" ]; do
         ./bert bench --config "configs/$cfg.json" --batch "$BATCH" --seq "$SEQ" --threads "$t" \
             --steps "$STEPS" --warmup "$WARMUP" --mode "$mode" --peak-size 0 > "$out/c.txt"
-        "$PYTHON" bench/pytorch_step.py --config "configs/$cfg.json" --batch "$BATCH" --seq "$SEQ" --threads "$t" \
-            --steps "$STEPS" --warmup "$WARMUP" --mode "$mode" > "$out/p.txt"
-        field "$out/c.txt" tokens/s >> "$out/c.tok"; field "$out/p.txt" tokens/s >> "$out/p.tok"
-        field "$out/c.txt" "peak RSS" >> "$out/c.rss"; field "$out/p.txt" "peak RSS" >> "$out/p.rss"
+        field "$out/c.txt" tokens/s >> "$out/c.tok"; field "$out/c.txt" "peak RSS" >> "$out/c.rss"
+        for b in $TORCH_BLAS; do
+          "$PYTHON" bench/pytorch_step.py --config "configs/$cfg.json" --batch "$BATCH" --seq "$SEQ" \
+              --threads "$t" --steps "$STEPS" --warmup "$WARMUP" --mode "$mode" \
+              $([ "$b" = plain ] && echo --plain-blas) > "$out/$b.txt"
+          field "$out/$b.txt" tokens/s >> "$out/$b.tok"; field "$out/$b.txt" "peak RSS" >> "$out/$b.rss"
+        done
         r=$((r + 1))
       done
-      c=$(median < "$out/c.tok"); p=$(median < "$out/p.tok")
-      crss=$(median < "$out/c.rss"); prss=$(median < "$out/p.rss")
-      printf '%-11s %-6s %-8s %12.0f %12.0f %6.2fx %9.0f MB %9.0f MB\n' "$cfg" "$mode" "$t" "$c" "$p" \
-          "$(echo "$c $p" | awk '{ print $1 / $2 }')" "$crss" "$prss"
+      c=$(median < "$out/c.tok")
+      line=$(printf '%-11s %-6s %-7s %12.0f' "$cfg" "$mode" "$t" "$c")
+      for b in $TORCH_BLAS; do
+        p=$(median < "$out/$b.tok")
+        line="$line$(printf ' %12.0f %6.2fx' "$p" "$(echo "$c $p" | awk '{ print $1 / $2 }')")"
+      done
+      line="$line$(printf ' %8.0f MB' "$(median < "$out/c.rss")")"
+      for b in $TORCH_BLAS; do
+        line="$line$(printf ' %8.0f MB' "$(median < "$out/$b.rss")")"
+      done
+      echo "$line"
     done
   done
 done
+

@@ -11,15 +11,41 @@ the median step time, GFLOP/s (the same analytic count as bert bench,
 docs/performance.md) and peak RSS in bert bench's format.
 
     /usr/bin/python3 bench/pytorch_step.py --config configs/bert-mini.json --threads 2
+
+Debian's torch does its matrix products in the system BLAS (libblas.so.3,
+which is BLIS once bert.c's packages are installed). BLIS reads its kernel
+set and thread count from the environment when it loads, and by default picks
+its AVX2 kernels on these virtual machines and one thread; so that PyTorch
+gets the same BLIS that bert.c uses, this script sets BLIS_ARCH_TYPE=0 (the
+AVX-512 kernels, when the CPU has avx512f) and BLIS_NUM_THREADS /
+OPENBLAS_NUM_THREADS / OMP_NUM_THREADS to --threads before importing torch
+(--plain-blas leaves the environment as it is).
 """
 import argparse
 import json
 import math
+import os
 import resource
 import statistics
+import sys
 import time
 
-import torch
+
+def tune_blas_environment(threads):
+    """Must run before torch (and with it libblas) is loaded."""
+    with open("/proc/cpuinfo") as f:
+        if " avx512f" in f.read():
+            os.environ.setdefault("BLIS_ARCH_TYPE", "0")
+    if threads > 0:
+        for name in ("BLIS_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+            os.environ[name] = str(threads)
+
+
+if __name__ == "__main__" and "--plain-blas" not in sys.argv:
+    threads_arg = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "0"
+    tune_blas_environment(int(threads_arg))
+
+import torch  # noqa: E402  (after the BLAS environment is set)
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -123,6 +149,8 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--mode", choices=["train", "infer"], default="train")
+    ap.add_argument("--plain-blas", action="store_true",
+                    help="leave BLIS's kernel choice and thread count to its defaults")
     args = ap.parse_args()
     with open(args.config) as f:
         cfg = json.load(f)
@@ -159,7 +187,8 @@ def main():
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     what = "train (forward + backward + AdamW, dropout 0.1)" if training else "infer (forward, no dropout)"
     print(f"pytorch {torch.__version__}: {args.config}, {what}, batch {B} × seq {T}, {M} masked predictions, "
-          f"{threads} thread{'s' if threads != 1 else ''}")
+          f"{threads} thread{'s' if threads != 1 else ''}, BLAS: "
+          f"{'defaults' if args.plain_blas else 'BLIS_ARCH_TYPE=' + os.environ.get('BLIS_ARCH_TYPE', '(unset)') + ', ' + os.environ.get('BLIS_NUM_THREADS', '(unset)') + ' thread(s)'}")
     print(f"  tokens/s:     {B * T / median:.0f}")
     print(f"  step time:    {median * 1e3:.2f} ms (median of {args.steps} after {args.warmup} warm-up; "
           f"min {min(times) * 1e3:.2f}, max {max(times) * 1e3:.2f})")

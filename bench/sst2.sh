@@ -1,11 +1,14 @@
 #!/bin/sh
 # bench/sst2.sh — SST-2 fine-tuning benchmark (run by hand; not part of make test).
 # Fine-tunes configs/bert-mini.json on ../shared/data/sst2/train.tsv and
-# evaluates on dev.tsv, (a) from scratch and (b) from a bert.c pretraining
-# checkpoint given as the first argument, with the same budget, and prints
-# dev accuracy, macro-F1 and wall time of each.
+# evaluates on dev.tsv, (a) from scratch and (b) from each bert.c pretraining
+# checkpoint given as an argument, with the same budget, and prints dev
+# accuracy, macro-F1 and wall time of each.
 #
-#   sh bench/sst2.sh [PRETRAINED_DIR]
+#   sh bench/sst2.sh [PRETRAINED_DIR...]
+#
+# Several directories (e.g. a run's checkpoint-N/ folders) give a curve of
+# pretraining steps against fine-tuned accuracy; SCRATCH=0 skips (a).
 #
 # A checkpoint for (b) comes from `bert pretrain`, e.g.
 #   ./bert pretrain --config configs/bert-mini.json --vocab ../shared/data/bert-tiny/vocab.txt \
@@ -23,7 +26,7 @@ LR=${LR:-1e-4}
 BATCH=${BATCH:-32}
 MSL=${MSL:-64}
 SEED=${SEED:-42}
-PRETRAINED=$1
+SCRATCH=${SCRATCH:-1}
 if [ ! -f "$DATA/sst2/train.tsv" ]; then
     echo "sst2: $DATA/sst2/train.tsv not found (set BERT_SHARED_DATA)"; exit 1
 fi
@@ -32,7 +35,7 @@ mkdir -p "$OUT"
 
 run() {  # name, then the model-source flags
     name=$1; shift
-    rm -rf "$OUT/$name"
+    rm -rf "${OUT:?}/$name"
     start=$(date +%s)
     ./bert finetune "$@" --train "$DATA/sst2/train.tsv" --dev "$DATA/sst2/dev.tsv" \
         --text-column sentence --label-column label --out "$OUT/$name" \
@@ -47,9 +50,8 @@ run() {  # name, then the model-source flags
 }
 
 echo "SST-2, bert-mini, epochs $EPOCHS, lr $LR, batch $BATCH, max_seq_length $MSL, seed $SEED, threads $THREADS"
-run scratch --from-scratch --config configs/bert-mini.json --vocab "$DATA/bert-tiny/vocab.txt"
-if [ -n "$PRETRAINED" ]; then
-    run pretrained --init "$PRETRAINED"
-else
-    echo "pretrained: skipped (give a bert pretrain output directory as the first argument)"
-fi
+[ "$SCRATCH" = 0 ] || run scratch --from-scratch --config configs/bert-mini.json --vocab "$DATA/bert-tiny/vocab.txt"
+[ $# -gt 0 ] || echo "pretrained: skipped (give bert pretrain output directories as arguments)"
+for dir in "$@"; do
+    run "pretrained-$(basename "$dir")" --init "$dir"
+done
