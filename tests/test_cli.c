@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <signal.h>
 #include "test_util.h"
+#include "fileio.h"
 
 /* Runs "bert ARGS" (stdout and stderr captured into out), returns its exit status. */
 static int run_bert(const char *args, char *out, size_t out_len) {
@@ -153,6 +154,52 @@ START_TEST(cli_pretrain_saves_a_checkpoint_on_sigint) {
 }
 END_TEST
 
+START_TEST(cli_demo_runs_end_to_end_on_the_samples) {
+    /* data/demo.sh --sample with tiny budgets, into a temporary directory,
+     * with the bert beside this test: every step runs and the final table
+     * has all four fine-tuned rows. (make demo runs the full WordNet one.) */
+    char self[PATH_MAX], dir[] = "/tmp/bertc-demo-XXXXXX", command[2 * PATH_MAX], path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    ck_assert(n > 0);
+    self[n] = 0;
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(command, sizeof command,
+             "DEMO_OUT=%s/out DEMO_BERT=%s/bert DEMO_PRETRAIN_STEPS=6 DEMO_EPOCHS=1 DEMO_FEW_EPOCHS=2 "
+             "DEMO_THREADS=1 sh data/demo.sh --sample > %s/log 2>&1", dir, dirname(self), dir);
+    int status = system(command);
+    snprintf(path, sizeof path, "%s/log", dir);
+    char *log, err[512];
+    size_t log_len;
+    ck_assert_msg(read_whole_file(path, &log, &log_len, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "demo failed:\n%s", log);
+    ck_assert_msg(strstr(log, "=== 6/6 both again with 32 labelled rows"), "%s", log);
+    ck_assert_msg(strstr(log, "all 320 labelled rows, 1 epochs:"), "%s", log);
+    ck_assert_msg(strstr(log, "a tenth of them, 32 rows, 2 epochs:"), "%s", log);
+    const char *rows[] = { "pretrained (6 steps), fine-tuned ", "from scratch, fine-tuned ",
+                           "pretrained, fine-tuned ", "from scratch, fine-tuned " };
+    const char *at = log;
+    for (int i = 0; i < 4; i++) {
+        at = strstr(at, rows[i]);
+        ck_assert_msg(at != NULL, "no row '%s' in order:\n%s", rows[i], log);
+        double accuracy = -1, f1 = -1;
+        ck_assert(sscanf(at + strlen(rows[i]), "%lf %lf", &accuracy, &f1) == 2);
+        ck_assert(accuracy >= 0 && accuracy <= 1 && f1 >= 0 && f1 <= 1);
+        at++;
+    }
+    const char *files[] = { "pretrain/model.safetensors", "finetune-pretrained/eval_report.json",
+                            "finetune-scratch/eval_report.json", "few-pretrained/eval_report.json",
+                            "few-scratch/eval_report.json" };
+    for (int i = 0; i < 5; i++) {
+        struct stat st;
+        snprintf(path, sizeof path, "%s/out/%s", dir, files[i]);
+        ck_assert_msg(stat(path, &st) == 0, "%s missing", path);
+    }
+    free(log);
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    ck_assert(system(command) == 0);
+}
+END_TEST
+
 Suite *cli_suite(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("bert");
@@ -163,6 +210,7 @@ Suite *cli_suite(void) {
     tcase_add_test(tc, cli_gradcheck_one_layer_prints_a_passing_table);
     tcase_add_test(tc, cli_plot_draws_a_png);
     tcase_add_test(tc, cli_pretrain_saves_a_checkpoint_on_sigint);
+    tcase_add_test(tc, cli_demo_runs_end_to_end_on_the_samples);
     suite_add_tcase(s, tc);
     return s;
 }
