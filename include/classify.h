@@ -53,6 +53,17 @@ int classify_plan_batches(BatchPlan *plan, const ClassifyDataset *ds, int batch_
                           uint64_t seed);
 void classify_plan_free(BatchPlan *plan);
 
+/* What padding costs: token positions the model runs (Σ over batches of
+ * B · longest length) per real token, for PLAN, and for comparison for the
+ * same examples in seeded random batches of batch_size padded to their longest
+ * (no bucketing) and all padded to fixed_length (a fixed-shape input, as
+ * Google's run_classifier). */
+typedef struct {
+    double bucketed, random_batches, fixed;
+} PaddingCost;
+PaddingCost classify_padding_cost(const ClassifyDataset *ds, const BatchPlan *plan, int batch_size,
+                                  int fixed_length, uint64_t seed);
+
 /* Fills the arrays (each at least B·T ints, and labels B ints when the data set
  * has labels) with batch k of PLAN, padded to the batch's longest example.
  * Returns the batch; its pointers are the arrays passed. */

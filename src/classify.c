@@ -3,6 +3,7 @@
  * with a saved classifier directory. The fine-tuning loop is in finetune.c.
  * Definitions: docs/finetuning.md. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -167,6 +168,43 @@ int classify_plan_batches(BatchPlan *plan, const ClassifyDataset *ds, int batch_
         plan->start = start;
     }
     return 0;
+}
+
+PaddingCost classify_padding_cost(const ClassifyDataset *ds, const BatchPlan *plan, int batch_size,
+                                  int fixed_length, uint64_t seed) {
+    PaddingCost cost = { 1, 1, 1 };
+    double real_tokens = 0, bucketed = 0, random_batches = 0;
+    for (long i = 0; i < ds->n; i++) real_tokens += ds->length[i];
+    if (ds->n == 0 || real_tokens == 0) return cost;
+    for (long k = 0; k < plan->n_batches; k++) {
+        int longest = 0;
+        for (long i = plan->start[k]; i < plan->start[k + 1]; i++)
+            if (ds->length[plan->order[i]] > longest) longest = ds->length[plan->order[i]];
+        bucketed += (double)(plan->start[k + 1] - plan->start[k]) * longest;
+    }
+    /* random batches: a seeded partial Fisher–Yates draws each batch in turn */
+    long *order = malloc(sizeof(long) * (size_t)ds->n);
+    bool drawn = order != NULL;
+    if (drawn) {
+        for (long i = 0; i < ds->n; i++) order[i] = i;
+        Rng rng = rng_seeded(seed);
+        for (long b0 = 0; b0 < ds->n; b0 += batch_size) {
+            long b1 = b0 + batch_size < ds->n ? b0 + batch_size : ds->n;
+            int longest = 0;
+            for (long i = b0; i < b1; i++) {
+                long j = i + (long)rng_below(&rng, (uint64_t)(ds->n - i)), t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+                if (ds->length[order[i]] > longest) longest = ds->length[order[i]];
+            }
+            random_batches += (double)(b1 - b0) * longest;
+        }
+        free(order);
+    }
+    cost.bucketed = bucketed / real_tokens;
+    cost.random_batches = drawn ? random_batches / real_tokens : NAN;
+    cost.fixed = (double)ds->n * fixed_length / real_tokens;
+    return cost;
 }
 
 void classify_plan_free(BatchPlan *plan) {

@@ -415,6 +415,12 @@ int classify_finetune(const FinetuneOptions *o, FinetuneResult *result, char *er
             format_error(err, err_len, "out of memory");
             goto done;
         }
+        if (o->log && r->batch_in_epoch == 0 && r->epoch == 0) {
+            PaddingCost pad = classify_padding_cost(&r->train, &plan, o->batch_size, o->max_seq_length,
+                                                    epoch_seed(o->seed, 0));
+            fprintf(o->log, "length bucketing: %.2f token positions run per real token (random batches: %.2f; "
+                    "all padded to %d: %.2f)\n", pad.bucketed, pad.random_batches, o->max_seq_length, pad.fixed);
+        }
         for (; r->batch_in_epoch < (uint64_t)plan.n_batches; ) {
             int Bmax = o->batch_size;
             BertBatch batch = classify_make_batch(&r->train, &plan, (long)r->batch_in_epoch, tokenizer_pad_id(r->tok),

@@ -179,6 +179,35 @@ START_TEST(bucketing_covers_each_example_once_and_is_seeded) {
 }
 END_TEST
 
+START_TEST(padding_cost_counts_token_positions) {
+    /* lengths 8, 2, 4, 4 in batches of 2: sorted, the batches are {2,4} and
+     * {4,8}: 2·4 + 2·8 = 24 positions for 18 real tokens; fixed at 16: 64. */
+    int length[4] = { 8, 2, 4, 4 };
+    long offset[4] = { 0 };
+    ClassifyDataset ds = { .n = 4, .length = length, .offset = offset, .max_length = 8 };
+    BatchPlan plan;
+    ck_assert_int_eq(classify_plan_batches(&plan, &ds, 2, false, 0), 0);
+    PaddingCost cost = classify_padding_cost(&ds, &plan, 2, 16, 3);
+    ck_assert_double_eq_tol(cost.bucketed, 24.0 / 18, 1e-12);
+    ck_assert_double_eq_tol(cost.fixed, 64.0 / 18, 1e-12);
+    /* sorted batches are the cheapest split: random ones cost at least as much */
+    ck_assert(cost.random_batches >= cost.bucketed && cost.random_batches <= 32.0 / 18);
+    classify_plan_free(&plan);
+
+    /* the training plan (shuffled buckets) on 103 lengths spread over 2..41 */
+    enum { N = 103 };
+    int spread[N];
+    long offsets[N];
+    for (int i = 0; i < N; i++) { spread[i] = 2 + (i * 37) % 40; offsets[i] = 0; }
+    ClassifyDataset wide = { .n = N, .length = spread, .offset = offsets, .max_length = 41 };
+    ck_assert_int_eq(classify_plan_batches(&plan, &wide, 8, true, 7), 0);
+    cost = classify_padding_cost(&wide, &plan, 8, 64, 7);
+    ck_assert_msg(cost.bucketed < 1.25 && cost.random_batches > 1.5 && cost.fixed > 2.9,
+                  "bucketed %.3f random %.3f fixed %.3f", cost.bucketed, cost.random_batches, cost.fixed);
+    classify_plan_free(&plan);
+}
+END_TEST
+
 static FinetuneOptions tiny_options(const char *out) {
     FinetuneOptions o = finetune_defaults();
     o.from_scratch = true;
@@ -515,6 +544,7 @@ Suite *classify_suite(void) {
     tcase_add_test(tc, dataset_tokenizes_pairs_and_labels);
     tcase_add_test(tc, dataset_errors_name_file_and_line);
     tcase_add_test(tc, bucketing_covers_each_example_once_and_is_seeded);
+    tcase_add_test(tc, padding_cost_counts_token_positions);
     tcase_add_test(tc, resume_is_bitwise_exact);
     tcase_add_test(tc, predict_reproduces_reference_classifier);
     tcase_add_test(tc, finetune_errors_are_clear);
