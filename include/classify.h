@@ -42,7 +42,7 @@ void classify_dataset_free(ClassifyDataset *ds);
  * order, and the batch order is shuffled. Each batch is padded only to its own
  * longest example. Without shuffle (evaluation): sorted by length, in order.
  * order[n] lists example indices; batch k is order[start[k] .. start[k+1]). */
-#define CLASSIFY_BUCKET_WIDTH 8
+#define CLASSIFY_BUCKET_WIDTH 4
 typedef struct {
     long *order;
     long *start;       /* [n_batches + 1] */
