@@ -9,6 +9,7 @@
 #
 # Several directories (e.g. a run's checkpoint-N/ folders) give a curve of
 # pretraining steps against fine-tuned accuracy; SCRATCH=0 skips (a).
+# EVERY=N fine-tunes on every N-th training row only (a low-resource run).
 #
 # A checkpoint for (b) comes from `bert pretrain`, e.g.
 #   ./bert pretrain --config configs/bert-mini.json --vocab ../shared/data/bert-tiny/vocab.txt \
@@ -27,17 +28,23 @@ BATCH=${BATCH:-32}
 MSL=${MSL:-64}
 SEED=${SEED:-42}
 SCRATCH=${SCRATCH:-1}
+EVERY=${EVERY:-1}
 if [ ! -f "$DATA/sst2/train.tsv" ]; then
     echo "sst2: $DATA/sst2/train.tsv not found (set BERT_SHARED_DATA)"; exit 1
 fi
 [ -x ./bert ] || make bert
 mkdir -p "$OUT"
+train="$DATA/sst2/train.tsv"
+if [ "$EVERY" != 1 ]; then
+    train="$OUT/train-every-$EVERY.tsv"
+    awk -v every="$EVERY" 'NR == 1 || (NR - 2) % every == 0' "$DATA/sst2/train.tsv" > "$train"
+fi
 
 run() {  # name, then the model-source flags
     name=$1; shift
     rm -rf "${OUT:?}/$name"
     start=$(date +%s)
-    ./bert finetune "$@" --train "$DATA/sst2/train.tsv" --dev "$DATA/sst2/dev.tsv" \
+    ./bert finetune "$@" --train "$train" --dev "$DATA/sst2/dev.tsv" \
         --text-column sentence --label-column label --out "$OUT/$name" \
         --epochs "$EPOCHS" --lr "$LR" --batch-size "$BATCH" --max-seq-length "$MSL" \
         --seed "$SEED" --threads "$THREADS" > "$OUT/$name.log"
@@ -49,7 +56,7 @@ run() {  # name, then the model-source flags
     echo "  time $((end - start)) s  ($rate examples/s)"
 }
 
-echo "SST-2, bert-mini, epochs $EPOCHS, lr $LR, batch $BATCH, max_seq_length $MSL, seed $SEED, threads $THREADS"
+echo "SST-2, bert-mini, $(($(wc -l < "$train") - 1)) training rows, epochs $EPOCHS, lr $LR, batch $BATCH, max_seq_length $MSL, seed $SEED, threads $THREADS"
 [ "$SCRATCH" = 0 ] || run scratch --from-scratch --config configs/bert-mini.json --vocab "$DATA/bert-tiny/vocab.txt"
 [ $# -gt 0 ] || echo "pretrained: skipped (give bert pretrain output directories as arguments)"
 for dir in "$@"; do

@@ -70,11 +70,21 @@ PaddingCost classify_padding_cost(const ClassifyDataset *ds, const BatchPlan *pl
 BertBatch classify_make_batch(const ClassifyDataset *ds, const BatchPlan *plan, long k, int pad_id,
                               int *input_ids, int *token_type_ids, int *attention_mask, int *labels);
 
+/* Told before the first batch of an evaluation or prediction pass (batch 0)
+ * and after every batch: batches done and in all, examples done, and for
+ * labelled data the running mean loss and accuracy (NAN without labels or
+ * before any batch). For a progress line. */
+typedef struct {
+    void (*show)(void *ctx, long batch, long n_batches, long examples, double loss, double accuracy);
+    void *ctx;
+} ClassifyProgress;
+
 /* Runs the model (eval mode) over every example; probs[n,K] = softmax(logits)
  * in example order. Returns the mean cross-entropy over the examples when the
  * data set has labels (0 otherwise). The model must be reserved for
- * batch_size × ds->max_length. */
-double classify_predict(BertModel *m, const ClassifyDataset *ds, int batch_size, double *probs);
+ * batch_size × ds->max_length. progress may be NULL. */
+double classify_predict(BertModel *m, const ClassifyDataset *ds, int batch_size, double *probs,
+                        const ClassifyProgress *progress);
 
 /* The evaluation report. Definitions (docs/finetuning.md):
  *   accuracy = Σ_k C[k][k] / n, with C[t][p] the confusion matrix (rows true, columns predicted)
@@ -131,13 +141,14 @@ void classifier_close(Classifier *c);
  * NULL = those of training). */
 int classify_eval_file(const char *model_dir, const char *data_path, const char *text_column,
                        const char *pair_column, const char *label_column, int batch_size,
-                       ClassifyReport *report, LabelMap *labels, char *err, size_t err_len);
+                       const ClassifyProgress *progress, ClassifyReport *report, LabelMap *labels,
+                       char *err, size_t err_len);
 
 /* `bert predict`: writes the input columns, predicted_label and prob_<label>
  * per class, as CSV/TSV with the input's delimiter ("-" = stdin/stdout). */
 int classify_predict_file(const char *model_dir, const char *input_path, const char *output_path,
                           const char *text_column, const char *pair_column, int batch_size,
-                          char *err, size_t err_len);
+                          const ClassifyProgress *progress, char *err, size_t err_len);
 
 /* Fine-tuning. */
 typedef struct {
@@ -161,6 +172,7 @@ typedef struct {
     void (*on_progress)(void *ctx, long step, long total_steps, const char *figures);
     void (*on_record)(void *ctx, const char *json_object);
     void *ctx;
+    const ClassifyProgress *eval_progress;   /* the dev evaluations' progress (may be NULL) */
     FILE *log;                     /* notes and the per-epoch report (NULL: silent) */
 } FinetuneOptions;
 

@@ -14,6 +14,7 @@ typedef struct {
     bool tty;            /* redraw one line with \r, or print a line every so often */
     double last_print;
     FILE *metrics;       /* RUN_DIR/metrics.jsonl, appended */
+    const char *unit;    /* what is counted: "step" when NULL, e.g. "eval batch" */
 } Progress;
 
 double now_seconds(void);
@@ -22,7 +23,7 @@ double now_seconds(void);
 int progress_open(Progress *p, const char *metrics_path, long first_step, long total_steps,
                   char *err, size_t err_len);
 
-/* Redraws the progress line: "step S/T | <figures> | ETA h:mm:ss". On a
+/* Redraws the progress line: "<unit> S/T | <figures> | ETA h:mm:ss". On a
  * terminal every call redraws; otherwise one line every 10 s and at the end. */
 void progress_show(Progress *p, long step, const char *figures);
 
@@ -34,5 +35,13 @@ void progress_done(Progress *p);
 void progress_record(Progress *p, const char *json_object);
 
 void progress_close(Progress *p);
+
+/* The progress of an evaluation or prediction pass, in the form of
+ * ClassifyProgress.show (ctx: a Progress, usually opened without a metrics
+ * file; its unit names the line, e.g. "eval batch"): batches done of all,
+ * running loss and accuracy when known (not NAN), examples/s. Batch 0 (before
+ * the first) restarts the clock; the line ends after the last batch. */
+void progress_show_evaluation(void *ctx, long batch, long n_batches, long examples, double loss,
+                              double accuracy);
 
 #endif

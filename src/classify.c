@@ -237,13 +237,16 @@ BertBatch classify_make_batch(const ClassifyDataset *ds, const BatchPlan *plan, 
     return batch;
 }
 
-double classify_predict(BertModel *m, const ClassifyDataset *ds, int batch_size, double *probs) {
+double classify_predict(BertModel *m, const ClassifyDataset *ds, int batch_size, double *probs,
+                        const ClassifyProgress *progress) {
     BatchPlan plan;
     if (classify_plan_batches(&plan, ds, batch_size, false, 0) != 0) return NAN;
     int T = ds->max_length, K = m->num_labels;
     int *buf = malloc(sizeof(int) * ((size_t)batch_size * T * 3 + (size_t)batch_size));
     if (!buf) { classify_plan_free(&plan); return NAN; }
     double loss_sum = 0;
+    long done = 0, correct = 0;
+    if (progress && progress->show) progress->show(progress->ctx, 0, plan.n_batches, 0, NAN, NAN);
     for (long k = 0; k < plan.n_batches; k++) {
         BertBatch batch = classify_make_batch(ds, &plan, k, 0, buf, buf + batch_size * T, buf + 2 * batch_size * T,
                                               NULL);
@@ -256,8 +259,16 @@ double classify_predict(BertModel *m, const ClassifyDataset *ds, int batch_size,
             for (int j = 0; j < K; j++) z += exp((double)logits[j] - mx);
             for (int j = 0; j < K; j++) probs[e * K + j] = exp((double)logits[j] - mx) / z;
             /* −log softmax from the logits, not log(prob), so a tiny probability keeps its precision */
-            if (ds->label) loss_sum += log(z) + mx - (double)logits[ds->label[e]];
+            if (ds->label) {
+                loss_sum += log(z) + mx - (double)logits[ds->label[e]];
+                correct += classify_argmax(probs + e * K, K) == ds->label[e];
+            }
         }
+        done += batch.B;
+        if (progress && progress->show)
+            progress->show(progress->ctx, k + 1, plan.n_batches, done,
+                           ds->label ? loss_sum / (double)done : NAN,
+                           ds->label ? (double)correct / (double)done : NAN);
     }
     free(buf);
     classify_plan_free(&plan);
@@ -506,7 +517,8 @@ static int resolve_columns(const Classifier *c, const CsvTable *table, const cha
 
 int classify_eval_file(const char *model_dir, const char *data_path, const char *text_name,
                        const char *pair_name, const char *label_name, int batch_size,
-                       ClassifyReport *report, LabelMap *labels, char *err, size_t err_len) {
+                       const ClassifyProgress *progress, ClassifyReport *report, LabelMap *labels,
+                       char *err, size_t err_len) {
     Classifier c;
     if (classifier_open(&c, model_dir, err, err_len) != 0) return -1;
     CsvTable table = { 0 };
@@ -535,7 +547,7 @@ int classify_eval_file(const char *model_dir, const char *data_path, const char 
     probs = malloc(sizeof(double) * (size_t)ds.n * K);
     predicted = malloc(sizeof(int) * (size_t)ds.n);
     if (!probs || !predicted) { format_error(err, err_len, "%s: out of memory", data_path); goto done; }
-    double loss = classify_predict(&c.model, &ds, batch_size, probs);
+    double loss = classify_predict(&c.model, &ds, batch_size, probs, progress);
     for (long i = 0; i < ds.n; i++) predicted[i] = classify_argmax(probs + i * K, K);
     if (classify_report_compute(report, ds.label, predicted, ds.n, K, loss) != 0) {
         format_error(err, err_len, "out of memory");
@@ -565,7 +577,7 @@ int classify_argmax(const double *p, int K) {
 
 int classify_predict_file(const char *model_dir, const char *input_path, const char *output_path,
                           const char *text_name, const char *pair_name, int batch_size,
-                          char *err, size_t err_len) {
+                          const ClassifyProgress *progress, char *err, size_t err_len) {
     Classifier c;
     if (classifier_open(&c, model_dir, err, err_len) != 0) return -1;
     CsvTable table = { 0 };
@@ -587,7 +599,7 @@ int classify_predict_file(const char *model_dir, const char *input_path, const c
     fields = malloc(sizeof(char *) * (size_t)nf);
     numbers = malloc((size_t)K * 32 + (size_t)K * 300);
     if (!probs || !fields || !numbers) { format_error(err, err_len, "out of memory"); goto done; }
-    if (ds.n > 0) classify_predict(&c.model, &ds, batch_size, probs);
+    if (ds.n > 0) classify_predict(&c.model, &ds, batch_size, probs, progress);
     if (strcmp(output_path, "-") == 0) out = stdout;
     else {
         if (atomic_write_begin(&af, output_path, err, err_len) != 0) goto done;

@@ -1,4 +1,5 @@
 /* progress.c — the progress line and the metrics file. */
+#include <math.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,8 +35,8 @@ void progress_show(Progress *p, long step, const char *figures) {
     p->last_print = t;
     double done = (double)(step - p->first_step), left = (double)(p->total_steps - step);
     long eta = done > 0 ? (long)((t - p->start_time) / done * left + 0.5) : 0;
-    fprintf(stderr, "%sstep %ld/%ld | %s | ETA %ld:%02ld:%02ld%s", p->tty ? "\r\033[K" : "", step,
-            p->total_steps, figures, eta / 3600, eta / 60 % 60, eta % 60, p->tty ? "" : "\n");
+    fprintf(stderr, "%s%s %ld/%ld | %s | ETA %ld:%02ld:%02ld%s", p->tty ? "\r\033[K" : "",
+            p->unit ? p->unit : "step", step, p->total_steps, figures, eta / 3600, eta / 60 % 60, eta % 60, p->tty ? "" : "\n");
     fflush(stderr);
 }
 
@@ -47,6 +48,25 @@ void progress_record(Progress *p, const char *json_object) {
     if (!p->metrics) return;
     fprintf(p->metrics, "%s\n", json_object);
     fflush(p->metrics);
+}
+
+void progress_show_evaluation(void *ctx, long batch, long n_batches, long examples, double loss,
+                              double accuracy) {
+    Progress *p = ctx;
+    if (batch == 0) {
+        p->start_time = now_seconds();
+        p->first_step = 0;
+        p->last_print = 0;
+        return;
+    }
+    p->total_steps = n_batches;
+    double elapsed = now_seconds() - p->start_time;
+    char figures[160];
+    int n = 0;
+    if (!isnan(loss)) n = snprintf(figures, sizeof figures, "loss %.4f | acc %.3f | ", loss, accuracy);
+    snprintf(figures + n, sizeof figures - (size_t)n, "%.0f ex/s", elapsed > 0 ? examples / elapsed : 0);
+    progress_show(p, batch, figures);
+    if (batch == n_batches) progress_done(p);
 }
 
 void progress_close(Progress *p) {

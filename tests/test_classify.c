@@ -208,6 +208,22 @@ START_TEST(padding_cost_counts_token_positions) {
 }
 END_TEST
 
+typedef struct {
+    int calls;
+    long batch, n_batches, examples;
+    double loss, accuracy;
+} SeenProgress;
+
+static void record_progress(void *ctx, long batch, long n_batches, long examples, double loss, double accuracy) {
+    SeenProgress *s = ctx;
+    s->calls++;
+    s->batch = batch;
+    s->n_batches = n_batches;
+    s->examples = examples;
+    s->loss = loss;
+    s->accuracy = accuracy;
+}
+
 static FinetuneOptions tiny_options(const char *out) {
     FinetuneOptions o = finetune_defaults();
     o.from_scratch = true;
@@ -338,10 +354,17 @@ START_TEST(resume_is_bitwise_exact) {
     /* the tiny task is learnable: the best dev accuracy beats chance */
     ClassifyReport report;
     LabelMap labels;
-    ck_assert_msg(classify_eval_file(straight, DEV_CSV, NULL, NULL, NULL, 4, &report, &labels, err, sizeof err) == 0,
-                  "%s", err);
+    SeenProgress seen = { 0 };
+    ClassifyProgress progress = { record_progress, &seen };
+    ck_assert_msg(classify_eval_file(straight, DEV_CSV, NULL, NULL, NULL, 4, &progress, &report, &labels,
+                                     err, sizeof err) == 0, "%s", err);
     ck_assert_msg(report.accuracy >= 0.75, "dev accuracy %.3f", report.accuracy);
     ck_assert_int_eq(report.n, 12);
+    /* the progress callback saw every batch, and its running figures end at the report's */
+    ck_assert_int_eq(seen.calls, 1 + 3);   /* batch 0, then each of 3 */
+    ck_assert(seen.batch == 3 && seen.n_batches == 3 && seen.examples == 12);
+    ck_assert_near(seen.accuracy, report.accuracy, 1e-12);
+    ck_assert_near(seen.loss, report.loss, 1e-12);
     /* eval reproduces the report saved with the best epoch */
     text = slurp(straight, "eval_report.json", &len);
     cfg = cJSON_Parse(text);
@@ -353,7 +376,7 @@ START_TEST(resume_is_bitwise_exact) {
     /* predict's labels on the dev file give the accuracy eval reports */
     char pred_path[128];
     snprintf(pred_path, sizeof pred_path, "%s/pred.csv", straight);
-    ck_assert_msg(classify_predict_file(straight, DEV_CSV, pred_path, NULL, NULL, 5, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(classify_predict_file(straight, DEV_CSV, pred_path, NULL, NULL, 5, NULL, err, sizeof err) == 0, "%s", err);
     CsvTable t;
     read_table(&t, pred_path);
     int lab = csv_column(&t, "label"), pl = csv_column(&t, "predicted_label"), p0 = csv_column(&t, "prob_neg"),
@@ -398,7 +421,7 @@ START_TEST(predict_reproduces_reference_classifier) {
     fclose(f);
     free(texts);
     ck_assert_int_eq(n, 4);
-    ck_assert_msg(classify_predict_file(REFERENCE_DIR, csv_path, out_path, "text", NULL, 3, err, sizeof err) == 0,
+    ck_assert_msg(classify_predict_file(REFERENCE_DIR, csv_path, out_path, "text", NULL, 3, NULL, err, sizeof err) == 0,
                   "%s", err);
     SafeTensors *st = safetensors_open(REFERENCE_DIR "/expected.safetensors", err, sizeof err);
     ck_assert_msg(st != NULL, "%s", err);
@@ -509,7 +532,7 @@ START_TEST(finetune_errors_are_clear) {
     ck_assert(read_whole_file(TINY_VOCAB, &data, &len, err, sizeof err) == 0);
     ck_assert(atomic_write_file(to, data, len, err, sizeof err) == 0);
     free(data);
-    ck_assert_int_eq(classify_eval_file(bad, DEV_CSV, "text", NULL, "label", 4, NULL, NULL, err, sizeof err), -1);
+    ck_assert_int_eq(classify_eval_file(bad, DEV_CSV, "text", NULL, "label", 4, NULL, NULL, NULL, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "23 tokens, but") && strstr(err, "vocab_size 42"), "%s", err);
     tmpdir_remove(bad);
     remove_run(out);

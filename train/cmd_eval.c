@@ -7,6 +7,7 @@
 #include "options.h"
 #include "classify.h"
 #include "gemm.h"
+#include "progress.h"
 
 int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *text = NULL, *pair = NULL, *label = NULL;
@@ -34,7 +35,12 @@ int cmd_eval(int argc, char **argv) {
     char err[1024];
     ClassifyReport report;
     LabelMap labels;
-    if (classify_eval_file(model, data, text, pair, label, (int)batch, &report, &labels, err, sizeof err) != 0) {
+    Progress line;
+    progress_open(&line, NULL, 0, 1, err, sizeof err);
+    line.unit = "eval batch";
+    ClassifyProgress progress = { progress_show_evaluation, &line };
+    if (classify_eval_file(model, data, text, pair, label, (int)batch, &progress, &report, &labels, err,
+                           sizeof err) != 0) {
         fprintf(stderr, "bert eval: %s\n", err);
         return 1;
     }

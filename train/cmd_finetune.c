@@ -138,6 +138,11 @@ int cmd_finetune(int argc, char **argv) {
     o.on_progress = show_progress;
     o.on_record = record_metrics;
     o.ctx = &progress;
+    Progress dev_line;
+    progress_open(&dev_line, NULL, 0, 1, err, sizeof err);
+    dev_line.unit = "dev batch";
+    ClassifyProgress dev_progress = { progress_show_evaluation, &dev_line };
+    o.eval_progress = &dev_progress;
     struct sigaction sa = { 0 };
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);

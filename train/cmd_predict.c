@@ -5,6 +5,7 @@
 #include "options.h"
 #include "classify.h"
 #include "gemm.h"
+#include "progress.h"
 
 int cmd_predict(int argc, char **argv) {
     const char *model = NULL, *input = NULL, *output = "-", *text = NULL, *pair = NULL;
@@ -27,7 +28,11 @@ int cmd_predict(int argc, char **argv) {
     if (batch < 1 || threads < 0) { fprintf(stderr, "bert predict: --batch-size must be >= 1\n"); return 2; }
     bert_runtime_init((int)threads);
     char err[1024];
-    if (classify_predict_file(model, input, output, text, pair, (int)batch, err, sizeof err) != 0) {
+    Progress line;
+    progress_open(&line, NULL, 0, 1, err, sizeof err);
+    line.unit = "predict batch";
+    ClassifyProgress progress = { progress_show_evaluation, &line };
+    if (classify_predict_file(model, input, output, text, pair, (int)batch, &progress, err, sizeof err) != 0) {
         fprintf(stderr, "bert predict: %s\n", err);
         return 1;
     }
