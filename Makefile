@@ -6,7 +6,8 @@
 #   f64       double (-DBERT_DOUBLE: ./bert-f64, used by `bert gradcheck --double`)
 #   f32-san   float  under AddressSanitizer + UBSan (tests only)
 #   f64-san   double under AddressSanitizer + UBSan (tests only)
-# `make test` runs the Check suite in all four.
+# `make test` runs the Check suite in all four. A fifth, f32-vg (AVX2, no
+# -march=native: valgrind 3.19 cannot run AVX-512), is for `make valgrind`.
 
 CC      ?= gcc
 PKGS    := check libcjson libutf8proc
@@ -28,8 +29,9 @@ CFLAGS_f32     := $(OPT) -g
 CFLAGS_f64     := $(OPT) -g -DBERT_DOUBLE
 CFLAGS_f32-san := -O1 -g $(SAN)
 CFLAGS_f64-san := -O1 -g $(SAN) -DBERT_DOUBLE
+CFLAGS_f32-vg  := -O2 -mavx2 -mfma -fno-math-errno -g
 
-.PHONY: all test demo bench bench-compare clean deps check-deps
+.PHONY: all test valgrind demo bench bench-compare clean deps check-deps
 all: check-deps libbert.a bert bert-f64
 
 # One set of rules per variant: build/V/libbert.a, build/V/bert, build/V/test_bert.
@@ -49,7 +51,7 @@ build/$(1)/test_bert: $(patsubst tests/%.c,build/$(1)/tests/%.o,$(TEST_SRC) test
 build/$(1)/src build/$(1)/train build/$(1)/tests:
 	mkdir -p $$@
 endef
-$(foreach v,$(VARIANTS),$(eval $(call VARIANT_RULES,$(v))))
+$(foreach v,$(VARIANTS) f32-vg,$(eval $(call VARIANT_RULES,$(v))))
 
 # Copied then renamed, so a bert that is running (a long pretraining) is not
 # in the way of a rebuild.
@@ -74,6 +76,12 @@ test: check-deps $(foreach v,$(VARIANTS),build/$(v)/test_bert build/$(v)/bert)
 	  echo "== Check suite, $$v build"; \
 	  CK_DEFAULT_TIMEOUT=300 ./build/$$v/test_bert; \
 	done
+
+# The whole Check suite under valgrind memcheck (about 5 minutes on 2 cores;
+# not part of `make test`). tests/valgrind.supp says what is suppressed, and why.
+valgrind: check-deps build/f32-vg/test_bert build/f32-vg/bert
+	CK_FORK=no CK_DEFAULT_TIMEOUT=3000 valgrind --error-exitcode=9 --leak-check=full \
+	  --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp ./build/f32-vg/test_bert
 
 demo: deps all
 	@sh data/demo.sh
