@@ -36,6 +36,9 @@ void progress_record(Progress *p, const char *json_object);
 
 void progress_close(Progress *p);
 
+/* A progress line without a metrics file, counting UNIT ("eval batch"). */
+void progress_open_line(Progress *p, const char *unit);
+
 /* The progress of an evaluation or prediction pass, in the form of
  * ClassifyProgress.show (ctx: a Progress, usually opened without a metrics
  * file; its unit names the line, e.g. "eval batch"): batches done of all,

@@ -267,11 +267,6 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         x->cls_logits = REALS(B * K);
         x->cls_probs = REALS(B * K);
     }
-    if (m->forward_only) {
-        if (m->heads & BERT_HEADS_PRETRAINING) x->mlm_logits = REALS(M * V);
-        return;
-    }
-    BertScratch *s = &m->scratch;
     /* Lifetimes let three regions overlap (they are the largest after the
      * per-layer caches): the MLM scores live from the head's forward to its
      * backward, the encoder layers' backward scratch only after that, so
@@ -279,8 +274,10 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
      * forward-only probs_dropped. */
     size_t overlap_start = a->cursor;
     if (m->heads & BERT_HEADS_PRETRAINING) x->mlm_logits = REALS(M * V);
+    if (m->forward_only) return;
     size_t scores_end = a->cursor;
     a->cursor = overlap_start;
+    BertScratch *s = &m->scratch;
     s->layer.d_h = REALS(N * C);
     s->layer.d_branch = REALS(N * C);
     s->layer.d_sublayer = REALS(N * C);

@@ -50,6 +50,11 @@ void progress_record(Progress *p, const char *json_object) {
     fflush(p->metrics);
 }
 
+void progress_open_line(Progress *p, const char *unit) {
+    progress_open(p, NULL, 0, 1, NULL, 0);   /* cannot fail without a metrics file */
+    p->unit = unit;
+}
+
 void progress_show_evaluation(void *ctx, long batch, long n_batches, long examples, double loss,
                               double accuracy) {
     Progress *p = ctx;

@@ -36,8 +36,7 @@ int cmd_eval(int argc, char **argv) {
     ClassifyReport report;
     LabelMap labels;
     Progress line;
-    progress_open(&line, NULL, 0, 1, err, sizeof err);
-    line.unit = "eval batch";
+    progress_open_line(&line, "eval batch");
     ClassifyProgress progress = { progress_show_evaluation, &line };
     if (classify_eval_file(model, data, text, pair, label, (int)batch, &progress, &report, &labels, err,
                            sizeof err) != 0) {

@@ -139,8 +139,7 @@ int cmd_finetune(int argc, char **argv) {
     o.on_record = record_metrics;
     o.ctx = &progress;
     Progress dev_line;
-    progress_open(&dev_line, NULL, 0, 1, err, sizeof err);
-    dev_line.unit = "dev batch";
+    progress_open_line(&dev_line, "dev batch");
     ClassifyProgress dev_progress = { progress_show_evaluation, &dev_line };
     o.eval_progress = &dev_progress;
     struct sigaction sa = { 0 };

@@ -29,8 +29,7 @@ int cmd_predict(int argc, char **argv) {
     bert_runtime_init((int)threads);
     char err[1024];
     Progress line;
-    progress_open(&line, NULL, 0, 1, err, sizeof err);
-    line.unit = "predict batch";
+    progress_open_line(&line, "predict batch");
     ClassifyProgress progress = { progress_show_evaluation, &line };
     if (classify_predict_file(model, input, output, text, pair, (int)batch, &progress, err, sizeof err) != 0) {
         fprintf(stderr, "bert predict: %s\n", err);
