@@ -36,9 +36,25 @@ static inline uint64_t rng_below(Rng *rng, uint64_t n) {
     return (uint64_t)(((unsigned __int128)rng_next(rng) * n) >> 64);
 }
 
+/* Element `index` of the counter-based stream named `key`: 53 random bits. */
+static inline uint64_t rng_bits_at(uint64_t key, uint64_t index) {
+    return splitmix64_mix(key + 0x9e3779b97f4a7c15ULL * (index + 1)) >> 11;
+}
+
 /* Counter-based uniform in [0, 1): element `index` of the stream named `key`. */
 static inline double rng_uniform_at(uint64_t key, uint64_t index) {
-    return (double)(splitmix64_mix(key + 0x9e3779b97f4a7c15ULL * (index + 1)) >> 11) * 0x1.0p-53;
+    return (double)rng_bits_at(key, index) * 0x1.0p-53;
+}
+
+/* The integer form of the test rng_uniform_at(key, i) < p, for loops that
+ * should vectorise (a 64-bit integer compare, no conversion to double):
+ * rng_uniform_at is k·2⁻⁵³ with k = rng_bits_at an integer, and both k·2⁻⁵³
+ * and p·2⁵³ are exact in double, so k·2⁻⁵³ < p ⇔ k < ⌈p·2⁵³⌉ exactly.
+ * p in [0, 1]. */
+static inline uint64_t rng_threshold(double p) {
+    double t = p * 0x1.0p53;
+    uint64_t k = (uint64_t)t;
+    return (double)k < t ? k + 1 : k;
 }
 
 /* Standard normal (Box–Muller, one draw per call). */

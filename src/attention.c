@@ -47,6 +47,7 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
     const real scale = 1 / sqrt((real)hd);
     const bool dropping = training && dropout_p > 0;
     const real keep_scale = dropping ? 1 / (1 - dropout_p) : 1;
+    const uint64_t drop_threshold = rng_threshold(dropout_p);   /* dropped ⇔ rng_bits_at < this */
 
     /* (A1) qkv[B·T,3C] = inp · w_qkvᵀ + b_qkv */
     linear_forward(qkv, inp, w_qkv, b_qkv, B * T, C, C3);
@@ -65,16 +66,20 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
 
         /* (A3)–(A5) row by row while the row is in cache: add the key mask,
          * softmax over keys (docs/softmax.md (S1)–(S2)), then inverted dropout
-         * with the element's index in the whole [B,NH,T,T] tensor. */
+         * with the element's index in the whole [B,NH,T,T] tensor. Each loop
+         * is a plain vector loop: branches are hoisted out of them and the
+         * dropout draw is compared in integers (rng_threshold). */
         for (int i = 0; i < T; i++) {
             real *row = p + (long)i * T;
+            if (madd) {
+                #pragma omp simd
+                for (int j = 0; j < T; j++) row[j] += madd[j];
+            }
+            if (causal)
+                for (int j = i + 1; j < T; j++) row[j] += ATTENTION_MASK_VALUE;
             real max = -INFINITY;
             #pragma omp simd reduction(max:max)
-            for (int j = 0; j < T; j++) {
-                real z = row[j] + (madd ? madd[j] : 0) + (causal && j > i ? ATTENTION_MASK_VALUE : 0);
-                row[j] = z;
-                max = z > max ? z : max;
-            }
+            for (int j = 0; j < T; j++) max = row[j] > max ? row[j] : max;
             real sum = 0;
             #pragma omp simd reduction(+:sum)
             for (int j = 0; j < T; j++) {
@@ -82,14 +87,17 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
                 sum += row[j];
             }
             real inv_sum = 1 / sum;
+            #pragma omp simd
             for (int j = 0; j < T; j++) row[j] *= inv_sum;
             if (dropping) {
                 long e0 = bh * TT + (long)i * T;
                 uint8_t *m = dropout_mask + e0;
                 real *pd = probs_dropped + e0;
+                #pragma omp simd
                 for (int j = 0; j < T; j++) {
-                    m[j] = rng_uniform_at(dropout_key, (uint64_t)(e0 + j)) < dropout_p ? 0 : 1;
-                    pd[j] = m[j] ? row[j] * keep_scale : 0;
+                    uint8_t keep = rng_bits_at(dropout_key, (uint64_t)(e0 + j)) >= drop_threshold;
+                    m[j] = keep;
+                    pd[j] = keep ? row[j] * keep_scale : 0;
                 }
             }
         }

@@ -18,9 +18,11 @@ void dropout_forward(real *out, uint8_t *mask, const real *inp, real p, uint64_t
         return;
     }
     real scale = keep_scale(p);
-    #pragma omp parallel for schedule(static) if (N >= PARALLEL_MIN_WORK)
+    /* kept ⇔ rng_uniform_at(key, i) ≥ p, tested in integers so it vectorises */
+    uint64_t threshold = rng_threshold(p);
+    #pragma omp parallel for simd schedule(static) if (N >= PARALLEL_MIN_WORK)
     for (long i = 0; i < N; i++) {
-        uint8_t keep = rng_uniform_at(key, (uint64_t)i) >= (double)p;
+        uint8_t keep = rng_bits_at(key, (uint64_t)i) >= threshold;
         mask[i] = keep;
         out[i] = keep ? inp[i] * scale : 0;
     }
@@ -29,7 +31,7 @@ void dropout_forward(real *out, uint8_t *mask, const real *inp, real p, uint64_t
 /* docs/dropout.md, equation (D3): dinp = dout ⊙ mask / (1 − p). */
 void dropout_backward(real *dinp, const real *dout, const uint8_t *mask, real p, long N) {
     real scale = p > 0 ? keep_scale(p) : 1;
-    #pragma omp parallel for schedule(static) if (N >= PARALLEL_MIN_WORK)
+    #pragma omp parallel for simd schedule(static) if (N >= PARALLEL_MIN_WORK)
     for (long i = 0; i < N; i++)
         if (mask[i]) dinp[i] += dout[i] * scale;
 }

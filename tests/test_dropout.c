@@ -6,6 +6,7 @@
 #include "test_util.h"
 #include "dropout.h"
 #include "gemm.h"
+#include "rng.h"
 
 enum { BIG = 100000 };
 
@@ -97,6 +98,24 @@ START_TEST(dropout_backward_by_hand_accumulates) {
 }
 END_TEST
 
+/* dropout.h's rule is rng_uniform_at(key, i) < p; the layers test it as
+ * rng_bits_at(key, i) < rng_threshold(p). The two must agree for every k and
+ * p: checked at the boundary k values around p·2⁵³, for p in float and
+ * double, and on a million draws of the real stream. */
+START_TEST(dropout_integer_threshold_equals_uniform_test) {
+    const double ps[] = { 0, 1e-9, 0.1, (float)0.1, 0.25, 0.5, (float)(1.0 / 3), 0.9, 1 };
+    for (size_t n = 0; n < sizeof ps / sizeof ps[0]; n++) {
+        double p = ps[n];
+        uint64_t t = rng_threshold(p);
+        uint64_t k0 = (uint64_t)(p * 0x1.0p53);
+        for (uint64_t k = k0 > 2 ? k0 - 2 : 0; k <= k0 + 2 && k < (1ULL << 53); k++)
+            ck_assert_int_eq(k < t, (double)k * 0x1.0p-53 < p);
+        for (uint64_t i = 0; i < 1000000; i += n + 1)
+            ck_assert_int_eq(rng_bits_at(77, i) < t, rng_uniform_at(77, i) < p);
+    }
+}
+END_TEST
+
 START_TEST(dropout_gradcheck) { assert_gradcheck_passes("dropout"); }
 END_TEST
 
@@ -107,6 +126,7 @@ Suite *dropout_suite(void) {
     tcase_add_test(tc, dropout_kept_fraction_and_exact_scale);
     tcase_add_test(tc, dropout_mask_depends_only_on_key);
     tcase_add_test(tc, dropout_backward_by_hand_accumulates);
+    tcase_add_test(tc, dropout_integer_threshold_equals_uniform_test);
     tcase_add_test(tc, dropout_gradcheck);
     suite_add_tcase(s, tc);
     return s;
