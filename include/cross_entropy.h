@@ -12,8 +12,11 @@
 /* probs[N,V] = softmax(logits[N,V]) (saved; may equal logits). Returns
  *   loss = (1/count) Σ_{n : targets[n] != IGNORE_INDEX} −log probs[n, targets[n]]
  * and sets *count (may be NULL); loss = 0 when count = 0. A target outside
- * [0, V) other than IGNORE_INDEX makes the loss NaN (never an out-of-bounds read). */
-real cross_entropy_forward(real *probs, const real *logits, const int *targets,
+ * [0, V) other than IGNORE_INDEX makes the loss NaN (never an out-of-bounds read).
+ * predicted[N] (may be NULL): the first index of each row's largest logit,
+ * for every row, counted or not. It is found in the same pass as the row's
+ * maximum, so accuracy costs no extra read of a large logits array. */
+real cross_entropy_forward(real *probs, int *predicted, const real *logits, const int *targets,
                            int N, int V, int *count);
 
 /* dlogits[n,:] += dloss / count · (probs[n,:] − onehot(targets[n])) for counted rows.

@@ -73,6 +73,7 @@ typedef struct {
     real *pool_pre_scratch;    /* [B,C] */
     int *mlm_rows;             /* [M] row b·T + t of each counted prediction */
     int *mlm_targets;          /* [M] */
+    int *mlm_predicted;        /* [M] argmax of each prediction's logits */
     real *mlm_inp;             /* [M,C] hidden states gathered at the predictions */
     real *mlm_pre, *mlm_act, *mlm_ln_out;  /* [M,C] */
     real *mlm_ln_mean, *mlm_ln_rstd;       /* [M] */

@@ -18,7 +18,7 @@ static int is_counted(int target) { return target != IGNORE_INDEX; }
  * which would be −∞ once probs underflows. A target outside [0, V) (other than
  * IGNORE_INDEX) cannot be scored: the loss is then NaN, never a read out of
  * bounds. */
-real cross_entropy_forward(real *probs, const real *logits, const int *targets,
+real cross_entropy_forward(real *probs, int *predicted, const real *logits, const int *targets,
                            int N, int V, int *count) {
     double block_loss[CE_BLOCKS] = { 0 };
     int block_count[CE_BLOCKS] = { 0 };
@@ -31,6 +31,11 @@ real cross_entropy_forward(real *probs, const real *logits, const int *targets,
             real maxz = z[0];
             #pragma omp simd reduction(max:maxz)
             for (int v = 1; v < V; v++) maxz = z[v] > maxz ? z[v] : maxz;
+            if (predicted) {   /* bounded scan: maxz is NaN if z[0] is */
+                int best = 0;
+                while (best < V - 1 && z[best] != maxz) best++;
+                predicted[n] = best;
+            }
             int t = targets[n];
             /* read the target's logit first: probs may alias logits */
             real z_target = t >= 0 && t < V ? z[t] : 0;

@@ -10,9 +10,11 @@ void layernorm_forward(real *out, real *mean, real *rstd, const real *inp,
         const real *x = inp + (long)n * C;
         real *y = out + (long)n * C;
         real m = 0;
+        #pragma omp simd reduction(+:m)
         for (int i = 0; i < C; i++) m += x[i];
         m /= C;
         real v = 0;
+        #pragma omp simd reduction(+:v)
         for (int i = 0; i < C; i++) v += (x[i] - m) * (x[i] - m);
         v /= C;
         real s = 1 / sqrt(v + eps);
@@ -35,6 +37,7 @@ void layernorm_backward(real *dinp, real *dweight, real *dbias, const real *dout
         real *dx = dinp + (long)n * C;
         real m = mean[n], s = rstd[n];
         real mean_g = 0, mean_g_xhat = 0;
+        #pragma omp simd reduction(+:mean_g, mean_g_xhat)
         for (int i = 0; i < C; i++) {
             real g = dy[i] * weight[i];
             mean_g += g;

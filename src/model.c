@@ -252,6 +252,7 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
     if (m->heads & BERT_HEADS_PRETRAINING) {
         x->mlm_rows = INTS(M);
         x->mlm_targets = INTS(M);
+        x->mlm_predicted = INTS(M);
         x->mlm_inp = REALS(M * C);
         x->mlm_pre = REALS(M * C);
         x->mlm_act = REALS(M * C);
@@ -441,20 +442,17 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
             mlm_head_forward(x->mlm_logits, x->mlm_pre, x->mlm_act, x->mlm_ln_out, x->mlm_ln_mean,
                              x->mlm_ln_rstd, x->mlm_inp, p->mlm_dense_w, p->mlm_dense_b, p->mlm_ln_w,
                              p->mlm_ln_b, p->word_emb, p->mlm_bias, (real)c->layer_norm_eps, M, C, V);
-            int correct = 0;
-            #pragma omp parallel for schedule(static) reduction(+:correct) if ((long)M * V >= 65536)
-            for (int i = 0; i < M; i++)
-                correct += argmax(x->mlm_logits + (long)i * V, V) == x->mlm_targets[i];
-            m->mlm_correct = correct;
             /* in place: logits → probs (an M×V buffer is the largest activation of a small model) */
-            m->mlm_loss = cross_entropy_forward(x->mlm_logits, x->mlm_logits, x->mlm_targets, M, V, NULL);
+            m->mlm_loss = cross_entropy_forward(x->mlm_logits, x->mlm_predicted, x->mlm_logits,
+                                                x->mlm_targets, M, V, NULL);
+            for (int i = 0; i < M; i++) m->mlm_correct += x->mlm_predicted[i] == x->mlm_targets[i];
         }
         PROFILE_END(PROFILE_MLM_HEAD, t_mlm);
     }
     PROFILE_BEGIN(t_heads);
     if ((m->heads & BERT_HEADS_PRETRAINING) && batch->nsp_labels) {
         nsp_head_forward(x->nsp_logits, x->pooled, p->nsp_w, p->nsp_b, B, C);
-        m->nsp_loss = cross_entropy_forward(x->nsp_probs, x->nsp_logits, batch->nsp_labels, B, NSP_CLASSES, NULL);
+        m->nsp_loss = cross_entropy_forward(x->nsp_probs, NULL, x->nsp_logits, batch->nsp_labels, B, NSP_CLASSES, NULL);
         for (int b = 0; b < B; b++)
             m->nsp_correct += argmax(x->nsp_logits + b * NSP_CLASSES, NSP_CLASSES) == batch->nsp_labels[b];
     }
@@ -464,7 +462,7 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
         classifier_head_forward(x->cls_logits, x->cls_dropped, x->cls_mask, x->pooled, p->cls_w, p->cls_b,
                                 p_cls, dropout_site(dropout_key, SITE_CLASSIFIER), training, B, C, K);
         if (batch->class_labels) {
-            m->cls_loss = cross_entropy_forward(x->cls_probs, x->cls_logits, batch->class_labels, B, K, NULL);
+            m->cls_loss = cross_entropy_forward(x->cls_probs, NULL, x->cls_logits, batch->class_labels, B, K, NULL);
             for (int b = 0; b < B; b++)
                 m->cls_correct += argmax(x->cls_logits + (long)b * K, K) == batch->class_labels[b];
         }
