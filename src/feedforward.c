@@ -7,8 +7,8 @@
 void feedforward_forward(real *out, real *pre, real *act, const real *inp,
                          const real *w1, const real *b1, const real *w2, const real *b2,
                          int N, int C, int I) {
-    linear_forward(pre, inp, w1, b1, N, C, I);
-    gelu_forward(act, pre, (long)N * I);
+    linear_forward(pre, inp, w1, NULL, N, C, I);   /* b1 is added in GELU's pass */
+    gelu_forward_with_bias(act, pre, b1, N, I);
     linear_forward(out, act, w2, b2, N, I, C);
 }
 

@@ -22,6 +22,23 @@ void gelu_forward(real *out, const real *inp, long N) {
     }
 }
 
+/* docs/gelu.md, equation (G1) on pre + bias. Row by row, each row one
+ * vector loop, so every element takes the same path whatever the thread
+ * count. */
+void gelu_forward_with_bias(real *out, real *pre, const real *bias, int N, int C) {
+    const real inv_sqrt2 = (real)0.70710678118654752440;
+    #pragma omp parallel for schedule(static) if ((long)N * C >= PARALLEL_MIN_WORK)
+    for (int n = 0; n < N; n++) {
+        real *x = pre + (long)n * C, *y = out + (long)n * C;
+        #pragma omp simd
+        for (int c = 0; c < C; c++) {
+            real z = x[c] + bias[c];
+            x[c] = z;
+            y[c] = (real)0.5 * z * (1 + erf(z * inv_sqrt2));
+        }
+    }
+}
+
 /* docs/gelu.md, equations (G3)–(G4): gelu'(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π). */
 void gelu_backward(real *dinp, const real *dout, const real *inp, long N) {
     const real inv_sqrt2 = (real)0.70710678118654752440;

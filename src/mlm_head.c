@@ -10,8 +10,8 @@ void mlm_head_forward(real *logits, real *pre, real *act, real *ln_out, real *ln
                       const real *inp, const real *dense_w, const real *dense_b,
                       const real *ln_w, const real *ln_b, const real *word_emb,
                       const real *out_bias, real eps, int M, int C, int V) {
-    linear_forward(pre, inp, dense_w, dense_b, M, C, C);
-    gelu_forward(act, pre, (long)M * C);
+    linear_forward(pre, inp, dense_w, NULL, M, C, C);   /* dense_b is added in GELU's pass */
+    gelu_forward_with_bias(act, pre, dense_b, M, C);
     layernorm_forward(ln_out, ln_mean, ln_rstd, act, ln_w, ln_b, eps, M, C);
     /* the decoder is a linear layer whose [V,C] weight is the embedding table */
     linear_forward(logits, ln_out, word_emb, out_bias, M, C, V);

@@ -30,6 +30,27 @@ START_TEST(gelu_backward_known_values_accumulates) {
 }
 END_TEST
 
+START_TEST(gelu_with_bias_adds_bias_in_place_then_gelu) {
+    /* 3 rows × 37 columns (not a multiple of any vector width): pre ends as
+     * pre + bias broadcast over rows, out as gelu of it; compared with
+     * gelu_forward on a separately biased copy (a few ulp apart at most:
+     * vector and scalar erf may round differently). */
+    enum { N = 3, C = 37 };
+    real pre[N * C], biased[N * C], bias[C], out[N * C], expected[N * C];
+    for (int c = 0; c < C; c++) bias[c] = (real)(c % 7) / 4 - (real)0.75;
+    for (int i = 0; i < N * C; i++) {
+        pre[i] = (real)((i * 13) % 29) / 7 - 2;
+        biased[i] = pre[i] + bias[i % C];
+    }
+    gelu_forward(expected, biased, N * C);
+    gelu_forward_with_bias(out, pre, bias, N, C);
+    for (int i = 0; i < N * C; i++) {
+        ck_assert(pre[i] == biased[i]);
+        ck_assert_near(out[i], expected[i], REAL_TOL);
+    }
+}
+END_TEST
+
 START_TEST(gelu_gradcheck) { assert_gradcheck_passes("gelu"); }
 END_TEST
 
@@ -38,6 +59,7 @@ Suite *gelu_suite(void) {
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, gelu_forward_known_values);
     tcase_add_test(tc, gelu_backward_known_values_accumulates);
+    tcase_add_test(tc, gelu_with_bias_adds_bias_in_place_then_gelu);
     tcase_add_test(tc, gelu_gradcheck);
     suite_add_tcase(s, tc);
     return s;
