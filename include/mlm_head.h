@@ -10,7 +10,9 @@
 /* inp[M,C]: hidden states gathered at the masked positions.
  * pre[M,C] = inp · dense_wᵀ + dense_b;  act = gelu(pre);
  * ln_out[M,C] = layernorm(act; ln_w, ln_b, eps), ln_mean[M], ln_rstd[M];
- * logits[M,V] = ln_out · word_emb[V,C]ᵀ + out_bias[V].  pre, act, ln_out, ln_mean, ln_rstd are saved. */
+ * logits[M,V] = ln_out · word_emb[V,C]ᵀ + out_bias[V].  pre, act, ln_out, ln_mean, ln_rstd are saved.
+ * out_bias may be NULL: the caller then adds it itself (the model adds it in
+ * the cross-entropy pass, which reads every logit anyway). */
 void mlm_head_forward(real *logits, real *pre, real *act, real *ln_out, real *ln_mean, real *ln_rstd,
                       const real *inp, const real *dense_w, const real *dense_b,
                       const real *ln_w, const real *ln_b, const real *word_emb,

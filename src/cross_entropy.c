@@ -13,13 +13,30 @@
 
 static int is_counted(int target) { return target != IGNORE_INDEX; }
 
+/* The first index of x[0..n) equal to value, or n − 1 if none is (value is
+ * NaN). Blocks of 64 are tested in one vector compare each, and only the
+ * block that holds the value is scanned element by element. */
+static int first_index_of(const real *x, int n, real value) {
+    for (int b0 = 0; b0 < n; b0 += 64) {
+        int b1 = b0 + 64 < n ? b0 + 64 : n, hit = 0;
+        #pragma omp simd reduction(|:hit)
+        for (int v = b0; v < b1; v++) hit |= x[v] == value;
+        if (hit)
+            for (int v = b0; v < b1; v++)
+                if (x[v] == value) return v;
+    }
+    return n - 1;
+}
+
 /* docs/cross_entropy.md, equations (X1)–(X3). The log-probability of the
  * target is taken as (z_t − max) − log Σ exp(z − max) rather than log(probs),
  * which would be −∞ once probs underflows. A target outside [0, V) (other than
  * IGNORE_INDEX) cannot be scored: the loss is then NaN, never a read out of
- * bounds. */
-real cross_entropy_forward(real *probs, int *predicted, const real *logits, const int *targets,
-                           int N, int V, int *count) {
+ * bounds. Each row is read once from memory: the first pass writes the
+ * (biased) logits into the row of probs and the later passes work on that
+ * row while it is in cache. */
+real cross_entropy_forward(real *probs, int *predicted, const real *logits, const real *bias,
+                           const int *targets, int N, int V, int *count) {
     double block_loss[CE_BLOCKS] = { 0 };
     int block_count[CE_BLOCKS] = { 0 };
     #pragma omp parallel for schedule(static) if ((long)N * V >= PARALLEL_MIN_WORK)
@@ -28,21 +45,22 @@ real cross_entropy_forward(real *probs, int *predicted, const real *logits, cons
         for (int n = n0; n < n1; n++) {
             const real *z = logits + (long)n * V;
             real *p = probs + (long)n * V;
-            real maxz = z[0];
-            #pragma omp simd reduction(max:maxz)
-            for (int v = 1; v < V; v++) maxz = z[v] > maxz ? z[v] : maxz;
-            if (predicted) {   /* bounded scan: maxz is NaN if z[0] is */
-                int best = 0;
-                while (best < V - 1 && z[best] != maxz) best++;
-                predicted[n] = best;
+            real maxz = p[0] = z[0] + (bias ? bias[0] : 0);
+            if (bias) {
+                #pragma omp simd reduction(max:maxz)
+                for (int v = 1; v < V; v++) { p[v] = z[v] + bias[v]; maxz = p[v] > maxz ? p[v] : maxz; }
+            } else {
+                #pragma omp simd reduction(max:maxz)
+                for (int v = 1; v < V; v++) { p[v] = z[v]; maxz = p[v] > maxz ? p[v] : maxz; }
             }
+            if (predicted) predicted[n] = first_index_of(p, V, maxz);
             int t = targets[n];
-            /* read the target's logit first: probs may alias logits */
-            real z_target = t >= 0 && t < V ? z[t] : 0;
+            real z_target = t >= 0 && t < V ? p[t] : 0;
             real sumexp = 0;
             #pragma omp simd reduction(+:sumexp)
-            for (int v = 0; v < V; v++) { p[v] = exp(z[v] - maxz); sumexp += p[v]; }
+            for (int v = 0; v < V; v++) { p[v] = exp(p[v] - maxz); sumexp += p[v]; }
             real inv = 1 / sumexp;
+            #pragma omp simd
             for (int v = 0; v < V; v++) p[v] *= inv;
             if (is_counted(t)) {
                 block_count[k]++;

@@ -179,7 +179,7 @@ typedef struct {
 
 static real cross_entropy_case_loss(void *p) {
     CrossEntropyCase *c = p;
-    return cross_entropy_forward(c->probs, NULL, c->logits, c->targets, c->N, c->V, NULL);
+    return cross_entropy_forward(c->probs, NULL, c->logits, NULL, c->targets, c->N, c->V, NULL);
 }
 
 void gradcheck_cross_entropy(GradCheckReport *report, uint64_t seed) {

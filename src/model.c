@@ -441,9 +441,11 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
         if (M > 0) {
             mlm_head_forward(x->mlm_logits, x->mlm_pre, x->mlm_act, x->mlm_ln_out, x->mlm_ln_mean,
                              x->mlm_ln_rstd, x->mlm_inp, p->mlm_dense_w, p->mlm_dense_b, p->mlm_ln_w,
-                             p->mlm_ln_b, p->word_emb, p->mlm_bias, (real)c->layer_norm_eps, M, C, V);
-            /* in place: logits → probs (an M×V buffer is the largest activation of a small model) */
-            m->mlm_loss = cross_entropy_forward(x->mlm_logits, x->mlm_predicted, x->mlm_logits,
+                             p->mlm_ln_b, p->word_emb, NULL, (real)c->layer_norm_eps, M, C, V);
+            /* In place: logits → probs (an M×V buffer is the largest activation
+             * of a small model). The decoder's bias is added in the loss's
+             * pass over the logits, not written into the M×V product first. */
+            m->mlm_loss = cross_entropy_forward(x->mlm_logits, x->mlm_predicted, x->mlm_logits, p->mlm_bias,
                                                 x->mlm_targets, M, V, NULL);
             for (int i = 0; i < M; i++) m->mlm_correct += x->mlm_predicted[i] == x->mlm_targets[i];
         }
@@ -452,7 +454,7 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
     PROFILE_BEGIN(t_heads);
     if ((m->heads & BERT_HEADS_PRETRAINING) && batch->nsp_labels) {
         nsp_head_forward(x->nsp_logits, x->pooled, p->nsp_w, p->nsp_b, B, C);
-        m->nsp_loss = cross_entropy_forward(x->nsp_probs, NULL, x->nsp_logits, batch->nsp_labels, B, NSP_CLASSES, NULL);
+        m->nsp_loss = cross_entropy_forward(x->nsp_probs, NULL, x->nsp_logits, NULL, batch->nsp_labels, B, NSP_CLASSES, NULL);
         for (int b = 0; b < B; b++)
             m->nsp_correct += argmax(x->nsp_logits + b * NSP_CLASSES, NSP_CLASSES) == batch->nsp_labels[b];
     }
@@ -462,7 +464,7 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
         classifier_head_forward(x->cls_logits, x->cls_dropped, x->cls_mask, x->pooled, p->cls_w, p->cls_b,
                                 p_cls, dropout_site(dropout_key, SITE_CLASSIFIER), training, B, C, K);
         if (batch->class_labels) {
-            m->cls_loss = cross_entropy_forward(x->cls_probs, NULL, x->cls_logits, batch->class_labels, B, K, NULL);
+            m->cls_loss = cross_entropy_forward(x->cls_probs, NULL, x->cls_logits, NULL, batch->class_labels, B, K, NULL);
             for (int b = 0; b < B; b++)
                 m->cls_correct += argmax(x->cls_logits + (long)b * K, K) == batch->class_labels[b];
         }

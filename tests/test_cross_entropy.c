@@ -14,7 +14,7 @@ START_TEST(cross_entropy_uniform_logits_is_log_v) {
     real logits[N * V], probs[N * V];
     for (int i = 0; i < N * V; i++) logits[i] = 2.5;
     int targets[N] = { 0, 9, 4 }, count = -1;
-    real loss = cross_entropy_forward(probs, NULL, logits, targets, N, V, &count);
+    real loss = cross_entropy_forward(probs, NULL, logits, NULL, targets, N, V, &count);
     ck_assert_int_eq(count, 3);
     ck_assert_near(loss, log(10.0), REAL_TOL);
     for (int i = 0; i < N * V; i++) ck_assert_near(probs[i], 0.1, REAL_TOL);
@@ -29,7 +29,7 @@ START_TEST(cross_entropy_two_classes_by_hand) {
     real l3 = (real)log(3.0);
     real logits[6] = { 0, l3, 5, -5, l3, 0 }, probs[6], dlogits[6];
     int targets[3] = { 1, IGNORE_INDEX, 1 }, count;
-    real loss = cross_entropy_forward(probs, NULL, logits, targets, 3, 2, &count);
+    real loss = cross_entropy_forward(probs, NULL, logits, NULL, targets, 3, 2, &count);
     ck_assert_int_eq(count, 2);
     ck_assert_near(loss, (log(4.0 / 3.0) + log(4.0)) / 2, REAL_TOL);
     for (int i = 0; i < 6; i++) dlogits[i] = 10;
@@ -42,7 +42,7 @@ END_TEST
 START_TEST(cross_entropy_all_ignored_is_zero) {
     real logits[6] = { 1, 2, 3, 4, 5, 6 }, probs[6], dlogits[6] = { 0 };
     int targets[2] = { IGNORE_INDEX, IGNORE_INDEX }, count = -1;
-    real loss = cross_entropy_forward(probs, NULL, logits, targets, 2, 3, &count);
+    real loss = cross_entropy_forward(probs, NULL, logits, NULL, targets, 2, 3, &count);
     ck_assert_int_eq(count, 0);
     ck_assert(loss == 0);
     cross_entropy_backward(dlogits, probs, targets, 1, 2, 3);
@@ -64,8 +64,8 @@ START_TEST(cross_entropy_predicts_first_largest_logit) {
     int targets[N] = { 1, 0, IGNORE_INDEX, 2 }, predicted[N], predicted_in_place[N];
     const int expected[N] = { 1, 0, 2, 3 };
     real probs[N * V];
-    real loss = cross_entropy_forward(probs, predicted, logits, targets, N, V, NULL);
-    real loss_in_place = cross_entropy_forward(logits, predicted_in_place, logits, targets, N, V, NULL);
+    real loss = cross_entropy_forward(probs, predicted, logits, NULL, targets, N, V, NULL);
+    real loss_in_place = cross_entropy_forward(logits, predicted_in_place, logits, NULL, targets, N, V, NULL);
     ck_assert(loss == loss_in_place);
     for (int n = 0; n < N; n++) {
         ck_assert_int_eq(predicted[n], expected[n]);
@@ -74,15 +74,37 @@ START_TEST(cross_entropy_predicts_first_largest_logit) {
 }
 END_TEST
 
+START_TEST(cross_entropy_bias_equals_biased_logits) {
+    /* softmax(logits + bias) and its loss and argmax, against the same call
+     * on logits with the bias added beforehand; out of place and in place */
+    enum { N = 3, V = 70 };   /* V past one 64-wide argmax block */
+    real logits[N * V], biased[N * V], bias[V], probs[N * V], expected[N * V];
+    for (int v = 0; v < V; v++) bias[v] = (real)((v * 5) % 9) / 3 - 1;
+    for (int i = 0; i < N * V; i++) {
+        logits[i] = (real)((i * 17) % 23) / 5 - 2;
+        biased[i] = logits[i] + bias[i % V];
+    }
+    int targets[N] = { 3, IGNORE_INDEX, 69 }, predicted[N], expected_predicted[N];
+    real want = cross_entropy_forward(expected, expected_predicted, biased, NULL, targets, N, V, NULL);
+    real got = cross_entropy_forward(probs, predicted, logits, bias, targets, N, V, NULL);
+    ck_assert_near(got, want, REAL_TOL);
+    for (int i = 0; i < N * V; i++) ck_assert_near(probs[i], expected[i], REAL_TOL);
+    for (int n = 0; n < N; n++) ck_assert_int_eq(predicted[n], expected_predicted[n]);
+    real got_in_place = cross_entropy_forward(logits, predicted, logits, bias, targets, N, V, NULL);
+    ck_assert(got_in_place == got);
+    for (int i = 0; i < N * V; i++) ck_assert(logits[i] == probs[i]);
+}
+END_TEST
+
 START_TEST(cross_entropy_stable_for_huge_logits) {
     /* naive exp(1000) overflows; the max-shifted form gives loss = ln(1 + e^{−1}) */
     real logits[2] = { 1000, 999 }, probs[2];
     int target = 0;
-    real loss = cross_entropy_forward(probs, NULL, logits, &target, 1, 2, NULL);
+    real loss = cross_entropy_forward(probs, NULL, logits, NULL, &target, 1, 2, NULL);
     ck_assert_near(loss, log(1 + exp(-1.0)), REAL_TOL);
     /* a target probability that underflows still has a finite loss (~200) */
     real far[2] = { 0, 200 };
-    loss = cross_entropy_forward(probs, NULL, far, &target, 1, 2, NULL);
+    loss = cross_entropy_forward(probs, NULL, far, NULL, &target, 1, 2, NULL);
     ck_assert_near(loss, 200, 1e-3);
 }
 END_TEST
@@ -92,10 +114,10 @@ START_TEST(cross_entropy_in_place_matches_separate) {
     real logits[N * V], probs[N * V], dlogits[N * V] = { 0 }, inplace[N * V];
     for (int i = 0; i < N * V; i++) logits[i] = (real)((i * 37) % 11) / 3 - 1;
     int targets[N] = { 4, IGNORE_INDEX, 0, 2 };
-    real loss = cross_entropy_forward(probs, NULL, logits, targets, N, V, NULL);
+    real loss = cross_entropy_forward(probs, NULL, logits, NULL, targets, N, V, NULL);
     cross_entropy_backward(dlogits, probs, targets, (real)0.5, N, V);
     memcpy(inplace, logits, sizeof logits);
-    real loss2 = cross_entropy_forward(inplace, NULL, inplace, targets, N, V, NULL);
+    real loss2 = cross_entropy_forward(inplace, NULL, inplace, NULL, targets, N, V, NULL);
     cross_entropy_backward(inplace, inplace, targets, (real)0.5, N, V);
     ck_assert(loss == loss2);
     for (int i = 0; i < N * V; i++) ck_assert_near(inplace[i], dlogits[i], REAL_TOL);
@@ -111,7 +133,7 @@ END_TEST
 START_TEST(cross_entropy_bad_target_gives_nan_not_a_crash) {
     real logits[4] = { 1, 2, 3, 4 }, probs[4];
     int targets[2] = { 1, 2 }; /* V = 2: target 2 is out of range */
-    real loss = cross_entropy_forward(probs, NULL, logits, targets, 2, 2, NULL);
+    real loss = cross_entropy_forward(probs, NULL, logits, NULL, targets, 2, 2, NULL);
     ck_assert(isnan(loss));
 }
 END_TEST
@@ -126,9 +148,9 @@ START_TEST(cross_entropy_same_bits_for_any_thread_count) {
     for (int i = 0; i < N * V; i++) logits[i] = (real)(3 * rng_normal(&rng));
     for (int n = 0; n < N; n++) targets[n] = n % 5 == 0 ? IGNORE_INDEX : (int)rng_below(&rng, V);
     omp_set_num_threads(1);
-    real loss1 = cross_entropy_forward(probs, NULL, logits, targets, N, V, NULL);
+    real loss1 = cross_entropy_forward(probs, NULL, logits, NULL, targets, N, V, NULL);
     omp_set_num_threads(2);
-    real loss2 = cross_entropy_forward(probs, NULL, logits, targets, N, V, NULL);
+    real loss2 = cross_entropy_forward(probs, NULL, logits, NULL, targets, N, V, NULL);
     omp_set_num_threads(bert_threads());
     ck_assert(memcmp(&loss1, &loss2, sizeof loss1) == 0);
     ck_assert(loss1 > 0 && isfinite(loss1));
@@ -146,6 +168,7 @@ Suite *cross_entropy_suite(void) {
     tcase_add_test(tc, cross_entropy_two_classes_by_hand);
     tcase_add_test(tc, cross_entropy_all_ignored_is_zero);
     tcase_add_test(tc, cross_entropy_predicts_first_largest_logit);
+    tcase_add_test(tc, cross_entropy_bias_equals_biased_logits);
     tcase_add_test(tc, cross_entropy_stable_for_huge_logits);
     tcase_add_test(tc, cross_entropy_in_place_matches_separate);
     tcase_add_test(tc, cross_entropy_bad_target_gives_nan_not_a_crash);
