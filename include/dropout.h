@@ -9,7 +9,8 @@
 #include "real.h"
 
 /* Training (and p > 0): mask[i] = 1 if kept else 0; out[i] = inp[i] · mask[i] / (1 − p).
- * Otherwise: out = inp and mask[i] = 1. out may equal inp. */
+ * Otherwise: out = inp and mask[i] = 1; mask may then be NULL when no
+ * backward pass will read it (a forward-only model). out may equal inp. */
 void dropout_forward(real *out, uint8_t *mask, const real *inp, real p, uint64_t key,
                      long N, bool training);
 

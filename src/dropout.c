@@ -1,5 +1,6 @@
 /* dropout.c — inverted dropout whose mask is a pure function of (key, index),
  * so it is the same for any number of threads and can be recomputed. */
+#include <string.h>
 #include "dropout.h"
 #include "parallel.h"
 #include "rng.h"
@@ -13,8 +14,8 @@ static real keep_scale(real p) { return p < 1 ? 1 / (1 - p) : 0; }
 void dropout_forward(real *out, uint8_t *mask, const real *inp, real p, uint64_t key,
                      long N, bool training) {
     if (!training || p <= 0) {
-        #pragma omp parallel for schedule(static) if (N >= PARALLEL_MIN_WORK)
-        for (long i = 0; i < N; i++) { out[i] = inp[i]; mask[i] = 1; }
+        if (out != inp) memcpy(out, inp, sizeof(real) * (size_t)N);
+        if (mask) memset(mask, 1, (size_t)N);
         return;
     }
     real scale = keep_scale(p);

@@ -207,14 +207,18 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
     x->emb_ln_mean = REALS(N);
     x->emb_ln_rstd = REALS(N);
     x->emb_out = REALS(N * C);
-    x->emb_mask = BYTES(N * C);
+    /* Dropout masks and probs after dropout exist only for training: a
+     * forward-only model leaves them NULL (bert_forward then refuses
+     * training = true). */
+    bool training_buffers = !m->forward_only;
+    x->emb_mask = training_buffers ? BYTES(N * C) : NULL;
     /* A sublayer's output after dropout (attn_out, ff_out) is only added into
      * the residual sum that LayerNorm reads; backward needs just its dropout
      * mask. So every layer writes both into the same one buffer. */
     real *sublayer_out = REALS(N * C);
     /* Attention's probs after dropout are likewise forward-only (its backward
      * rebuilds them from probs and the mask). */
-    real *probs_dropped = REALS(att);
+    real *probs_dropped = training_buffers ? REALS(att) : NULL;
     /* and so is gelu(ff_pre), recomputed by encoder_layer_backward */
     real *ff_act = REALS(N * I);
     /* Forward-only: layer l reads only layer l − 1's output, so every layer
@@ -229,11 +233,11 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         }
         e->qkv = REALS(N * 3 * C);
         e->probs = REALS(att);
-        e->probs_mask = BYTES(att);
+        e->probs_mask = training_buffers ? BYTES(att) : NULL;
         e->probs_dropped = probs_dropped;
         e->context = REALS(N * C);
         e->attn_out = sublayer_out;
-        e->attn_out_mask = BYTES(N * C);
+        e->attn_out_mask = training_buffers ? BYTES(N * C) : NULL;
         e->ln1_sum = REALS(N * C);
         e->ln1_mean = REALS(N);
         e->ln1_rstd = REALS(N);
@@ -241,7 +245,7 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         e->ff_pre = REALS(N * I);
         e->ff_act = ff_act;
         e->ff_out = sublayer_out;
-        e->ff_out_mask = BYTES(N * C);
+        e->ff_out_mask = training_buffers ? BYTES(N * C) : NULL;
         e->ln2_sum = REALS(N * C);
         e->ln2_mean = REALS(N);
         e->ln2_rstd = REALS(N);
@@ -392,6 +396,7 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
     int B = batch->B, T = batch->T, C = c->hidden_size, V = c->vocab_size, N = B * T;
     BertParams *p = &m->params;
     BertActivations *x = &m->acts;
+    assert(!(training && m->forward_only) && "training forward after bert_reserve_inference");
     m->batch = *batch;
     m->training = training;
     real p_hidden = training ? (real)c->hidden_dropout_prob : 0;
