@@ -14,8 +14,8 @@ void gelu_forward(real *out, const real *inp, long N);
  *                          backward pass reads),
  *   out[n,c]  = gelu(pre[n,c]).
  * The linear layer then runs without its bias (linear_forward with bias
- * NULL); this saves writing the bias into the whole output before the
- * product and reading it back in a separate GELU pass (docs/gelu.md). */
+ * NULL); this saves a separate pass over the output for the bias
+ * (docs/gelu.md). */
 void gelu_forward_with_bias(real *out, real *pre, const real *bias, int N, int C);
 
 /* dinp[N] += dout[N] · gelu'(inp[N]),  gelu'(x) = Φ(x) + x · φ(x). */
