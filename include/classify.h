@@ -80,11 +80,12 @@ typedef struct {
 } ClassifyProgress;
 
 /* Runs the model (eval mode) over every example; probs[n,K] = softmax(logits)
- * in example order. Returns the mean cross-entropy over the examples when the
+ * and predicted[n] = classify_argmax of them (predicted may be NULL), in
+ * example order. Returns the mean cross-entropy over the examples when the
  * data set has labels (0 otherwise). The model must be reserved for
  * batch_size × ds->max_length. progress may be NULL. */
 double classify_predict(BertModel *m, const ClassifyDataset *ds, int batch_size, double *probs,
-                        const ClassifyProgress *progress);
+                        int *predicted, const ClassifyProgress *progress);
 
 /* The evaluation report. Definitions (docs/finetuning.md):
  *   accuracy = Σ_k C[k][k] / n, with C[t][p] the confusion matrix (rows true, columns predicted)

@@ -81,9 +81,11 @@ typedef struct {
                                 * the forward pass overwrites the logits with their softmax
                                 * (the loss needs nothing else), backward with d_logits */
     real *nsp_logits, *nsp_probs;  /* [B,2] */
+    int *nsp_predicted;        /* [B] */
     real *cls_dropped;         /* [B,C] */
     uint8_t *cls_mask;         /* [B,C] */
     real *cls_logits, *cls_probs;  /* [B,K] */
+    int *cls_predicted;        /* [B] */
 } BertActivations;
 
 /* Backward scratch (one layer's worth, reused). The encoder layers' part

@@ -238,7 +238,7 @@ BertBatch classify_make_batch(const ClassifyDataset *ds, const BatchPlan *plan, 
 }
 
 double classify_predict(BertModel *m, const ClassifyDataset *ds, int batch_size, double *probs,
-                        const ClassifyProgress *progress) {
+                        int *predicted, const ClassifyProgress *progress) {
     BatchPlan plan;
     if (classify_plan_batches(&plan, ds, batch_size, false, 0) != 0) return NAN;
     int T = ds->max_length, K = m->num_labels;
@@ -259,9 +259,11 @@ double classify_predict(BertModel *m, const ClassifyDataset *ds, int batch_size,
             for (int j = 0; j < K; j++) z += exp((double)logits[j] - mx);
             for (int j = 0; j < K; j++) probs[e * K + j] = exp((double)logits[j] - mx) / z;
             /* −log softmax from the logits, not log(prob), so a tiny probability keeps its precision */
+            int best = classify_argmax(probs + e * K, K);
+            if (predicted) predicted[e] = best;
             if (ds->label) {
                 loss_sum += log(z) + mx - (double)logits[ds->label[e]];
-                correct += classify_argmax(probs + e * K, K) == ds->label[e];
+                correct += best == ds->label[e];
             }
         }
         done += batch.B;
@@ -547,8 +549,7 @@ int classify_eval_file(const char *model_dir, const char *data_path, const char 
     probs = malloc(sizeof(double) * (size_t)ds.n * K);
     predicted = malloc(sizeof(int) * (size_t)ds.n);
     if (!probs || !predicted) { format_error(err, err_len, "%s: out of memory", data_path); goto done; }
-    double loss = classify_predict(&c.model, &ds, batch_size, probs, progress);
-    for (long i = 0; i < ds.n; i++) predicted[i] = classify_argmax(probs + i * K, K);
+    double loss = classify_predict(&c.model, &ds, batch_size, probs, predicted, progress);
     if (classify_report_compute(report, ds.label, predicted, ds.n, K, loss) != 0) {
         format_error(err, err_len, "out of memory");
         goto done;
@@ -599,7 +600,7 @@ int classify_predict_file(const char *model_dir, const char *input_path, const c
     fields = malloc(sizeof(char *) * (size_t)nf);
     numbers = malloc((size_t)K * 32 + (size_t)K * 300);
     if (!probs || !fields || !numbers) { format_error(err, err_len, "out of memory"); goto done; }
-    if (ds.n > 0) classify_predict(&c.model, &ds, batch_size, probs, progress);
+    if (ds.n > 0) classify_predict(&c.model, &ds, batch_size, probs, NULL, progress);
     if (strcmp(output_path, "-") == 0) out = stdout;
     else {
         if (atomic_write_begin(&af, output_path, err, err_len) != 0) goto done;

@@ -312,8 +312,7 @@ static int evaluate(Run *r, ClassifyReport *report, char *err, size_t err_len) {
     double *probs = malloc(sizeof(double) * (size_t)r->dev.n * K);
     int *pred = malloc(sizeof(int) * (size_t)r->dev.n);
     if (!probs || !pred) { free(probs); free(pred); format_error(err, err_len, "out of memory"); return -1; }
-    double loss = classify_predict(&r->model, &r->dev, r->o->batch_size, probs, r->o->eval_progress);
-    for (long i = 0; i < r->dev.n; i++) pred[i] = classify_argmax(probs + i * K, K);
+    double loss = classify_predict(&r->model, &r->dev, r->o->batch_size, probs, pred, r->o->eval_progress);
     int rc = classify_report_compute(report, r->dev.label, pred, r->dev.n, K, loss);
     free(probs);
     free(pred);

@@ -210,34 +210,34 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
     /* Dropout masks and probs after dropout exist only for training: a
      * forward-only model leaves them NULL (bert_forward then refuses
      * training = true). */
-    bool training_buffers = !m->forward_only;
-    x->emb_mask = training_buffers ? BYTES(N * C) : NULL;
+    bool forward_only = m->forward_only;
+    x->emb_mask = forward_only ? NULL : BYTES(N * C);
     /* A sublayer's output after dropout (attn_out, ff_out) is only added into
      * the residual sum that LayerNorm reads; backward needs just its dropout
      * mask. So every layer writes both into the same one buffer. */
     real *sublayer_out = REALS(N * C);
     /* Attention's probs after dropout are likewise forward-only (its backward
      * rebuilds them from probs and the mask). */
-    real *probs_dropped = training_buffers ? REALS(att) : NULL;
+    real *probs_dropped = forward_only ? NULL : REALS(att);
     /* and so is gelu(ff_pre), recomputed by encoder_layer_backward */
     real *ff_act = REALS(N * I);
     /* Forward-only: layer l reads only layer l − 1's output, so every layer
      * gets layer 0's caches and the outputs alternate between two buffers. */
-    real *alternate_out = m->forward_only ? REALS(N * C) : NULL;
+    real *alternate_out = forward_only ? REALS(N * C) : NULL;
     for (int l = 0; l < c->num_hidden_layers; l++) {
         EncoderLayerCache *e = &x->layers[l];
-        if (m->forward_only && l > 0) {
+        if (forward_only && l > 0) {
             *e = x->layers[0];
             if (l % 2) e->out = alternate_out;
             continue;
         }
         e->qkv = REALS(N * 3 * C);
         e->probs = REALS(att);
-        e->probs_mask = training_buffers ? BYTES(att) : NULL;
+        e->probs_mask = forward_only ? NULL : BYTES(att);
         e->probs_dropped = probs_dropped;
         e->context = REALS(N * C);
         e->attn_out = sublayer_out;
-        e->attn_out_mask = training_buffers ? BYTES(N * C) : NULL;
+        e->attn_out_mask = forward_only ? NULL : BYTES(N * C);
         e->ln1_sum = REALS(N * C);
         e->ln1_mean = REALS(N);
         e->ln1_rstd = REALS(N);
@@ -245,7 +245,7 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         e->ff_pre = REALS(N * I);
         e->ff_act = ff_act;
         e->ff_out = sublayer_out;
-        e->ff_out_mask = training_buffers ? BYTES(N * C) : NULL;
+        e->ff_out_mask = forward_only ? NULL : BYTES(N * C);
         e->ln2_sum = REALS(N * C);
         e->ln2_mean = REALS(N);
         e->ln2_rstd = REALS(N);
@@ -265,12 +265,14 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         x->mlm_ln_rstd = REALS(M);
         x->nsp_logits = REALS(B * NSP_CLASSES);
         x->nsp_probs = REALS(B * NSP_CLASSES);
+        x->nsp_predicted = INTS(B);
     }
     if (m->heads & BERT_HEADS_CLASSIFIER) {
         x->cls_dropped = REALS(B * C);
         x->cls_mask = BYTES(B * C);
         x->cls_logits = REALS(B * K);
         x->cls_probs = REALS(B * K);
+        x->cls_predicted = INTS(B);
     }
     /* Lifetimes let three regions overlap (they are the largest after the
      * per-layer caches): the MLM scores live from the head's forward to its
@@ -279,7 +281,7 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
      * forward-only probs_dropped. */
     size_t overlap_start = a->cursor;
     if (m->heads & BERT_HEADS_PRETRAINING) x->mlm_logits = REALS(M * V);
-    if (m->forward_only) return;
+    if (forward_only) return;
     size_t scores_end = a->cursor;
     a->cursor = overlap_start;
     BertScratch *s = &m->scratch;
@@ -380,17 +382,6 @@ static real classifier_dropout(const BertConfig *c) {
     return (real)(c->has_classifier_dropout ? c->classifier_dropout : c->hidden_dropout_prob);
 }
 
-/* The first index of the largest value: a vectorised search for the maximum,
- * then for where it first occurs. */
-static int argmax(const real *x, int n) {
-    real max = x[0];
-    #pragma omp simd reduction(max:max)
-    for (int i = 1; i < n; i++) max = x[i] > max ? x[i] : max;
-    int best = 0;
-    while (best < n - 1 && x[best] != max) best++;   /* bounded: max may be NaN */
-    return best;
-}
-
 void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t dropout_key) {
     const BertConfig *c = &m->config;
     int B = batch->B, T = batch->T, C = c->hidden_size, V = c->vocab_size, N = B * T;
@@ -459,9 +450,9 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
     PROFILE_BEGIN(t_heads);
     if ((m->heads & BERT_HEADS_PRETRAINING) && batch->nsp_labels) {
         nsp_head_forward(x->nsp_logits, x->pooled, p->nsp_w, p->nsp_b, B, C);
-        m->nsp_loss = cross_entropy_forward(x->nsp_probs, NULL, x->nsp_logits, NULL, batch->nsp_labels, B, NSP_CLASSES, NULL);
-        for (int b = 0; b < B; b++)
-            m->nsp_correct += argmax(x->nsp_logits + b * NSP_CLASSES, NSP_CLASSES) == batch->nsp_labels[b];
+        m->nsp_loss = cross_entropy_forward(x->nsp_probs, x->nsp_predicted, x->nsp_logits, NULL,
+                                            batch->nsp_labels, B, NSP_CLASSES, NULL);
+        for (int b = 0; b < B; b++) m->nsp_correct += x->nsp_predicted[b] == batch->nsp_labels[b];
     }
     if (m->heads & BERT_HEADS_CLASSIFIER) {
         int K = m->num_labels;
@@ -469,9 +460,9 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
         classifier_head_forward(x->cls_logits, x->cls_dropped, x->cls_mask, x->pooled, p->cls_w, p->cls_b,
                                 p_cls, dropout_site(dropout_key, SITE_CLASSIFIER), training, B, C, K);
         if (batch->class_labels) {
-            m->cls_loss = cross_entropy_forward(x->cls_probs, NULL, x->cls_logits, NULL, batch->class_labels, B, K, NULL);
-            for (int b = 0; b < B; b++)
-                m->cls_correct += argmax(x->cls_logits + (long)b * K, K) == batch->class_labels[b];
+            m->cls_loss = cross_entropy_forward(x->cls_probs, x->cls_predicted, x->cls_logits, NULL,
+                                                batch->class_labels, B, K, NULL);
+            for (int b = 0; b < B; b++) m->cls_correct += x->cls_predicted[b] == batch->class_labels[b];
         }
     }
     PROFILE_END(PROFILE_NSP_POOLER, t_heads);
