@@ -19,10 +19,10 @@ LIBS    := -lblis $(shell pkg-config --libs libcjson libutf8proc 2>/dev/null) -l
 TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_SRC   := $(sort $(wildcard src/*.c))
+LIB_SRC   := $(sort $(wildcard src/*/*.c))
 TRAIN_SRC := $(sort $(wildcard train/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
-HEADERS   := $(wildcard include/*.h) $(wildcard train/*.h)
+HEADERS   := $(wildcard include/*/*.h) $(wildcard train/*.h)
 
 VARIANTS := f32 f64 f32-san f64-san
 CFLAGS_f32     := $(OPT) -g
@@ -31,12 +31,13 @@ CFLAGS_f32-san := -O1 -g $(SAN)
 CFLAGS_f64-san := -O1 -g $(SAN) -DBERT_DOUBLE
 CFLAGS_f32-vg  := -O2 -mavx2 -mfma -fno-math-errno -g
 
-.PHONY: all test valgrind demo bench bench-compare clean deps check-deps
+.PHONY: all test test-run valgrind demo bench bench-compare clean deps check-deps
 all: check-deps libbert.a bert bert-f64
 
 # One set of rules per variant: build/V/libbert.a, build/V/bert, build/V/test_bert.
 define VARIANT_RULES
-build/$(1)/src/%.o: src/%.c $(HEADERS) | build/$(1)/src
+build/$(1)/src/%.o: src/%.c $(HEADERS) | check-deps
+	@mkdir -p $$(dir $$@)
 	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) -c $$< -o $$@
 build/$(1)/train/%.o: train/%.c $(HEADERS) | build/$(1)/train
 	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) -Itrain -c $$< -o $$@
@@ -48,7 +49,7 @@ build/$(1)/bert: $(patsubst train/%.c,build/$(1)/train/%.o,$(TRAIN_SRC)) build/$
 	$$(CC) $$(CFLAGS_$(1)) -fopenmp $$(filter %.o,$$^) build/$(1)/libbert.a $(LIBS) -o $$@
 build/$(1)/test_bert: $(patsubst tests/%.c,build/$(1)/tests/%.o,$(TEST_SRC) tests/test_main.c tests/test_util.c) build/$(1)/libbert.a
 	$$(CC) $$(CFLAGS_$(1)) -fopenmp $$(filter %.o,$$^) build/$(1)/libbert.a $(TEST_LIBS) $(LIBS) -o $$@
-build/$(1)/src build/$(1)/train build/$(1)/tests:
+build/$(1)/train build/$(1)/tests:
 	mkdir -p $$@
 endef
 $(foreach v,$(VARIANTS) f32-vg,$(eval $(call VARIANT_RULES,$(v))))
@@ -68,10 +69,22 @@ build/suites.inc: $(TEST_SRC) | build
 build:
 	mkdir -p build
 
+# `make test` and `make demo` first install what is missing (as root; otherwise
+# they print the one apt-get line and stop), then run make again: the flags
+# above come from pkg-config when the Makefile is read, so they must be read
+# after the install, not before. The second make builds with one job per core
+# unless -j was given.
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+JOBS  := $(if $(findstring j,$(firstword -$(MAKEFLAGS))),,-j$(NPROC))
+test: deps
+	@$(MAKE) --no-print-directory $(JOBS) test-run
+demo: deps
+	@$(MAKE) --no-print-directory $(JOBS) all && sh data/demo.sh
+
 # Tests that need ../shared/data skip with a message when it is absent. The
 # command-line tests run the bert program built beside each test_bert.
 # CK_FORK=no under ASan keeps leak reports attached to the test that leaked.
-test: check-deps $(foreach v,$(VARIANTS),build/$(v)/test_bert build/$(v)/bert)
+test-run: check-deps $(foreach v,$(VARIANTS),build/$(v)/test_bert build/$(v)/bert)
 	@set -e; for v in $(VARIANTS); do \
 	  echo "== Check suite, $$v build"; \
 	  CK_DEFAULT_TIMEOUT=300 ./build/$$v/test_bert; \
@@ -82,9 +95,6 @@ test: check-deps $(foreach v,$(VARIANTS),build/$(v)/test_bert build/$(v)/bert)
 valgrind: check-deps build/f32-vg/test_bert build/f32-vg/bert
 	CK_FORK=no CK_DEFAULT_TIMEOUT=3000 valgrind --error-exitcode=9 --leak-check=full \
 	  --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp ./build/f32-vg/test_bert
-
-demo: deps all
-	@sh data/demo.sh
 
 bench: all
 	@sh bench/run.sh

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <omp.h>
 #include "test_util.h"
-#include "adamw.h"
-#include "gemm.h"
-#include "rng.h"
+#include "train/adamw.h"
+#include "core/gemm.h"
+#include "core/rng.h"
 
 /* Tolerances. Parameters (values of order 1, a handful of operations):
  * absolute REAL_TOL (1e-12 double, 1e-5 float). Moments (as small as 4e-5):

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test_util.h"
-#include "attention.h"
-#include "rng.h"
+#include "layers/attention.h"
+#include "core/rng.h"
 
 /* One attention instance with every buffer the layer needs. */
 typedef struct {

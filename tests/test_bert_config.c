@@ -4,8 +4,8 @@
 #include <string.h>
 #include "test_util.h"
 #include "tmpdir.h"
-#include "bert_config.h"
-#include "fileio.h"
+#include "io/bert_config.h"
+#include "io/fileio.h"
 
 static void assert_sizes(const BertConfig *c, int L, int H, int A, int ffn) {
     ck_assert_int_eq(c->num_hidden_layers, L);

@@ -9,9 +9,9 @@
 #include <unistd.h>
 #include "test_util.h"
 #include "tmpdir.h"
-#include "classify.h"
-#include "fileio.h"
-#include "safetensors.h"
+#include "train/classify.h"
+#include "io/fileio.h"
+#include "io/safetensors.h"
 
 #define TRAIN_CSV "tests/data/finetune_train.csv"
 #define DEV_CSV "tests/data/finetune_dev.csv"

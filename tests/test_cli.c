@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <signal.h>
 #include "test_util.h"
-#include "fileio.h"
+#include "io/fileio.h"
 
 /* Runs "bert ARGS" (stdout and stderr captured into out), returns its exit status. */
 static int run_bert(const char *args, char *out, size_t out_len) {

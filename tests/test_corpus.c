@@ -6,7 +6,7 @@
 #include <string.h>
 #include "test_util.h"
 #include "toy_tokenizer.h"
-#include "corpus.h"
+#include "data/corpus.h"
 
 /* Splits text and compares with the expected sentences (NULL-terminated). */
 static void check_split(const char *text, const char *const *want) {

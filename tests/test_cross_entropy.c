@@ -3,10 +3,10 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include "gemm.h"
-#include "rng.h"
+#include "core/gemm.h"
+#include "core/rng.h"
 #include "test_util.h"
-#include "cross_entropy.h"
+#include "layers/cross_entropy.h"
 
 START_TEST(cross_entropy_uniform_logits_is_log_v) {
     /* equal logits ⇒ p = 1/V everywhere ⇒ −log p = ln V for any target */

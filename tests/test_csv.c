@@ -6,8 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "test_util.h"
-#include "csv.h"
-#include "label_map.h"
+#include "data/csv.h"
+#include "data/label_map.h"
 
 /* Parses CONTENTS (LEN bytes, so fixtures may hold NUL) from a temp file named *SUFFIX. */
 static int read_fixture(CsvTable *t, const char *contents, size_t len, const char *suffix,

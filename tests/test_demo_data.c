@@ -9,9 +9,9 @@
 #include <string.h>
 #include "test_util.h"
 #include "toy_tokenizer.h"
-#include "csv.h"
-#include "label_map.h"
-#include "corpus.h"
+#include "data/csv.h"
+#include "data/label_map.h"
+#include "data/corpus.h"
 
 #define SAMPLE_TRAIN "data/sample_classification.csv"
 #define SAMPLE_DEV "data/sample_classification_dev.csv"

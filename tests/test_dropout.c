@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test_util.h"
-#include "dropout.h"
-#include "gemm.h"
-#include "rng.h"
+#include "layers/dropout.h"
+#include "core/gemm.h"
+#include "core/rng.h"
 
 enum { BIG = 100000 };
 

@@ -3,9 +3,9 @@
 #include <omp.h>
 #include <string.h>
 #include "test_util.h"
-#include "embeddings.h"
-#include "gemm.h"
-#include "rng.h"
+#include "layers/embeddings.h"
+#include "core/gemm.h"
+#include "core/rng.h"
 
 /* Tables whose entries encode where they came from, so every sum is
  * recognisable: word v, dim c = 100·v + c; position t = 10·t; type s = 1000·s. */

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test_util.h"
-#include "encoder_layer.h"
-#include "attention.h"
-#include "layernorm.h"
-#include "rng.h"
+#include "layers/encoder_layer.h"
+#include "layers/attention.h"
+#include "layers/layernorm.h"
+#include "core/rng.h"
 
 enum { B = 2, T = 4, C = 6, NH = 2, I = 8 };
 

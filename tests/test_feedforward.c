@@ -1,6 +1,6 @@
 /* test_feedforward.c — Linear → GELU → Linear: a value by hand, gradients by finite differences. */
 #include "test_util.h"
-#include "feedforward.h"
+#include "layers/feedforward.h"
 
 START_TEST(feedforward_forward_by_hand) {
     /* C = 1, I = 2: pre = [x, −x], act = [gelu(x), gelu(−x)], out = 2·act0 + 3·act1 + 1.

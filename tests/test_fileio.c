@@ -6,7 +6,7 @@
 #include <unistd.h>
 #include "test_util.h"
 #include "tmpdir.h"
-#include "fileio.h"
+#include "io/fileio.h"
 
 static char tmpdir[64];
 

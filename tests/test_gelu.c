@@ -1,6 +1,6 @@
 /* test_gelu.c — GELU (erf form): known values, the derivative at 0, finite differences. */
 #include "test_util.h"
-#include "gelu.h"
+#include "layers/gelu.h"
 
 START_TEST(gelu_forward_known_values) {
     /* gelu(x) = x·Φ(x); Φ(0) = ½, Φ(1) = 0.8413447460685429 (standard normal

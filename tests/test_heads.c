@@ -1,8 +1,8 @@
 /* test_heads.c — masked-LM, next-sentence and classification heads. */
 #include "test_util.h"
-#include "mlm_head.h"
-#include "nsp_head.h"
-#include "classifier_head.h"
+#include "layers/mlm_head.h"
+#include "layers/nsp_head.h"
+#include "layers/classifier_head.h"
 
 START_TEST(mlm_head_forward_by_hand) {
     /* C = 2, V = 2, dense = identity, no bias: pre = [1, −1], act = [gelu(1), gelu(−1)].

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "test_util.h"
-#include "csv.h"
-#include "label_map.h"
+#include "data/csv.h"
+#include "data/label_map.h"
 
 /* A table from a CSV fixture; the path is kept in the table for messages. */
 static void read_table(CsvTable *t, const char *contents) {

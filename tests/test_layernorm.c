@@ -1,6 +1,6 @@
 /* test_layernorm.c — layernorm: closed-form forward, finite-difference gradients. */
 #include "test_util.h"
-#include "layernorm.h"
+#include "layers/layernorm.h"
 
 START_TEST(layernorm_forward_closed_form) {
     /* x = [1, 2, 3, 4]: mean 2.5, variance 1.25, so x̂ = (x − 2.5)/√1.25.

@@ -1,6 +1,6 @@
 /* test_linear.c — linear layer: forward by hand, gradients by finite differences. */
 #include "test_util.h"
-#include "linear.h"
+#include "layers/linear.h"
 
 START_TEST(linear_forward_by_hand) {
     /* x = [[1, 2, 3]], W = [[1, 0, -1], [2, 1, 0]] (out=2, in=3), b = [0.5, -1]

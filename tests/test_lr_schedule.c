@@ -2,7 +2,7 @@
  * Hugging Face's variants) at the points where they are easy to compute by
  * hand: start, inside warmup, warmup end, midpoint, end, and beyond the end. */
 #include "test_util.h"
-#include "lr_schedule.h"
+#include "train/lr_schedule.h"
 
 #define PEAK ((real)1e-4)
 /* The schedule is one product in double rounded to `real`: relative 1e-14 in

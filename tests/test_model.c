@@ -6,8 +6,8 @@
 #include <string.h>
 #include <ctype.h>
 #include "test_util.h"
-#include "model.h"
-#include "cross_entropy.h"
+#include "model/model.h"
+#include "layers/cross_entropy.h"
 
 static BertConfig tiny_config(void) {
     BertConfig cfg;

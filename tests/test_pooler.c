@@ -1,6 +1,6 @@
 /* test_pooler.c — pooler reads only the [CLS] row; tanh(W h + b) by hand. */
 #include "test_util.h"
-#include "pooler.h"
+#include "layers/pooler.h"
 
 START_TEST(pooler_forward_uses_first_token_only) {
     /* B = 2, T = 3, C = 2; W = [[1, 0], [1, 1]], b = [0, −1]. Rows t > 0 hold junk

@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "test_util.h"
-#include "pretrain.h"
-#include "fileio.h"
-#include "checkpoint.h"
-#include "model.h"
-#include "rng.h"
+#include "train/pretrain.h"
+#include "io/fileio.h"
+#include "io/checkpoint.h"
+#include "model/model.h"
+#include "core/rng.h"
 
 enum { WORDS = 40 };
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include "test_util.h"
 #include "toy_tokenizer.h"
-#include "pretrain_data.h"
+#include "data/pretrain_data.h"
 
 enum { N_DOCS = 40 };
 

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test_util.h"
-#include "model.h"
-#include "checkpoint.h"
-#include "safetensors.h"
-#include "adamw.h"
-#include "cross_entropy.h"
+#include "model/model.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
+#include "train/adamw.h"
+#include "layers/cross_entropy.h"
 
 #ifdef BERT_DOUBLE
 #define REFERENCE_TOL 2e-6

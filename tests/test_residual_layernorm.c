@@ -2,8 +2,8 @@
  * the sum, gradient reaches both branches, finite differences. */
 #include <string.h>
 #include "test_util.h"
-#include "residual_layernorm.h"
-#include "layernorm.h"
+#include "layers/residual_layernorm.h"
+#include "layers/layernorm.h"
 
 enum { N = 3, C = 5 };
 static const real residual[N * C] = { 1, 2, 3, 4, 5, -1, 0, 1, 0, -1, 2, 2, 2, 2, 3 };

@@ -8,8 +8,8 @@
 #include <unistd.h>
 #include "test_util.h"
 #include "tmpdir.h"
-#include "safetensors.h"
-#include "fileio.h"
+#include "io/safetensors.h"
+#include "io/fileio.h"
 
 #define FIXTURE "tests/reference/fixture.safetensors"
 

@@ -1,7 +1,7 @@
 /* test_softmax.c — softmax: closed-form values, shift invariance, no overflow,
  * a hand-computed backward, and finite differences. */
 #include "test_util.h"
-#include "softmax.h"
+#include "layers/softmax.h"
 
 START_TEST(softmax_of_logs_is_proportional) {
     /* softmax([0, ln 2, ln 3]) = [1, 2, 3] / 6 */

@@ -1,6 +1,6 @@
 /* test_tanh.c — tanh: closed-form values, derivative from the output, finite differences. */
 #include "test_util.h"
-#include "tanh.h"
+#include "layers/tanh.h"
 
 START_TEST(tanh_forward_closed_form) {
     /* tanh(ln 2) = (2 − ½)/(2 + ½) = 0.6; tanh is odd; tanh(0) = 0. */

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "test_util.h"
-#include "tokenizer.h"
+#include "data/tokenizer.h"
 
 #define TINY_VOCAB "tests/data/tiny_vocab.txt"
 enum { T_PAD, T_UNK, T_CLS, T_SEP, T_MASK, T_UN, T_AFF, T_ABLE, T_HELLO, T_COMMA, T_BANG, T_WORLD, T_S, T_CAFE, T_ODOS_FINAL, T_ODOS_PLAIN,

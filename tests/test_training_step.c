@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test_util.h"
-#include "model.h"
-#include "adamw.h"
-#include "gemm.h"
-#include "rng.h"
-#include "cross_entropy.h"
+#include "model/model.h"
+#include "train/adamw.h"
+#include "core/gemm.h"
+#include "core/rng.h"
+#include "layers/cross_entropy.h"
 
 /* Big enough that BLIS, attention and the element-wise layers all run their
  * multi-threaded paths (N·C ≥ PARALLEL_MIN_WORK, products ≥ 64³), small

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "test_util.h"
-#include "gradcheck.h"
+#include "gradcheck/gradcheck.h"
 
 void assert_gradcheck_passes(const char *name) {
     const GradCheckCase *gc = gradcheck_find(name);

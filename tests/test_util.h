@@ -3,7 +3,7 @@
 #define BERT_TEST_UTIL_H
 
 #include <check.h>
-#include "real.h"
+#include "core/real.h"
 
 /* Runs the registered gradient-check case NAME (gradcheck_cases.c), prints one
  * line per tensor and fails the test unless every tensor is within

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "test_util.h"
-#include "tokenizer.h"
-#include "vocab_train.h"
+#include "data/tokenizer.h"
+#include "data/vocab_train.h"
 
 #define CORPUS "tests/data/vocab_corpus.txt"
 

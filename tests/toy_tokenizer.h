@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "corpus.h"
+#include "data/corpus.h"
 
 enum { TOY_PAD = 0, TOY_UNK = 1, TOY_CLS = 2, TOY_SEP = 3, TOY_MASK = 4, TOY_WORD = 100, TOY_CONT = 10000, TOY_VOCAB = 11000 };
 

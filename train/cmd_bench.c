@@ -11,13 +11,13 @@
 #include <omp.h>
 #include "commands.h"
 #include "options.h"
-#include "bert_config.h"
-#include "model.h"
-#include "adamw.h"
-#include "gemm.h"
-#include "profile.h"
-#include "rng.h"
-#include "cross_entropy.h"
+#include "io/bert_config.h"
+#include "model/model.h"
+#include "train/adamw.h"
+#include "core/gemm.h"
+#include "core/profile.h"
+#include "core/rng.h"
+#include "layers/cross_entropy.h"
 
 static int compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;

@@ -9,8 +9,8 @@
 #include <unistd.h>
 #include <omp.h>
 #include "commands.h"
-#include "tokenizer.h"
-#include "vocab_train.h"
+#include "data/tokenizer.h"
+#include "data/vocab_train.h"
 
 static double now_seconds(void) {
     struct timespec t;

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include "commands.h"
 #include "options.h"
-#include "classify.h"
-#include "gemm.h"
-#include "progress.h"
+#include "train/classify.h"
+#include "core/gemm.h"
+#include "train/progress.h"
 
 int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *text = NULL, *pair = NULL, *label = NULL;

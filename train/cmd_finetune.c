@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include "commands.h"
 #include "options.h"
-#include "progress.h"
-#include "classify.h"
-#include "gemm.h"
+#include "train/progress.h"
+#include "train/classify.h"
+#include "core/gemm.h"
 
 static volatile sig_atomic_t stop_signal = 0;
 static void on_signal(int sig) { stop_signal = sig; }

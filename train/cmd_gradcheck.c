@@ -12,8 +12,8 @@
 #include <libgen.h>
 #include <limits.h>
 #include "commands.h"
-#include "gradcheck.h"
-#include "gemm.h"
+#include "gradcheck/gradcheck.h"
+#include "core/gemm.h"
 
 #ifndef BERT_DOUBLE
 static int exec_double_build(int argc, char **argv) {

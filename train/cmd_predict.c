@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include "commands.h"
 #include "options.h"
-#include "classify.h"
-#include "gemm.h"
-#include "progress.h"
+#include "train/classify.h"
+#include "core/gemm.h"
+#include "train/progress.h"
 
 int cmd_predict(int argc, char **argv) {
     const char *model = NULL, *input = NULL, *output = "-", *text = NULL, *pair = NULL;

@@ -6,8 +6,8 @@
 #include <string.h>
 #include "commands.h"
 #include "options.h"
-#include "pretrain.h"
-#include "gemm.h"
+#include "train/pretrain.h"
+#include "core/gemm.h"
 
 static volatile sig_atomic_t stop_requested = 0;
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
-#include "tokenizer.h"
+#include "data/tokenizer.h"
 
 static void print_help(void) {
     printf("usage: bert tokenize --vocab vocab.txt [--cased] [--ids] [--input FILE]\n\n"

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <errno.h>
 #include "commands.h"
-#include "vocab_train.h"
+#include "data/vocab_train.h"
 
 static void print_help(void) {
     printf("usage: bert vocab --corpus FILE... --size N [--cased] [--min-count K] --out vocab.txt [--quiet]\n\n"

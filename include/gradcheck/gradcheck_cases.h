@@ -1,0 +1,29 @@
+/* gradcheck_cases.h — the gradient-check cases registered in
+ * gradcheck_cases.c, one per layer or block (see gradcheck.h). Each runs a
+ * small random instance forward and backward and appends its lines. */
+#ifndef BERT_GRADCHECK_CASES_H
+#define BERT_GRADCHECK_CASES_H
+
+#include <stdint.h>
+#include "gradcheck/gradcheck.h"
+
+void gradcheck_embeddings(GradCheckReport *r, uint64_t seed);
+void gradcheck_gelu(GradCheckReport *r, uint64_t seed);
+void gradcheck_tanh(GradCheckReport *r, uint64_t seed);
+void gradcheck_dropout(GradCheckReport *r, uint64_t seed);
+void gradcheck_softmax(GradCheckReport *r, uint64_t seed);
+void gradcheck_attention(GradCheckReport *r, uint64_t seed);
+void gradcheck_attention_causal(GradCheckReport *r, uint64_t seed);
+void gradcheck_residual_layernorm(GradCheckReport *r, uint64_t seed);
+void gradcheck_cross_entropy(GradCheckReport *r, uint64_t seed);
+
+void gradcheck_feedforward(GradCheckReport *r, uint64_t seed);
+void gradcheck_encoder_layer(GradCheckReport *r, uint64_t seed);
+void gradcheck_pooler(GradCheckReport *r, uint64_t seed);
+void gradcheck_mlm_head(GradCheckReport *r, uint64_t seed);
+void gradcheck_nsp_head(GradCheckReport *r, uint64_t seed);
+void gradcheck_classifier_head(GradCheckReport *r, uint64_t seed);
+void gradcheck_model_pretraining(GradCheckReport *r, uint64_t seed);
+void gradcheck_model_classifier(GradCheckReport *r, uint64_t seed);
+
+#endif

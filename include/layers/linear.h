@@ -1,0 +1,19 @@
+/* linear.h — fully connected layer, y = x Wᵀ + b, W stored [out, in] as in
+ * Hugging Face's nn.Linear. Derivation: docs/linear.md. */
+#ifndef BERT_LINEAR_H
+#define BERT_LINEAR_H
+
+#include "core/real.h"
+
+/* out[N,OC] = inp[N,IC] · weight[OC,IC]ᵀ + bias[OC]     (bias may be NULL) */
+void linear_forward(real *out, const real *inp, const real *weight, const real *bias,
+                    int N, int IC, int OC);
+
+/* Accumulates (+=) into each gradient that is not NULL:
+ *   dinp[N,IC]     += dout[N,OC] · weight[OC,IC]
+ *   dweight[OC,IC] += dout[N,OC]ᵀ · inp[N,IC]
+ *   dbias[OC]      += Σ_n dout[n,:] */
+void linear_backward(real *dinp, real *dweight, real *dbias, const real *dout,
+                     const real *inp, const real *weight, int N, int IC, int OC);
+
+#endif

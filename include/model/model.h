@@ -1,0 +1,168 @@
+/* model.h — the whole BERT: parameters, gradients and activations in three
+ * contiguous buffers with named views, and the forward/backward passes of
+ * BertForPreTraining (MLM + NSP heads) and BertForSequenceClassification.
+ *
+ *   embeddings:  e   = dropout(LayerNorm(word[ids] + pos[t] + type[segment]))
+ *   encoder:     x_l = encoder_layer(x_{l−1}),  l = 1..L
+ *   pooler:      p   = tanh(W_p x_L[:,0] + b_p)
+ *   MLM head:    logits at the masked positions (decoder tied to word embeddings)
+ *   NSP head:    2 logits from p;   classifier: dropout(p) → K logits
+ *
+ * Derivation of the whole chain: docs/model.md. */
+#ifndef BERT_MODEL_H
+#define BERT_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "core/real.h"
+#include "io/bert_config.h"
+#include "layers/encoder_layer.h"
+#include "train/adamw.h"
+
+/* Which heads a model carries beside the encoder and pooler. */
+enum { BERT_HEADS_PRETRAINING = 1, BERT_HEADS_CLASSIFIER = 2 };
+
+/* Views into a parameter buffer (or, with the same offsets, a gradient buffer). */
+typedef struct {
+    real *word_emb;    /* [V,C]  bert.embeddings.word_embeddings.weight (also the MLM decoder) */
+    real *pos_emb;     /* [P,C]  bert.embeddings.position_embeddings.weight */
+    real *type_emb;    /* [TV,C] bert.embeddings.token_type_embeddings.weight */
+    real *emb_ln_w, *emb_ln_b;   /* [C] bert.embeddings.LayerNorm */
+    EncoderLayerParams *layers;  /* [L] bert.encoder.layer.N.* */
+    real *pool_w, *pool_b;       /* [C,C], [C] bert.pooler.dense */
+    real *mlm_dense_w, *mlm_dense_b;  /* [C,C], [C] cls.predictions.transform.dense */
+    real *mlm_ln_w, *mlm_ln_b;        /* [C] cls.predictions.transform.LayerNorm */
+    real *mlm_bias;                   /* [V] cls.predictions.bias */
+    real *nsp_w, *nsp_b;              /* [2,C], [2] cls.seq_relationship */
+    real *cls_w, *cls_b;              /* [K,C], [K] classifier */
+} BertParams;
+
+/* One named tensor of the checkpoint (Hugging Face name and shape), as a view:
+ * params + offset (and grads + offset). The fused QKV weight appears as its
+ * three HF tensors, query/key/value. */
+typedef struct {
+    char name[96];
+    int ndim;
+    int64_t shape[2];
+    long offset, count;
+    bool decay;        /* AdamW weight decay applies (not LayerNorm, not biases) */
+} ParamTensor;
+
+/* One batch of model inputs. Sizes may be smaller than those reserved. */
+typedef struct {
+    int B, T;
+    const int *input_ids;       /* [B,T] */
+    const int *token_type_ids;  /* [B,T] */
+    const int *attention_mask;  /* [B,T] 1 = token, 0 = padding */
+    int P;                      /* prediction slots per sequence */
+    const int *mlm_positions;   /* [B,P] position in the sequence */
+    const int *mlm_labels;      /* [B,P] original token id, −100 for an unused slot */
+    const int *nsp_labels;      /* [B] 0 = IsNext, 1 = NotNext (NULL: no NSP loss) */
+    const int *class_labels;    /* [B] (NULL: no classification loss) */
+} BertBatch;
+
+/* What the forward pass saves (views into one arena planned by bert_reserve). */
+typedef struct {
+    real *mask_add;            /* [B,T] 0 or ATTENTION_MASK_VALUE */
+    real *emb_sum;             /* [B,T,C] word + pos + type */
+    real *emb_ln_mean, *emb_ln_rstd; /* [B,T] */
+    real *emb_out;             /* [B,T,C] after LayerNorm and dropout */
+    uint8_t *emb_mask;         /* [B,T,C] */
+    EncoderLayerCache *layers; /* [L] */
+    real *pooled;              /* [B,C] */
+    real *pool_pre_scratch;    /* [B,C] */
+    int *mlm_rows;             /* [M] row b·T + t of each counted prediction */
+    int *mlm_targets;          /* [M] */
+    int *mlm_predicted;        /* [M] argmax of each prediction's logits */
+    real *mlm_inp;             /* [M,C] hidden states gathered at the predictions */
+    real *mlm_pre, *mlm_act, *mlm_ln_out;  /* [M,C] */
+    real *mlm_ln_mean, *mlm_ln_rstd;       /* [M] */
+    real *mlm_logits;          /* [M,V] decoder scores; one buffer for the three M×V arrays:
+                                * the forward pass overwrites the logits with their softmax
+                                * (the loss needs nothing else), backward with d_logits */
+    real *nsp_logits, *nsp_probs;  /* [B,2] */
+    int *nsp_predicted;        /* [B] */
+    real *cls_dropped;         /* [B,C] */
+    uint8_t *cls_mask;         /* [B,C] */
+    real *cls_logits, *cls_probs;  /* [B,K] */
+    int *cls_predicted;        /* [B] */
+} BertActivations;
+
+/* Backward scratch (one layer's worth, reused). The encoder layers' part
+ * shares memory with forward-only buffers and the MLM scores (bert_reserve). */
+typedef struct {
+    EncoderLayerScratch layer;
+    real *d_hidden_a, *d_hidden_b;  /* [B,T,C] gradient flowing between layers */
+    real *d_pooled, *d_pre;         /* [B,C] */
+    real *d_mlm_inp, *d_mlm_a, *d_mlm_b, *d_mlm_c;  /* [M,C] */
+    real *d_cls_dropped;            /* [B,C] */
+} BertScratch;
+
+typedef struct {
+    BertConfig config;
+    int heads;                  /* BERT_HEADS_* */
+    int num_labels;             /* K, for the classifier */
+    /* parameters and gradients: two buffers of num_params reals, same layout */
+    real *params_memory, *grads_memory;
+    long num_params;
+    BertParams params, grads;
+    EncoderLayerParams *layer_params, *layer_grads;
+    ParamTensor *tensors;
+    int num_tensors;
+    /* activations, planned for at most (max_B, max_T, max_P) */
+    int max_B, max_T, max_P;
+    bool forward_only;          /* planned by bert_reserve_inference: no backward */
+    void *acts_memory;
+    BertActivations acts;
+    BertScratch scratch;
+    /* the last forward pass */
+    BertBatch batch;
+    bool training;
+    int M;                      /* counted MLM predictions */
+    double mlm_loss, nsp_loss, cls_loss, loss;
+    int mlm_correct, nsp_correct, cls_correct;
+} BertModel;
+
+/* Allocates parameters and gradients for cfg with the given heads (and
+ * num_labels for BERT_HEADS_CLASSIFIER). Returns 0, or −1 with err filled. */
+int bert_create(BertModel *m, const BertConfig *cfg, int heads, int num_labels, char *err, size_t err_len);
+
+/* BERT's initialisation: weights and embeddings ~ truncated normal(0, initializer_range)
+ * cut at ±2σ; LayerNorm γ = 1, β = 0; biases 0. Deterministic for a seed. */
+void bert_init_weights(BertModel *m, uint64_t seed);
+
+/* Plans the activation arena for batches up to B × T with P prediction slots;
+ * the only allocation of the training loop. Returns 0 or −1 with err filled. */
+int bert_reserve(BertModel *m, int B, int T, int P, char *err, size_t err_len);
+
+/* The same for forward passes only (evaluation, prediction): the layers share
+ * one set of caches, since nothing reads them after the next layer runs, and
+ * there is no backward scratch. bert_backward must not follow. */
+int bert_reserve_inference(BertModel *m, int B, int T, int P, char *err, size_t err_len);
+
+/* Runs the model on batch; computes the losses of the heads whose labels the
+ * batch carries (loss = their sum) and the accuracies. dropout_key names this
+ * step's dropout masks (ignored unless training). Inputs are assumed valid
+ * (ids < vocab_size, T ≤ max_position_embeddings): bert_check_batch says so. */
+void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t dropout_key);
+
+/* Accumulates into m->grads the gradient of loss_scale · loss from the last
+ * forward (loss_scale = 1/accumulation_steps for gradient accumulation). */
+void bert_backward(BertModel *m, real loss_scale);
+
+void bert_zero_grad(BertModel *m);
+
+/* Checks a batch against the model (ids in range, sizes within the reserve).
+ * Returns 0, or −1 with err naming the problem. */
+int bert_check_batch(const BertModel *m, const BertBatch *batch, char *err, size_t err_len);
+
+/* Describes the parameter buffer to the optimizer: one segment per tensor
+ * (segments must hold m->num_tensors entries). Returns the count. */
+int bert_param_segments(const BertModel *m, ParamSegment *segments);
+
+/* Finds a tensor by its Hugging Face name, or NULL. */
+const ParamTensor *bert_find_tensor(const BertModel *m, const char *name);
+
+void bert_free(BertModel *m);
+
+#endif

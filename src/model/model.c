@@ -1,0 +1,595 @@
+/* model.c — BERT assembled from the layers: the parameter layout and its
+ * Hugging Face names, BERT's initialisation, the activation arena, and the
+ * forward and backward passes of the pretraining and classification models. */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model/model.h"
+#include "layers/attention.h"
+#include "layers/embeddings.h"
+#include "layers/layernorm.h"
+#include "layers/dropout.h"
+#include "layers/pooler.h"
+#include "layers/mlm_head.h"
+#include "layers/nsp_head.h"
+#include "layers/classifier_head.h"
+#include "layers/cross_entropy.h"
+#include "core/rng.h"
+#include "core/profile.h"
+
+/* ---- parameter layout ------------------------------------------------------ */
+
+/* Walks the parameter layout in buffer order. With assign = false it only
+ * records names, shapes and offsets (and so sizes the buffers); with
+ * assign = true it also points the views of m->params and m->grads into the
+ * allocated buffers. One walk for both, so the two can never disagree. */
+typedef struct {
+    BertModel *m;
+    long cursor;
+    bool assign;
+} LayoutWalk;
+
+static void place(LayoutWalk *w, real **param_view, real **grad_view, const char *name,
+                  int ndim, int64_t d0, int64_t d1, bool decay) {
+    BertModel *m = w->m;
+    long count = ndim == 1 ? (long)d0 : (long)(d0 * d1);
+    if (w->assign) {
+        if (param_view) *param_view = m->params_memory + w->cursor;
+        if (grad_view) *grad_view = m->grads_memory + w->cursor;
+    } else {
+        ParamTensor *t = &m->tensors[m->num_tensors++];
+        snprintf(t->name, sizeof t->name, "%s", name);
+        t->ndim = ndim;
+        t->shape[0] = d0;
+        t->shape[1] = ndim == 2 ? d1 : 0;
+        t->offset = w->cursor;
+        t->count = count;
+        t->decay = decay;
+    }
+    w->cursor += count;
+}
+
+/* A weight matrix (decayed) or a bias / LayerNorm vector (not decayed), as in
+ * Google's optimization.py exclusion of "LayerNorm", "layer_norm" and "bias". */
+#define WEIGHT(field, name, d0, d1) place(w, &P->field, &G->field, name, 2, d0, d1, true)
+#define VECTOR(field, name, d0) place(w, &P->field, &G->field, name, 1, d0, 0, false)
+
+static void walk_layout(LayoutWalk *w) {
+    BertModel *m = w->m;
+    const BertConfig *c = &m->config;
+    int64_t V = c->vocab_size, C = c->hidden_size, I = c->intermediate_size;
+    char name[96];
+    BertParams *P = &m->params, *G = &m->grads;
+    WEIGHT(word_emb, "bert.embeddings.word_embeddings.weight", V, C);
+    WEIGHT(pos_emb, "bert.embeddings.position_embeddings.weight", c->max_position_embeddings, C);
+    WEIGHT(type_emb, "bert.embeddings.token_type_embeddings.weight", c->type_vocab_size, C);
+    VECTOR(emb_ln_w, "bert.embeddings.LayerNorm.weight", C);
+    VECTOR(emb_ln_b, "bert.embeddings.LayerNorm.bias", C);
+    for (int l = 0; l < c->num_hidden_layers; l++) {
+        EncoderLayerParams *LP = &m->layer_params[l], *LG = &m->layer_grads[l];
+        static const char *qkv_names[3] = { "query", "key", "value" };
+#define LAYER_TENSOR(field, suffix, ndim, d0, d1, decay) do { \
+            snprintf(name, sizeof name, "bert.encoder.layer.%d.%s", l, suffix); \
+            place(w, &LP->field, &LG->field, name, ndim, d0, d1, decay); } while (0)
+        /* Q, K, V weights back to back form the stacked w_qkv[3C,C]; their
+         * biases likewise b_qkv[3C]. Only the first of each sets the view. */
+        for (int k = 0; k < 3; k++) {
+            snprintf(name, sizeof name, "bert.encoder.layer.%d.attention.self.%s.weight", l, qkv_names[k]);
+            place(w, k == 0 ? &LP->w_qkv : NULL, k == 0 ? &LG->w_qkv : NULL, name, 2, C, C, true);
+        }
+        for (int k = 0; k < 3; k++) {
+            snprintf(name, sizeof name, "bert.encoder.layer.%d.attention.self.%s.bias", l, qkv_names[k]);
+            place(w, k == 0 ? &LP->b_qkv : NULL, k == 0 ? &LG->b_qkv : NULL, name, 1, C, 0, false);
+        }
+        LAYER_TENSOR(w_attn_out, "attention.output.dense.weight", 2, C, C, true);
+        LAYER_TENSOR(b_attn_out, "attention.output.dense.bias", 1, C, 0, false);
+        LAYER_TENSOR(ln1_w, "attention.output.LayerNorm.weight", 1, C, 0, false);
+        LAYER_TENSOR(ln1_b, "attention.output.LayerNorm.bias", 1, C, 0, false);
+        LAYER_TENSOR(w_ff1, "intermediate.dense.weight", 2, I, C, true);
+        LAYER_TENSOR(b_ff1, "intermediate.dense.bias", 1, I, 0, false);
+        LAYER_TENSOR(w_ff2, "output.dense.weight", 2, C, I, true);
+        LAYER_TENSOR(b_ff2, "output.dense.bias", 1, C, 0, false);
+        LAYER_TENSOR(ln2_w, "output.LayerNorm.weight", 1, C, 0, false);
+        LAYER_TENSOR(ln2_b, "output.LayerNorm.bias", 1, C, 0, false);
+#undef LAYER_TENSOR
+    }
+    WEIGHT(pool_w, "bert.pooler.dense.weight", C, C);
+    VECTOR(pool_b, "bert.pooler.dense.bias", C);
+    if (m->heads & BERT_HEADS_PRETRAINING) {
+        WEIGHT(mlm_dense_w, "cls.predictions.transform.dense.weight", C, C);
+        VECTOR(mlm_dense_b, "cls.predictions.transform.dense.bias", C);
+        VECTOR(mlm_ln_w, "cls.predictions.transform.LayerNorm.weight", C);
+        VECTOR(mlm_ln_b, "cls.predictions.transform.LayerNorm.bias", C);
+        VECTOR(mlm_bias, "cls.predictions.bias", V);
+        WEIGHT(nsp_w, "cls.seq_relationship.weight", NSP_CLASSES, C);
+        VECTOR(nsp_b, "cls.seq_relationship.bias", NSP_CLASSES);
+    }
+    if (m->heads & BERT_HEADS_CLASSIFIER) {
+        WEIGHT(cls_w, "classifier.weight", m->num_labels, C);
+        VECTOR(cls_b, "classifier.bias", m->num_labels);
+    }
+}
+#undef WEIGHT
+#undef VECTOR
+
+int bert_create(BertModel *m, const BertConfig *cfg, int heads, int num_labels, char *err, size_t err_len) {
+    memset(m, 0, sizeof *m);
+    m->config = *cfg;
+    m->config.id2label = NULL;  /* labels belong to the caller's config, not the model */
+    m->heads = heads;
+    m->num_labels = num_labels;
+    if (cfg->hidden_size % cfg->num_attention_heads != 0) {
+        snprintf(err, err_len, "hidden_size %d is not a multiple of num_attention_heads %d",
+                 cfg->hidden_size, cfg->num_attention_heads);
+        return -1;
+    }
+    if ((heads & BERT_HEADS_CLASSIFIER) && num_labels < 2) {
+        snprintf(err, err_len, "a classifier needs at least 2 labels, got %d", num_labels);
+        return -1;
+    }
+    int L = cfg->num_hidden_layers;
+    m->layer_params = calloc((size_t)L, sizeof(EncoderLayerParams));
+    m->layer_grads = calloc((size_t)L, sizeof(EncoderLayerParams));
+    m->tensors = calloc((size_t)(16 * L + 32), sizeof(ParamTensor));
+    m->params.layers = m->layer_params;
+    m->grads.layers = m->layer_grads;
+    LayoutWalk w = { m, 0, false };
+    walk_layout(&w);
+    m->num_params = w.cursor;
+    m->params_memory = calloc((size_t)m->num_params, sizeof(real));
+    m->grads_memory = calloc((size_t)m->num_params, sizeof(real));
+    if (!m->layer_params || !m->layer_grads || !m->tensors || !m->params_memory || !m->grads_memory) {
+        snprintf(err, err_len, "out of memory allocating %ld parameters", m->num_params);
+        bert_free(m);
+        return -1;
+    }
+    w = (LayoutWalk){ m, 0, true };
+    walk_layout(&w);
+    return 0;
+}
+
+void bert_init_weights(BertModel *m, uint64_t seed) {
+    Rng rng = rng_seeded(seed);
+    double sigma = m->config.initializer_range;
+    for (int i = 0; i < m->num_tensors; i++) {
+        const ParamTensor *t = &m->tensors[i];
+        real *p = m->params_memory + t->offset;
+        bool layernorm_gamma = strstr(t->name, "LayerNorm.weight") != NULL;
+        for (long k = 0; k < t->count; k++) {
+            if (t->ndim == 2) p[k] = (real)rng_truncated_normal(&rng, sigma);
+            else p[k] = layernorm_gamma ? 1 : 0;
+        }
+    }
+}
+
+const ParamTensor *bert_find_tensor(const BertModel *m, const char *name) {
+    for (int i = 0; i < m->num_tensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
+    return NULL;
+}
+
+int bert_param_segments(const BertModel *m, ParamSegment *segments) {
+    for (int i = 0; i < m->num_tensors; i++) {
+        const ParamTensor *t = &m->tensors[i];
+        segments[i] = (ParamSegment){ t->name, t->offset, t->count, t->decay };
+    }
+    return m->num_tensors;
+}
+
+void bert_zero_grad(BertModel *m) { memset(m->grads_memory, 0, sizeof(real) * (size_t)m->num_params); }
+
+/* ---- activation arena ------------------------------------------------------ */
+
+/* Like the parameter layout: one walk sizes the arena, a second assigns views. */
+typedef struct {
+    char *base;     /* NULL while sizing */
+    size_t cursor;
+} ArenaWalk;
+
+static void *arena_take(ArenaWalk *a, size_t bytes) {
+    size_t start = (a->cursor + 63) & ~(size_t)63;  /* cache-line aligned views */
+    a->cursor = start + bytes;
+    return a->base ? a->base + start : NULL;
+}
+#define REALS(n) arena_take(a, sizeof(real) * (size_t)(n))
+#define BYTES(n) arena_take(a, (size_t)(n))
+#define INTS(n) arena_take(a, sizeof(int) * (size_t)(n))
+
+static void walk_arena(BertModel *m, ArenaWalk *a) {
+    const BertConfig *c = &m->config;
+    long B = m->max_B, T = m->max_T, C = c->hidden_size, I = c->intermediate_size;
+    long NH = c->num_attention_heads, V = c->vocab_size, K = m->num_labels;
+    long N = B * T, M = B * m->max_P, att = B * NH * T * T;
+    BertActivations *x = &m->acts;
+    x->mask_add = REALS(N);
+    x->emb_sum = REALS(N * C);
+    x->emb_ln_mean = REALS(N);
+    x->emb_ln_rstd = REALS(N);
+    x->emb_out = REALS(N * C);
+    /* Dropout masks and probs after dropout exist only for training: a
+     * forward-only model leaves them NULL (bert_forward then refuses
+     * training = true). */
+    bool forward_only = m->forward_only;
+    x->emb_mask = forward_only ? NULL : BYTES(N * C);
+    /* A sublayer's output after dropout (attn_out, ff_out) is only added into
+     * the residual sum that LayerNorm reads; backward needs just its dropout
+     * mask. So every layer writes both into the same one buffer. */
+    real *sublayer_out = REALS(N * C);
+    /* Attention's probs after dropout are likewise forward-only (its backward
+     * rebuilds them from probs and the mask). */
+    real *probs_dropped = forward_only ? NULL : REALS(att);
+    /* and so is gelu(ff_pre), recomputed by encoder_layer_backward */
+    real *ff_act = REALS(N * I);
+    /* Forward-only: layer l reads only layer l − 1's output, so every layer
+     * gets layer 0's caches and the outputs alternate between two buffers. */
+    real *alternate_out = forward_only ? REALS(N * C) : NULL;
+    for (int l = 0; l < c->num_hidden_layers; l++) {
+        EncoderLayerCache *e = &x->layers[l];
+        if (forward_only && l > 0) {
+            *e = x->layers[0];
+            if (l % 2) e->out = alternate_out;
+            continue;
+        }
+        e->qkv = REALS(N * 3 * C);
+        e->probs = REALS(att);
+        e->probs_mask = forward_only ? NULL : BYTES(att);
+        e->probs_dropped = probs_dropped;
+        e->context = REALS(N * C);
+        e->attn_out = sublayer_out;
+        e->attn_out_mask = forward_only ? NULL : BYTES(N * C);
+        e->ln1_sum = REALS(N * C);
+        e->ln1_mean = REALS(N);
+        e->ln1_rstd = REALS(N);
+        e->ln1_out = REALS(N * C);
+        e->ff_pre = REALS(N * I);
+        e->ff_act = ff_act;
+        e->ff_out = sublayer_out;
+        e->ff_out_mask = forward_only ? NULL : BYTES(N * C);
+        e->ln2_sum = REALS(N * C);
+        e->ln2_mean = REALS(N);
+        e->ln2_rstd = REALS(N);
+        e->out = REALS(N * C);
+    }
+    x->pooled = REALS(B * C);
+    x->pool_pre_scratch = REALS(B * C);
+    if (m->heads & BERT_HEADS_PRETRAINING) {
+        x->mlm_rows = INTS(M);
+        x->mlm_targets = INTS(M);
+        x->mlm_predicted = INTS(M);
+        x->mlm_inp = REALS(M * C);
+        x->mlm_pre = REALS(M * C);
+        x->mlm_act = REALS(M * C);
+        x->mlm_ln_out = REALS(M * C);
+        x->mlm_ln_mean = REALS(M);
+        x->mlm_ln_rstd = REALS(M);
+        x->nsp_logits = REALS(B * NSP_CLASSES);
+        x->nsp_probs = REALS(B * NSP_CLASSES);
+        x->nsp_predicted = INTS(B);
+    }
+    if (m->heads & BERT_HEADS_CLASSIFIER) {
+        x->cls_dropped = REALS(B * C);
+        x->cls_mask = BYTES(B * C);
+        x->cls_logits = REALS(B * K);
+        x->cls_probs = REALS(B * K);
+        x->cls_predicted = INTS(B);
+    }
+    /* Lifetimes let three regions overlap (they are the largest after the
+     * per-layer caches): the MLM scores live from the head's forward to its
+     * backward, the encoder layers' backward scratch only after that, so
+     * both start at the same offset; and attention's d_probs takes the
+     * forward-only probs_dropped. */
+    size_t overlap_start = a->cursor;
+    if (m->heads & BERT_HEADS_PRETRAINING) x->mlm_logits = REALS(M * V);
+    if (forward_only) return;
+    size_t scores_end = a->cursor;
+    a->cursor = overlap_start;
+    BertScratch *s = &m->scratch;
+    s->layer.d_h = REALS(N * C);
+    s->layer.d_branch = REALS(N * C);
+    s->layer.d_sublayer = REALS(N * C);
+    s->layer.d_sum = REALS(N * C);
+    s->layer.d_qkv = REALS(N * 3 * C);
+    s->layer.d_context = REALS(N * C);
+    s->layer.d_probs = probs_dropped;
+    s->layer.d_ff_act = REALS(N * I);
+    s->layer.d_ff_pre = REALS(N * I);
+    if (a->cursor < scores_end) a->cursor = scores_end;
+    s->d_hidden_a = REALS(N * C);
+    s->d_hidden_b = REALS(N * C);
+    s->d_pooled = REALS(B * C);
+    s->d_pre = REALS(B * C);
+    if (m->heads & BERT_HEADS_PRETRAINING) {
+        s->d_mlm_inp = REALS(M * C);
+        s->d_mlm_a = REALS(M * C);
+        s->d_mlm_b = REALS(M * C);
+        s->d_mlm_c = REALS(M * C);
+    }
+    if (m->heads & BERT_HEADS_CLASSIFIER) s->d_cls_dropped = REALS(B * C);
+}
+#undef REALS
+#undef BYTES
+#undef INTS
+
+static int reserve(BertModel *m, int B, int T, int P, bool forward_only, char *err, size_t err_len) {
+    if (T > m->config.max_position_embeddings) {
+        snprintf(err, err_len, "sequence length %d exceeds max_position_embeddings %d",
+                 T, m->config.max_position_embeddings);
+        return -1;
+    }
+    free(m->acts_memory);
+    free(m->acts.layers);
+    m->max_B = B;
+    m->max_T = T;
+    m->max_P = P > 0 ? P : 1;
+    m->forward_only = forward_only;
+    memset(&m->scratch, 0, sizeof m->scratch);
+    m->acts.layers = calloc((size_t)m->config.num_hidden_layers, sizeof(EncoderLayerCache));
+    ArenaWalk sizing = { NULL, 0 };
+    walk_arena(m, &sizing);
+    m->acts_memory = calloc(1, sizing.cursor + 64);
+    if (!m->acts.layers || !m->acts_memory) {
+        snprintf(err, err_len, "out of memory reserving %.1f MB of activations for batch %d × %d",
+                 sizing.cursor / 1e6, B, T);
+        return -1;
+    }
+    ArenaWalk assign = { (char *)(((uintptr_t)m->acts_memory + 63) & ~(uintptr_t)63), 0 };
+    walk_arena(m, &assign);
+    return 0;
+}
+
+int bert_reserve(BertModel *m, int B, int T, int P, char *err, size_t err_len) {
+    return reserve(m, B, T, P, false, err, err_len);
+}
+
+int bert_reserve_inference(BertModel *m, int B, int T, int P, char *err, size_t err_len) {
+    return reserve(m, B, T, P, true, err, err_len);
+}
+
+void bert_free(BertModel *m) {
+    free(m->params_memory);
+    free(m->grads_memory);
+    free(m->layer_params);
+    free(m->layer_grads);
+    free(m->tensors);
+    free(m->acts_memory);
+    free(m->acts.layers);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- forward ----------------------------------------------------------------- */
+
+/* Every dropout site draws from its own stream of the step's key. */
+enum { SITE_EMBEDDINGS = 1, SITE_CLASSIFIER = 2, SITE_FIRST_LAYER = 100 };
+static uint64_t dropout_site(uint64_t step_key, int site) {
+    return splitmix64_mix(step_key ^ (0x9e3779b97f4a7c15ULL * (uint64_t)site));
+}
+
+static EncoderLayerShape layer_shape(const BertModel *m, int B, int T, bool training, uint64_t key) {
+    const BertConfig *c = &m->config;
+    EncoderLayerShape s = {
+        .B = B, .T = T, .C = c->hidden_size, .NH = c->num_attention_heads, .I = c->intermediate_size,
+        .layer_norm_eps = (real)c->layer_norm_eps,
+        .hidden_dropout = (real)c->hidden_dropout_prob,
+        .attention_dropout = (real)c->attention_probs_dropout_prob,
+        .training = training, .dropout_key = key,
+    };
+    return s;
+}
+
+/* Hugging Face's rule: classifier_dropout, or hidden_dropout_prob when null. */
+static real classifier_dropout(const BertConfig *c) {
+    return (real)(c->has_classifier_dropout ? c->classifier_dropout : c->hidden_dropout_prob);
+}
+
+void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t dropout_key) {
+    const BertConfig *c = &m->config;
+    int B = batch->B, T = batch->T, C = c->hidden_size, V = c->vocab_size, N = B * T;
+    BertParams *p = &m->params;
+    BertActivations *x = &m->acts;
+    assert(!(training && m->forward_only) && "training forward after bert_reserve_inference");
+    m->batch = *batch;
+    m->training = training;
+    real p_hidden = training ? (real)c->hidden_dropout_prob : 0;
+
+    PROFILE_BEGIN(t_emb);
+    for (int i = 0; i < N; i++)
+        x->mask_add[i] = (!batch->attention_mask || batch->attention_mask[i]) ? 0 : ATTENTION_MASK_VALUE;
+
+    embeddings_forward(x->emb_sum, batch->input_ids, batch->token_type_ids,
+                       p->word_emb, p->pos_emb, p->type_emb, B, T, C);
+    layernorm_forward(x->emb_out, x->emb_ln_mean, x->emb_ln_rstd, x->emb_sum,
+                      p->emb_ln_w, p->emb_ln_b, (real)c->layer_norm_eps, N, C);
+    dropout_forward(x->emb_out, x->emb_mask, x->emb_out, p_hidden,
+                    dropout_site(dropout_key, SITE_EMBEDDINGS), (long)N * C, training);
+    PROFILE_END(PROFILE_EMBEDDINGS, t_emb);
+
+    const real *hidden = x->emb_out;
+    for (int l = 0; l < c->num_hidden_layers; l++) {
+        EncoderLayerShape s = layer_shape(m, B, T, training, dropout_site(dropout_key, SITE_FIRST_LAYER + l));
+        encoder_layer_forward(&x->layers[l], hidden, x->mask_add, &m->layer_params[l], &s);
+        hidden = x->layers[l].out;
+    }
+    PROFILE_BEGIN(t_pool);
+    pooler_forward(x->pooled, hidden, p->pool_w, p->pool_b, B, T, C);
+    PROFILE_END(PROFILE_NSP_POOLER, t_pool);
+
+    m->mlm_loss = m->nsp_loss = m->cls_loss = 0;
+    m->mlm_correct = m->nsp_correct = m->cls_correct = 0;
+    m->M = 0;
+    if ((m->heads & BERT_HEADS_PRETRAINING) && batch->mlm_labels) {
+        PROFILE_BEGIN(t_mlm);
+        /* Gather the hidden states of the labelled positions only: the decoder
+         * over the vocabulary is the costliest product, and BERT scores only
+         * the masked tokens. */
+        int M = 0;
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < batch->P; k++) {
+                int label = batch->mlm_labels[b * batch->P + k];
+                if (label == IGNORE_INDEX) continue;
+                int row = b * T + batch->mlm_positions[b * batch->P + k];
+                x->mlm_rows[M] = row;
+                x->mlm_targets[M] = label;
+                memcpy(x->mlm_inp + (long)M * C, hidden + (long)row * C, sizeof(real) * (size_t)C);
+                M++;
+            }
+        m->M = M;
+        if (M > 0) {
+            mlm_head_forward(x->mlm_logits, x->mlm_pre, x->mlm_act, x->mlm_ln_out, x->mlm_ln_mean,
+                             x->mlm_ln_rstd, x->mlm_inp, p->mlm_dense_w, p->mlm_dense_b, p->mlm_ln_w,
+                             p->mlm_ln_b, p->word_emb, NULL, (real)c->layer_norm_eps, M, C, V);
+            /* In place: logits → probs (an M×V buffer is the largest activation
+             * of a small model). The decoder's bias is added in the loss's
+             * pass over the logits, not written into the M×V product first. */
+            m->mlm_loss = cross_entropy_forward(x->mlm_logits, x->mlm_predicted, x->mlm_logits, p->mlm_bias,
+                                                x->mlm_targets, M, V, NULL);
+            for (int i = 0; i < M; i++) m->mlm_correct += x->mlm_predicted[i] == x->mlm_targets[i];
+        }
+        PROFILE_END(PROFILE_MLM_HEAD, t_mlm);
+    }
+    PROFILE_BEGIN(t_heads);
+    if ((m->heads & BERT_HEADS_PRETRAINING) && batch->nsp_labels) {
+        nsp_head_forward(x->nsp_logits, x->pooled, p->nsp_w, p->nsp_b, B, C);
+        m->nsp_loss = cross_entropy_forward(x->nsp_probs, x->nsp_predicted, x->nsp_logits, NULL,
+                                            batch->nsp_labels, B, NSP_CLASSES, NULL);
+        for (int b = 0; b < B; b++) m->nsp_correct += x->nsp_predicted[b] == batch->nsp_labels[b];
+    }
+    if (m->heads & BERT_HEADS_CLASSIFIER) {
+        int K = m->num_labels;
+        real p_cls = training ? classifier_dropout(c) : 0;
+        classifier_head_forward(x->cls_logits, x->cls_dropped, x->cls_mask, x->pooled, p->cls_w, p->cls_b,
+                                p_cls, dropout_site(dropout_key, SITE_CLASSIFIER), training, B, C, K);
+        if (batch->class_labels) {
+            m->cls_loss = cross_entropy_forward(x->cls_probs, x->cls_predicted, x->cls_logits, NULL,
+                                                batch->class_labels, B, K, NULL);
+            for (int b = 0; b < B; b++) m->cls_correct += x->cls_predicted[b] == batch->class_labels[b];
+        }
+    }
+    PROFILE_END(PROFILE_NSP_POOLER, t_heads);
+    m->loss = m->mlm_loss + m->nsp_loss + m->cls_loss;
+}
+
+/* ---- backward ---------------------------------------------------------------- */
+
+/* docs/model.md: the heads' gradients meet at the final hidden states (MLM
+ * rows scattered back to their positions, NSP/classifier through the pooler
+ * into the [CLS] rows), then flow down the layers and into the embeddings. */
+void bert_backward(BertModel *m, real loss_scale) {
+    const BertConfig *c = &m->config;
+    const BertBatch *batch = &m->batch;
+    int B = batch->B, T = batch->T, C = c->hidden_size, V = c->vocab_size, N = B * T, L = c->num_hidden_layers;
+    BertParams *p = &m->params, *g = &m->grads;
+    BertActivations *x = &m->acts;
+    BertScratch *s = &m->scratch;
+    assert(!m->forward_only && "bert_backward after bert_reserve_inference");
+    size_t hidden_bytes = sizeof(real) * (size_t)N * C;
+    real p_hidden = m->training ? (real)c->hidden_dropout_prob : 0;
+    const real *hidden = L > 0 ? x->layers[L - 1].out : x->emb_out;
+
+    memset(s->d_hidden_a, 0, hidden_bytes);
+    memset(s->d_pooled, 0, sizeof(real) * (size_t)B * C);
+
+    PROFILE_BEGIN(t_heads);
+    if ((m->heads & BERT_HEADS_CLASSIFIER) && batch->class_labels) {
+        int K = m->num_labels;
+        real p_cls = m->training ? classifier_dropout(c) : 0;
+        cross_entropy_backward(x->cls_probs, x->cls_probs, batch->class_labels, loss_scale, B, K);
+        classifier_head_backward(s->d_pooled, g->cls_w, g->cls_b, s->d_cls_dropped, x->cls_probs,
+                                 x->cls_dropped, x->cls_mask, p->cls_w, p_cls, B, C, K);
+    }
+    if ((m->heads & BERT_HEADS_PRETRAINING) && batch->nsp_labels) {
+        cross_entropy_backward(x->nsp_probs, x->nsp_probs, batch->nsp_labels, loss_scale, B, NSP_CLASSES);
+        nsp_head_backward(s->d_pooled, g->nsp_w, g->nsp_b, x->nsp_probs, x->pooled, p->nsp_w, B, C);
+    }
+    PROFILE_END(PROFILE_NSP_POOLER, t_heads);
+    if ((m->heads & BERT_HEADS_PRETRAINING) && m->M > 0) {
+        PROFILE_BEGIN(t_mlm);
+        int M = m->M;
+        cross_entropy_backward(x->mlm_logits, x->mlm_logits, x->mlm_targets, loss_scale, M, V);
+        memset(s->d_mlm_inp, 0, sizeof(real) * (size_t)M * C);
+        mlm_head_backward(s->d_mlm_inp, g->mlm_dense_w, g->mlm_dense_b, g->mlm_ln_w, g->mlm_ln_b,
+                          g->word_emb, g->mlm_bias, s->d_mlm_a, s->d_mlm_b, s->d_mlm_c, x->mlm_logits,
+                          x->mlm_inp, x->mlm_pre, x->mlm_act, x->mlm_ln_out, x->mlm_ln_mean,
+                          x->mlm_ln_rstd, p->mlm_dense_w, p->mlm_ln_w, p->word_emb, M, C, V);
+        for (int i = 0; i < M; i++) {
+            real *d_row = s->d_hidden_a + (long)x->mlm_rows[i] * C;
+            const real *d_pred = s->d_mlm_inp + (long)i * C;
+            for (int k = 0; k < C; k++) d_row[k] += d_pred[k];
+        }
+        PROFILE_END(PROFILE_MLM_HEAD, t_mlm);
+    }
+    PROFILE_BEGIN(t_pool);
+    pooler_backward(s->d_hidden_a, g->pool_w, g->pool_b, s->d_pre, s->d_pooled, x->pooled,
+                    hidden, p->pool_w, B, T, C);
+    PROFILE_END(PROFILE_NSP_POOLER, t_pool);
+
+    for (int l = L - 1; l >= 0; l--) {
+        const real *layer_inp = l > 0 ? x->layers[l - 1].out : x->emb_out;
+        EncoderLayerShape shape = layer_shape(m, B, T, m->training, 0);
+        memset(s->d_hidden_b, 0, hidden_bytes);
+        encoder_layer_backward(s->d_hidden_b, &m->layer_grads[l], &s->layer, s->d_hidden_a,
+                               layer_inp, &x->layers[l], &m->layer_params[l], &shape);
+        real *swap = s->d_hidden_a;
+        s->d_hidden_a = s->d_hidden_b;
+        s->d_hidden_b = swap;
+    }
+
+    /* d_hidden_a now holds ∂loss/∂emb_out */
+    PROFILE_BEGIN(t_emb);
+    memset(s->d_hidden_b, 0, hidden_bytes);
+    dropout_backward(s->d_hidden_b, s->d_hidden_a, x->emb_mask, p_hidden, (long)N * C);
+    memset(s->d_hidden_a, 0, hidden_bytes);
+    layernorm_backward(s->d_hidden_a, g->emb_ln_w, g->emb_ln_b, s->d_hidden_b, x->emb_sum,
+                       p->emb_ln_w, x->emb_ln_mean, x->emb_ln_rstd, N, C);
+    embeddings_backward(g->word_emb, g->pos_emb, g->type_emb, s->d_hidden_a,
+                        batch->input_ids, batch->token_type_ids, B, T, C);
+    PROFILE_END(PROFILE_EMBEDDINGS, t_emb);
+}
+
+/* ---- input validation -------------------------------------------------------- */
+
+int bert_check_batch(const BertModel *m, const BertBatch *b, char *err, size_t err_len) {
+    const BertConfig *c = &m->config;
+    if (b->B < 1 || b->B > m->max_B || b->T < 1 || b->T > m->max_T) {
+        snprintf(err, err_len, "batch %d × %d exceeds the reserved %d × %d", b->B, b->T, m->max_B, m->max_T);
+        return -1;
+    }
+    for (int i = 0; i < b->B * b->T; i++) {
+        if (b->input_ids[i] < 0 || b->input_ids[i] >= c->vocab_size) {
+            snprintf(err, err_len, "token id %d at sequence %d position %d is outside the vocabulary (size %d)",
+                     b->input_ids[i], i / b->T, i % b->T, c->vocab_size);
+            return -1;
+        }
+        if (b->token_type_ids[i] < 0 || b->token_type_ids[i] >= c->type_vocab_size) {
+            snprintf(err, err_len, "token type %d at sequence %d position %d is outside type_vocab_size %d",
+                     b->token_type_ids[i], i / b->T, i % b->T, c->type_vocab_size);
+            return -1;
+        }
+    }
+    if (b->mlm_labels) {
+        if (b->P > m->max_P) {
+            snprintf(err, err_len, "%d prediction slots exceed the reserved %d", b->P, m->max_P);
+            return -1;
+        }
+        for (int i = 0; i < b->B * b->P; i++) {
+            if (b->mlm_labels[i] == IGNORE_INDEX) continue;
+            if (b->mlm_labels[i] < 0 || b->mlm_labels[i] >= c->vocab_size ||
+                b->mlm_positions[i] < 0 || b->mlm_positions[i] >= b->T) {
+                snprintf(err, err_len, "masked-LM slot %d of sequence %d: position %d / label %d out of range",
+                         i % b->P, i / b->P, b->mlm_positions[i], b->mlm_labels[i]);
+                return -1;
+            }
+        }
+    }
+    for (int i = 0; b->nsp_labels && i < b->B; i++)
+        if (b->nsp_labels[i] != 0 && b->nsp_labels[i] != 1) {
+            snprintf(err, err_len, "next-sentence label %d of sequence %d is not 0 or 1", b->nsp_labels[i], i);
+            return -1;
+        }
+    for (int i = 0; b->class_labels && i < b->B; i++)
+        if (b->class_labels[i] < 0 || b->class_labels[i] >= m->num_labels) {
+            snprintf(err, err_len, "class label %d of sequence %d is outside 0..%d", b->class_labels[i], i, m->num_labels - 1);
+            return -1;
+        }
+    return 0;
+}

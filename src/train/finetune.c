@@ -1,0 +1,509 @@
+/* finetune.c — the fine-tuning loop of `bert finetune`: BertForSequenceClassification
+ * trained with AdamW (Google's rule) under linear warmup + linear decay, on
+ * length-bucketed batches; evaluation after every epoch, the best model kept
+ * by accuracy or macro-F1, and checkpoint-last for an exact resume.
+ *
+ * Exact resume: everything random is a pure function of saved integers —
+ * the epoch's batch plan of (seed, epoch), the dropout masks of (seed, global
+ * step), the held-out split of seed — and the optimizer moments are saved in
+ * trainer_state.safetensors, so N steps straight and N/2 + resume + N/2 give
+ * bitwise the same weights. Output layout: docs/finetuning.md. */
+#include <errno.h>
+#include <stdarg.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "train/classify.h"
+#include "train/adamw.h"
+#include "io/bert_config.h"
+#include "io/checkpoint.h"
+#include "io/fileio.h"
+#include "train/lr_schedule.h"
+#include "core/rng.h"
+#include "io/safetensors.h"
+#include "train/trainer_state.h"
+
+FinetuneOptions finetune_defaults(void) {
+    FinetuneOptions o = {
+        .dev_fraction = 0.1, .lr = 2e-5, .warmup_fraction = 0.1, .weight_decay = 0.01,
+        .epochs = 3, .batch_size = 32, .max_seq_length = 128, .seed = 42,
+        .save_steps = 1000, .log_steps = 20,
+    };
+    return o;
+}
+
+static double wall_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Dropout masks of global step `step` (1-based) depend only on (seed, step). */
+static uint64_t dropout_key_for(uint64_t seed, long step) {
+    return splitmix64_mix(seed ^ splitmix64_mix(0xd1b54a32d192ed03ULL * (uint64_t)step));
+}
+
+static uint64_t epoch_seed(uint64_t seed, int epoch) {
+    return splitmix64_mix(seed + 0x9e3779b97f4a7c15ULL * (uint64_t)(epoch + 1));
+}
+
+/* Removes DIR and the files directly in it (the checkpoint directories are flat). */
+static void remove_flat_dir(const char *dir) {
+    char cmd_path[4096];
+    const char *names[] = { "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json",
+                            "training_args.json", "trainer_state.safetensors", "eval_report.json" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(cmd_path, sizeof cmd_path, "%s/%s", dir, names[i]);
+        unlink(cmd_path);
+    }
+    rmdir(dir);
+}
+
+static bool exists(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+static int make_dir(const char *dir, char *err, size_t err_len) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        format_error(err, err_len, "%s: cannot create directory: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int copy_file(const char *from, const char *to, char *err, size_t err_len) {
+    char *data;
+    size_t len;
+    if (read_whole_file(from, &data, &len, err, err_len) != 0) return -1;
+    int rc = atomic_write_file(to, data, len, err, err_len);
+    free(data);
+    return rc;
+}
+
+typedef struct {
+    const FinetuneOptions *o;
+    BertModel model;
+    Tokenizer *tok;
+    bool lower_case;
+    LabelMap labels;
+    CsvTable train_table, dev_table;
+    ClassifyDataset train, dev;
+    AdamWState opt;
+    ParamSegment *segments;
+    int n_segments;
+    char vocab_path[4400];
+    /* counters saved in trainer_state */
+    uint64_t step, epoch, batch_in_epoch, best_bits, best_epoch;
+} Run;
+
+static int write_model_dir(Run *r, const char *dir, char *err, size_t err_len) {
+    const char *const *names = (const char *const *)r->labels.names;
+    if (checkpoint_save(&r->model, dir, r->vocab_path, names, err, err_len) != 0) return -1;
+    if (checkpoint_save_tokenizer_config(dir, r->lower_case, r->model.config.max_position_embeddings, err,
+                                        err_len) != 0)
+        return -1;
+    return classify_write_training_args(dir, r->o->text_column, r->o->pair_column, r->o->label_column,
+                                        r->o->max_seq_length, err, err_len);
+}
+
+static void run_values(const Run *r, TrainerValues *tv) {
+    memset(tv, 0, sizeof *tv);
+    trainer_values_set(tv, "step", r->step);
+    trainer_values_set(tv, "epoch", r->epoch);
+    trainer_values_set(tv, "batch_in_epoch", r->batch_in_epoch);
+    trainer_values_set(tv, "best_metric_bits", r->best_bits);
+    trainer_values_set(tv, "best_epoch", r->best_epoch);
+    trainer_values_set(tv, "seed", r->o->seed);
+    trainer_values_set(tv, "train_examples", (uint64_t)r->train.n);
+    trainer_values_set(tv, "batch_size", (uint64_t)r->o->batch_size);
+    trainer_values_set(tv, "epochs", (uint64_t)r->o->epochs);
+}
+
+/* OUT/checkpoint-last, written as checkpoint-last.tmp and renamed into place. */
+static int save_last(Run *r, char *err, size_t err_len) {
+    char tmp[4096], last[4096], old[4096], path[4200];
+    snprintf(tmp, sizeof tmp, "%s/checkpoint-last.tmp", r->o->out_dir);
+    snprintf(last, sizeof last, "%s/checkpoint-last", r->o->out_dir);
+    snprintf(old, sizeof old, "%s/checkpoint-last.old", r->o->out_dir);
+    remove_flat_dir(tmp);
+    if (make_dir(tmp, err, err_len) != 0) return -1;
+    if (write_model_dir(r, tmp, err, err_len) != 0) return -1;
+    TrainerValues tv;
+    run_values(r, &tv);
+    snprintf(path, sizeof path, "%s/trainer_state.safetensors", tmp);
+    if (trainer_state_save(path, &r->opt, &tv, err, err_len) != 0) return -1;
+    remove_flat_dir(old);
+    if (exists(last) && rename(last, old) != 0) {
+        format_error(err, err_len, "%s: cannot rename to %s: %s", last, old, strerror(errno));
+        return -1;
+    }
+    if (rename(tmp, last) != 0) {
+        format_error(err, err_len, "%s: cannot rename to %s: %s", tmp, last, strerror(errno));
+        return -1;
+    }
+    remove_flat_dir(old);
+    return 0;
+}
+
+/* The best model into OUT itself: a complete directory is written first
+ * (OUT/best.tmp), then its files are renamed into OUT one by one, each rename
+ * atomic; eval_report.json goes last, so it never describes newer weights
+ * than those present. */
+static int save_best(Run *r, const ClassifyReport *report, char *err, size_t err_len) {
+    char tmp[4096], from[4200], to[4200];
+    snprintf(tmp, sizeof tmp, "%s/best.tmp", r->o->out_dir);
+    remove_flat_dir(tmp);
+    if (make_dir(tmp, err, err_len) != 0) return -1;
+    if (write_model_dir(r, tmp, err, err_len) != 0) return -1;
+    snprintf(from, sizeof from, "%s/eval_report.json", tmp);
+    if (classify_write_report(from, report, &r->labels, err, err_len) != 0) return -1;
+    const char *names[] = { "config.json", "tokenizer_config.json", "training_args.json", "model.safetensors",
+                            "eval_report.json" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(from, sizeof from, "%s/%s", tmp, names[i]);
+        snprintf(to, sizeof to, "%s/%s", r->o->out_dir, names[i]);
+        if (rename(from, to) != 0) {
+            format_error(err, err_len, "%s: cannot rename to %s: %s", from, to, strerror(errno));
+            return -1;
+        }
+    }
+    remove_flat_dir(tmp);
+    return 0;
+}
+
+static void record(const FinetuneOptions *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void record(const FinetuneOptions *o, const char *fmt, ...) {
+    if (!o->on_record) return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    o->on_record(o->ctx, buf);
+}
+
+/* The initial model: checkpoint-last (resume), --init DIR, or a random init. */
+static int load_model(Run *r, char *err, size_t err_len) {
+    const FinetuneOptions *o = r->o;
+    int K = r->labels.n_labels;
+    char path[4200];
+    if (o->resume || o->init_dir) {
+        char dir[4000];
+        if (o->resume) snprintf(dir, sizeof dir, "%s/checkpoint-last", o->out_dir);
+        else snprintf(dir, sizeof dir, "%s", o->init_dir);
+        snprintf(path, sizeof path, "%s/config.json", dir);
+        if (!exists(path)) {
+            format_error(err, err_len, o->resume ? "%s: no checkpoint to resume from (no config.json)"
+                                                 : "%s: not a BERT checkpoint (no config.json)", dir);
+            return -1;
+        }
+        snprintf(path, sizeof path, "%s/model.safetensors", dir);
+        SafeTensors *st = safetensors_open(path, err, err_len);
+        if (!st) return -1;
+        const SafeTensorInfo *cls = safetensors_find(st, "classifier.weight");
+        if (cls && cls->ndim == 2 && cls->shape[0] != K) {
+            format_error(err, err_len,
+                         "%s: its classifier has %lld labels but %s has %d; fine-tune from the encoder "
+                         "of a checkpoint without a classifier, or use data with the same labels",
+                         path, (long long)cls->shape[0], o->train_path, K);
+            safetensors_close(st);
+            return -1;
+        }
+        safetensors_close(st);
+        int heads = 0;
+        if (checkpoint_load(&r->model, dir, BERT_HEADS_CLASSIFIER, K, o->seed, &heads, err, err_len) != 0)
+            return -1;
+        if (o->log && !(heads & BERT_HEADS_CLASSIFIER))
+            fprintf(o->log, "note: %s has no classifier; a new one for %d labels is initialised\n", dir, K);
+        if (checkpoint_read_lower_case(dir, &r->lower_case, err, err_len) != 0) return -1;
+        snprintf(r->vocab_path, sizeof r->vocab_path, "%s/vocab.txt", dir);
+    } else {
+        BertConfig cfg;
+        if (bert_config_load(&cfg, o->config_path, err, err_len) != 0) return -1;
+        int rc = bert_create(&r->model, &cfg, BERT_HEADS_CLASSIFIER, K, err, err_len);
+        bert_config_free(&cfg);
+        if (rc != 0) return -1;
+        bert_init_weights(&r->model, o->seed);
+        r->lower_case = true;
+        snprintf(r->vocab_path, sizeof r->vocab_path, "%s", o->vocab_path);
+    }
+    r->tok = tokenizer_load(r->vocab_path, r->lower_case, err, err_len);
+    if (!r->tok) return -1;
+    if (tokenizer_vocab_size(r->tok) != r->model.config.vocab_size) {
+        format_error(err, err_len, "%s: %d tokens, but the model's config.json says vocab_size %d",
+                     r->vocab_path, tokenizer_vocab_size(r->tok), r->model.config.vocab_size);
+        return -1;
+    }
+    if (o->max_seq_length > r->model.config.max_position_embeddings) {
+        format_error(err, err_len, "--max-seq-length %d is more than the model's max_position_embeddings %d",
+                     o->max_seq_length, r->model.config.max_position_embeddings);
+        return -1;
+    }
+    return 0;
+}
+
+/* The training and dev data sets: --dev FILE, or a seeded held-out split. */
+static int load_data(Run *r, char *err, size_t err_len) {
+    const FinetuneOptions *o = r->o;
+    if (csv_read(&r->train_table, o->train_path, 0, err, err_len) != 0) return -1;
+    int text = csv_require_column(&r->train_table, o->text_column, err, err_len);
+    if (text < 0) return -1;
+    int pair = -1;
+    if (o->pair_column && (pair = csv_require_column(&r->train_table, o->pair_column, err, err_len)) < 0) return -1;
+    int label = csv_require_column(&r->train_table, o->label_column, err, err_len);
+    if (label < 0) return -1;
+    if (label_map_build(&r->labels, &r->train_table, label, err, err_len) != 0) return -1;
+    return 0;
+}
+
+static int build_datasets(Run *r, char *err, size_t err_len) {
+    const FinetuneOptions *o = r->o;
+    const CsvTable *tt = &r->train_table;
+    int text = csv_column(tt, o->text_column), label = csv_column(tt, o->label_column);
+    int pair = o->pair_column ? csv_column(tt, o->pair_column) : -1;
+    int rc = -1;
+    long *rows = NULL;
+    if (o->dev_path) {
+        if (classify_dataset_build(&r->train, tt, NULL, 0, r->tok, text, pair, label, &r->labels,
+                                   o->max_seq_length, err, err_len) != 0)
+            return -1;
+        if (csv_read(&r->dev_table, o->dev_path, 0, err, err_len) != 0) return -1;
+        const CsvTable *dt = &r->dev_table;
+        int dtext = csv_require_column(dt, o->text_column, err, err_len);
+        if (dtext < 0) return -1;
+        int dpair = -1;
+        if (o->pair_column && (dpair = csv_require_column(dt, o->pair_column, err, err_len)) < 0) return -1;
+        int dlabel = csv_require_column(dt, o->label_column, err, err_len);
+        if (dlabel < 0) return -1;
+        if (dt->n_rows == 0) { format_error(err, err_len, "%s: no data rows", dt->path); return -1; }
+        return classify_dataset_build(&r->dev, dt, NULL, 0, r->tok, dtext, dpair, dlabel, &r->labels,
+                                      o->max_seq_length, err, err_len);
+    }
+    /* Held-out split: a seeded permutation of the rows; the first dev_fraction go to dev. */
+    long n = tt->n_rows, n_dev = (long)(o->dev_fraction * (double)n + 0.5);
+    if (n_dev < 1) n_dev = 1;
+    if (n - n_dev < 1) {
+        format_error(err, err_len, "%s: %ld rows are too few to hold out a dev split (give --dev FILE)", tt->path, n);
+        return -1;
+    }
+    rows = malloc(sizeof(long) * (size_t)n);
+    if (!rows) { format_error(err, err_len, "out of memory"); return -1; }
+    for (long i = 0; i < n; i++) rows[i] = i;
+    Rng rng = rng_seeded(o->seed ^ 0x2545f4914f6cdd1dULL);
+    for (long i = n - 1; i > 0; i--) {
+        long j = (long)rng_below(&rng, (uint64_t)i + 1), t = rows[i];
+        rows[i] = rows[j];
+        rows[j] = t;
+    }
+    if (classify_dataset_build(&r->dev, tt, rows, n_dev, r->tok, text, pair, label, &r->labels, o->max_seq_length,
+                               err, err_len) == 0 &&
+        classify_dataset_build(&r->train, tt, rows + n_dev, n - n_dev, r->tok, text, pair, label, &r->labels,
+                               o->max_seq_length, err, err_len) == 0)
+        rc = 0;
+    free(rows);
+    return rc;
+}
+
+static int evaluate(Run *r, ClassifyReport *report, char *err, size_t err_len) {
+    int K = r->labels.n_labels;
+    double *probs = malloc(sizeof(double) * (size_t)r->dev.n * K);
+    int *pred = malloc(sizeof(int) * (size_t)r->dev.n);
+    if (!probs || !pred) { free(probs); free(pred); format_error(err, err_len, "out of memory"); return -1; }
+    double loss = classify_predict(&r->model, &r->dev, r->o->batch_size, probs, pred, r->o->eval_progress);
+    int rc = classify_report_compute(report, r->dev.label, pred, r->dev.n, K, loss);
+    free(probs);
+    free(pred);
+    if (rc != 0) format_error(err, err_len, "out of memory");
+    return rc;
+}
+
+static void free_run(Run *r) {
+    if (r->model.params_memory) bert_free(&r->model);
+    tokenizer_free(r->tok);
+    label_map_free(&r->labels);
+    classify_dataset_free(&r->train);
+    classify_dataset_free(&r->dev);
+    csv_free(&r->train_table);
+    csv_free(&r->dev_table);
+    adamw_state_free(&r->opt);
+    free(r->segments);
+}
+
+int classify_finetune(const FinetuneOptions *o, FinetuneResult *result, char *err, size_t err_len) {
+    Run run = { .o = o }, *r = &run;
+    memset(result, 0, sizeof *result);
+    int status = -1;
+    int *batch_buf = NULL;
+    BatchPlan plan = { 0 };
+    if (o->batch_size < 1 || o->epochs < 1 || o->max_seq_length < 3 || !(o->lr > 0)) {
+        format_error(err, err_len, "--batch-size, --epochs must be >= 1, --max-seq-length >= 3, --lr > 0");
+        return -1;
+    }
+    if (make_dir(o->out_dir, err, err_len) != 0) return -1;
+    char last_dir[4200];
+    snprintf(last_dir, sizeof last_dir, "%s/checkpoint-last", o->out_dir);
+    if (!o->resume && exists(last_dir)) {
+        format_error(err, err_len, "%s already holds a run (checkpoint-last); continue it with --resume %s "
+                     "or choose another --out", o->out_dir, o->out_dir);
+        return -1;
+    }
+    if (load_data(r, err, err_len) != 0) goto done;
+    if (load_model(r, err, err_len) != 0) goto done;
+    if (build_datasets(r, err, err_len) != 0) goto done;
+    if (r->train.n == 0) { format_error(err, err_len, "%s: no training rows", o->train_path); goto done; }
+    int max_T = r->train.max_length > r->dev.max_length ? r->train.max_length : r->dev.max_length;
+    if (bert_reserve(&r->model, o->batch_size, max_T, 0, err, err_len) != 0) goto done;
+
+    /* The vocabulary every saved directory copies: OUT/vocab.txt. */
+    char out_vocab[4200];
+    snprintf(out_vocab, sizeof out_vocab, "%s/vocab.txt", o->out_dir);
+    if (!o->resume && copy_file(r->vocab_path, out_vocab, err, err_len) != 0) goto done;
+    snprintf(r->vocab_path, sizeof r->vocab_path, "%s", out_vocab);
+
+    r->segments = malloc(sizeof(ParamSegment) * (size_t)r->model.num_tensors);
+    if (!r->segments || adamw_state_init(&r->opt, r->model.num_params) != 0) {
+        format_error(err, err_len, "out of memory");
+        goto done;
+    }
+    r->n_segments = bert_param_segments(&r->model, r->segments);
+    AdamWConfig acfg = adamw_config_bert();
+    acfg.weight_decay = (real)o->weight_decay;
+
+    double neg_one = -1;
+    memcpy(&r->best_bits, &neg_one, sizeof neg_one);
+    if (o->resume) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/checkpoint-last/trainer_state.safetensors", o->out_dir);
+        uint64_t seed, n_train, bs, epochs;
+        const char *keys[] = { "step", "epoch", "batch_in_epoch", "best_metric_bits", "best_epoch", "seed",
+                               "train_examples", "batch_size", "epochs" };
+        uint64_t *outs[] = { &r->step, &r->epoch, &r->batch_in_epoch, &r->best_bits, &r->best_epoch, &seed,
+                             &n_train, &bs, &epochs };
+        if (trainer_state_load(path, &r->opt, keys, outs, 9, err, err_len) != 0) goto done;
+        if (seed != o->seed || n_train != (uint64_t)r->train.n || bs != (uint64_t)o->batch_size ||
+            epochs != (uint64_t)o->epochs) {
+            format_error(err, err_len, "%s: the run was started with --seed %llu, --batch-size %llu, --epochs %llu "
+                         "and %llu training examples; resume with the same command and data",
+                         path, (unsigned long long)seed, (unsigned long long)bs, (unsigned long long)epochs,
+                         (unsigned long long)n_train);
+            goto done;
+        }
+        if (o->log) fprintf(o->log, "resuming %s at step %llu (epoch %llu)\n", o->out_dir,
+                            (unsigned long long)r->step, (unsigned long long)r->epoch + 1);
+    }
+
+    long steps_per_epoch = (r->train.n + o->batch_size - 1) / o->batch_size;
+    long total_steps = steps_per_epoch * o->epochs;
+    long warmup_steps = (long)(o->warmup_fraction * (double)total_steps);
+    batch_buf = malloc(sizeof(int) * ((size_t)o->batch_size * max_T * 3 + (size_t)o->batch_size));
+    if (!batch_buf) { format_error(err, err_len, "out of memory"); goto done; }
+    if (o->log)
+        fprintf(o->log, "%ld training and %ld dev examples, %d labels; %ld steps per epoch, %ld in all "
+                "(warmup %ld)\n", r->train.n, r->dev.n, r->labels.n_labels, steps_per_epoch, total_steps,
+                warmup_steps);
+
+    double t_start = wall_seconds(), window_loss = 0;
+    long examples_done = 0, window_correct = 0, window_examples = 0, window_steps = 0;
+    bool stopped = false;
+    for (; r->epoch < (uint64_t)o->epochs; r->epoch++, r->batch_in_epoch = 0) {
+        classify_plan_free(&plan);
+        if (classify_plan_batches(&plan, &r->train, o->batch_size, true, epoch_seed(o->seed, (int)r->epoch)) != 0) {
+            format_error(err, err_len, "out of memory");
+            goto done;
+        }
+        if (o->log && r->batch_in_epoch == 0 && r->epoch == 0) {
+            PaddingCost pad = classify_padding_cost(&r->train, &plan, o->batch_size, o->max_seq_length,
+                                                    epoch_seed(o->seed, 0));
+            fprintf(o->log, "length bucketing: %.2f token positions run per real token (random batches: %.2f; "
+                    "all padded to %d: %.2f)\n", pad.bucketed, pad.random_batches, o->max_seq_length, pad.fixed);
+        }
+        for (; r->batch_in_epoch < (uint64_t)plan.n_batches; ) {
+            int Bmax = o->batch_size;
+            BertBatch batch = classify_make_batch(&r->train, &plan, (long)r->batch_in_epoch, tokenizer_pad_id(r->tok),
+                                                  batch_buf, batch_buf + Bmax * max_T, batch_buf + 2 * Bmax * max_T,
+                                                  batch_buf + 3 * Bmax * max_T);
+            bert_zero_grad(&r->model);
+            bert_forward(&r->model, &batch, true, dropout_key_for(o->seed, (long)r->step + 1));
+            bert_backward(&r->model, 1);
+            acfg.lr = lr_at_step((long)r->step, warmup_steps, total_steps, (real)o->lr);
+            double norm = adamw_step(&r->opt, r->model.params_memory, r->model.grads_memory, r->segments,
+                                     r->n_segments, &acfg);
+            if (!isfinite(norm)) {
+                format_error(err, err_len, "step %llu: the gradient is not finite (loss %g); lower --lr",
+                             (unsigned long long)r->step + 1, r->model.loss);
+                goto done;
+            }
+            r->step++;
+            r->batch_in_epoch++;
+            examples_done += batch.B;
+            window_loss += r->model.cls_loss;
+            window_correct += r->model.cls_correct;
+            window_examples += batch.B;
+            window_steps++;
+            double elapsed = wall_seconds() - t_start;
+            double rate = elapsed > 0 ? (double)examples_done / elapsed : 0;
+            if (o->on_progress) {
+                char fig[256];
+                snprintf(fig, sizeof fig, "epoch %llu | loss %.4f | acc %.3f | lr %.2e | %.0f ex/s",
+                         (unsigned long long)r->epoch + 1, window_loss / window_steps,
+                         (double)window_correct / (double)window_examples, (double)acfg.lr, rate);
+                o->on_progress(o->ctx, (long)r->step, total_steps, fig);
+            }
+            if (o->log_steps > 0 && r->step % (uint64_t)o->log_steps == 0) {
+                record(o, "{\"step\": %llu, \"split\": \"train\", \"epoch\": %.4f, \"loss\": %.6f, \"acc\": %.5f, "
+                          "\"lr\": %.6g, \"grad_norm\": %.5g, \"examples_per_s\": %.1f}",
+                       (unsigned long long)r->step, (double)r->epoch + (double)r->batch_in_epoch / plan.n_batches,
+                       window_loss / window_steps, (double)window_correct / (double)window_examples,
+                       (double)acfg.lr, norm, rate);
+                window_loss = 0;
+                window_correct = window_examples = window_steps = 0;
+            }
+            bool stop_now = (o->stop && *o->stop) || (o->stop_at_step > 0 && (long)r->step == o->stop_at_step);
+            if (stop_now || (o->save_steps > 0 && r->step % (uint64_t)o->save_steps == 0)) {
+                if (save_last(r, err, err_len) != 0) goto done;
+            }
+            if (stop_now) { stopped = true; goto finished; }
+        }
+        /* End of the epoch: evaluate, keep the best, save checkpoint-last. */
+        ClassifyReport report;
+        if (evaluate(r, &report, err, err_len) != 0) goto done;
+        double metric = o->metric_macro_f1 ? report.macro_f1 : report.accuracy, best;
+        memcpy(&best, &r->best_bits, sizeof best);
+        record(o, "{\"step\": %llu, \"split\": \"eval\", \"epoch\": %llu, \"loss\": %.6f, \"accuracy\": %.5f, "
+                  "\"macro_f1\": %.5f}",
+               (unsigned long long)r->step, (unsigned long long)r->epoch + 1, report.loss, report.accuracy,
+               report.macro_f1);
+        if (o->log) {
+            fprintf(o->log, "\nepoch %llu of %d, dev evaluation:\n", (unsigned long long)r->epoch + 1, o->epochs);
+            classify_report_print(o->log, &report, &r->labels);
+        }
+        if (metric > best) {
+            memcpy(&r->best_bits, &metric, sizeof metric);
+            r->best_epoch = r->epoch + 1;
+            if (save_best(r, &report, err, err_len) != 0) { classify_report_free(&report); goto done; }
+            if (o->log) fprintf(o->log, "new best %s %.4f: saved to %s\n",
+                                o->metric_macro_f1 ? "macro-F1" : "accuracy", metric, o->out_dir);
+        }
+        classify_report_free(&report);
+        r->epoch++;
+        r->batch_in_epoch = 0;
+        if (save_last(r, err, err_len) != 0) goto done;
+        r->epoch--;   /* the for loop's increment */
+    }
+finished:
+    result->steps = (long)r->step;
+    memcpy(&result->best_metric, &r->best_bits, sizeof result->best_metric);
+    result->best_epoch = (int)r->best_epoch;
+    double elapsed = wall_seconds() - t_start;
+    result->examples_per_second = elapsed > 0 ? (double)examples_done / elapsed : 0;
+    result->interrupted = stopped;
+    status = stopped ? 1 : 0;
+done:
+    free(batch_buf);
+    classify_plan_free(&plan);
+    free_run(r);
+    return status;
+}

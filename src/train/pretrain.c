@@ -1,0 +1,542 @@
+/* pretrain.c — the pretraining loop: data stream → BertForPreTraining →
+ * AdamW, with held-out evaluation, metrics, checkpoints and exact resume.
+ *
+ * Exactness of resume rests on three things, all saved in a checkpoint:
+ * the parameters and Adam moments (bit-exact F32 in the float build), the
+ * data stream's position and RNG states, and the step count, from which the
+ * learning rate and every dropout key are derived (never from wall time). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <cJSON.h>
+#include "train/pretrain.h"
+#include "io/bert_config.h"
+#include "io/checkpoint.h"
+#include "data/corpus.h"
+#include "io/fileio.h"
+#include "train/lr_schedule.h"
+#include "model/model.h"
+#include "data/pretrain_data.h"
+#include "train/progress.h"
+#include "core/rng.h"
+#include "data/tokenizer.h"
+#include "train/trainer_state.h"
+
+PretrainOptions pretrain_options_default(void) {
+    PretrainOptions o = {
+        .steps = 10000, .batch_size = 32, .grad_accum = 1, .lr = 1e-4, .warmup = -1,
+        .max_seq_length = 128, .max_predictions = 20, .masked_lm_prob = 0.15, .short_seq_prob = 0.1,
+        .eval_fraction = 0.01, .weight_decay = 0.01, .max_grad_norm = 1.0, .bias_correction = false,
+        .seed = 12345, .save_every = 1000, .eval_every = 500, .eval_batches = 20, .keep_checkpoints = 3,
+    };
+    return o;
+}
+
+/* Counts the invalid UTF-8 bytes the tokenizer drops, to warn once. */
+typedef struct {
+    const Tokenizer *tok;
+    long invalid_bytes;
+} EncodeContext;
+
+static long encode_text(void *ctx, const char *text, size_t len, IntVec *ids) {
+    EncodeContext *c = ctx;
+    long invalid = 0;
+    long n = tokenizer_encode(c->tok, text, len, ids, &invalid);
+    c->invalid_bytes += invalid;
+    return n;
+}
+
+typedef struct {
+    const PretrainOptions *opt;
+    BertConfig config;
+    Tokenizer *tok;
+    EncodeContext encode;
+    bool *is_continuation;
+    TokenSource source;
+    PretrainStream *train, *eval;
+    PretrainStreamState eval_start;
+    PretrainBatch batch;
+    BertModel model;
+    AdamWState adam;
+    AdamWConfig adam_config;
+    ParamSegment *segments;
+    int n_segments;
+    long warmup;
+    Progress progress;
+} Run;
+
+/* Each micro-batch's dropout masks come from its own key, a function of the
+ * seed and the position in the run only. */
+static uint64_t dropout_key(const Run *r, long step, int micro) {
+    uint64_t index = (uint64_t)step * (uint64_t)r->opt->grad_accum + (uint64_t)micro + 1;
+    return splitmix64_mix(r->opt->seed ^ (0xd1b54a32d192ed03ULL * index));
+}
+
+static BertBatch as_model_batch(const PretrainBatch *b) {
+    BertBatch x = {
+        .B = b->batch_size, .T = b->max_seq_length, .input_ids = b->input_ids,
+        .token_type_ids = b->token_type_ids, .attention_mask = b->attention_mask,
+        .P = b->max_predictions, .mlm_positions = b->mlm_positions, .mlm_labels = b->mlm_labels,
+        .nsp_labels = b->nsp_labels,
+    };
+    return x;
+}
+
+static void say(const Run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const Run *r, const char *fmt, ...) {
+    if (!r->opt->log) return;
+    va_list args;
+    va_start(args, fmt);
+    vfprintf(r->opt->log, fmt, args);
+    va_end(args);
+    fflush(r->opt->log);
+}
+
+/* ---- directories ---------------------------------------------------------------- */
+
+static bool file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Removes a checkpoint directory (it holds files only). */
+static void remove_flat_directory(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static void sync_directory(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) { fsync(fd); close(fd); }
+}
+
+/* Steps of the checkpoint-N directories in dir, ascending; returns how many. */
+static int list_checkpoints(const char *dir, long *steps, int max) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        char *end;
+        if (strncmp(e->d_name, "checkpoint-", 11) != 0) continue;
+        long step = strtol(e->d_name + 11, &end, 10);
+        if (*end == 0 && end != e->d_name + 11) steps[n++] = step;
+    }
+    closedir(d);
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && steps[j - 1] > steps[j]; j--) { long t = steps[j]; steps[j] = steps[j - 1]; steps[j - 1] = t; }
+    return n;
+}
+
+/* `--resume` takes a checkpoint directory or a run directory (its newest checkpoint). */
+static int resolve_resume(const char *path, char *checkpoint, size_t len, char *err, size_t err_len) {
+    char state[4096];
+    snprintf(state, sizeof state, "%s/trainer_state.safetensors", path);
+    if (file_exists(state)) {
+        snprintf(checkpoint, len, "%s", path);
+        return 0;
+    }
+    long steps[4096];
+    int n = list_checkpoints(path, steps, 4096);
+    if (n == 0) {
+        snprintf(err, err_len, "%s: no checkpoint to resume from (no trainer_state.safetensors and no checkpoint-N directory)", path);
+        return -1;
+    }
+    snprintf(checkpoint, len, "%s/checkpoint-%ld", path, steps[n - 1]);
+    return 0;
+}
+
+/* ---- checkpoints ---------------------------------------------------------------- */
+
+/* The run settings a resumed run must share with the run it continues. */
+static const char *const resume_keys[] = {
+    "batch_size", "grad_accum", "max_seq_length", "max_predictions", "seed",
+    "stream.file", "stream.offset", "stream.epoch", "stream.shard_rng", "stream.next_instance", "stream.rng",
+};
+enum { N_RESUME_KEYS = sizeof resume_keys / sizeof resume_keys[0] };
+
+static void resume_values(const Run *r, uint64_t values[N_RESUME_KEYS]) {
+    const PretrainOptions *o = r->opt;
+    PretrainStreamState s = pretrain_stream_state(r->train);
+    uint64_t v[N_RESUME_KEYS] = {
+        (uint64_t)o->batch_size, (uint64_t)o->grad_accum, (uint64_t)o->max_seq_length,
+        (uint64_t)o->max_predictions, o->seed, (uint64_t)s.file, (uint64_t)s.offset, (uint64_t)s.epoch,
+        s.shard_rng, (uint64_t)s.next_instance, s.rng,
+    };
+    memcpy(values, v, sizeof v);
+}
+
+static int write_model_directory(Run *r, const char *dir, char *err, size_t err_len) {
+    if (checkpoint_save(&r->model, dir, r->opt->vocab_path, NULL, err, err_len) != 0) return -1;
+    return checkpoint_save_tokenizer_config(dir, !r->opt->cased, r->config.max_position_embeddings, err, err_len);
+}
+
+/* Writes OUT/checkpoint-STEP (complete, or not at all: it is assembled in a
+ * temporary directory and renamed), prunes old ones, and refreshes the model
+ * in OUT itself so OUT is always a loadable Hugging Face directory. */
+static int save_checkpoint(Run *r, char *err, size_t err_len) {
+    const char *out = r->opt->out_dir;
+    long step = r->adam.step;
+    char final_dir[4096], tmp_dir[4096], path[4200];
+    snprintf(final_dir, sizeof final_dir, "%s/checkpoint-%ld", out, step);
+    snprintf(tmp_dir, sizeof tmp_dir, "%s/.checkpoint-%ld.tmp", out, step);
+    remove_flat_directory(tmp_dir);
+    if (write_model_directory(r, tmp_dir, err, err_len) != 0) return -1;
+    uint64_t values[N_RESUME_KEYS];
+    resume_values(r, values);
+    TrainerValues tv = { .count = 0 };
+    for (int i = 0; i < N_RESUME_KEYS; i++) trainer_values_set(&tv, resume_keys[i], values[i]);
+    snprintf(path, sizeof path, "%s/trainer_state.safetensors", tmp_dir);
+    if (trainer_state_save(path, &r->adam, &tv, err, err_len) != 0) return -1;
+    sync_directory(tmp_dir);
+    if (file_exists(final_dir)) remove_flat_directory(final_dir);
+    if (rename(tmp_dir, final_dir) != 0) {
+        snprintf(err, err_len, "%s: cannot rename to %s: %s", tmp_dir, final_dir, strerror(errno));
+        return -1;
+    }
+    sync_directory(out);
+    long steps[4096];
+    int n = list_checkpoints(out, steps, 4096);
+    for (int i = 0; i + r->opt->keep_checkpoints < n; i++) {
+        snprintf(path, sizeof path, "%s/checkpoint-%ld", out, steps[i]);
+        remove_flat_directory(path);
+    }
+    return write_model_directory(r, out, err, err_len);
+}
+
+/* Keeps the metrics of steps up to `step` only: a resumed run rewrites what
+ * the interrupted run recorded after its last checkpoint. */
+static int truncate_metrics(const char *path, long step, char *err, size_t err_len) {
+    char *data = NULL;
+    size_t len = 0;
+    if (!file_exists(path)) return 0;
+    if (read_whole_file(path, &data, &len, err, err_len) != 0) return -1;
+    size_t keep = 0;
+    for (char *line = data; *line;) {
+        char *end = strchr(line, '\n');
+        size_t line_len = end ? (size_t)(end - line + 1) : strlen(line);
+        char saved = line[line_len - (end ? 1 : 0)];
+        line[line_len - (end ? 1 : 0)] = 0;
+        cJSON *record = cJSON_Parse(line);
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(record, "step");
+        bool kept = cJSON_IsNumber(s) && s->valuedouble <= step;
+        cJSON_Delete(record);
+        line[line_len - (end ? 1 : 0)] = saved;
+        if (kept) {
+            memmove(data + keep, line, line_len);
+            keep += line_len;
+        }
+        line += line_len;
+    }
+    int rc = atomic_write_file(path, data, keep, err, err_len);
+    free(data);
+    return rc;
+}
+
+/* ---- evaluation ----------------------------------------------------------------- */
+
+typedef struct {
+    double mlm_loss, mlm_acc, nsp_loss, nsp_acc;
+} EvalFigures;
+
+/* The same held-out batches every time (the stream is rewound to its start),
+ * dropout off. Losses are means over all masked tokens and all sequences. */
+static int evaluate(Run *r, EvalFigures *f, char *err, size_t err_len) {
+    if (pretrain_stream_restore(r->eval, &r->eval_start, err, err_len) != 0) return -1;
+    double mlm_sum = 0, nsp_sum = 0;
+    long predictions = 0, mlm_correct = 0, sequences = 0, nsp_correct = 0;
+    for (int i = 0; i < r->opt->eval_batches; i++) {
+        if (pretrain_next_batch(r->eval, &r->batch) != 0) {
+            snprintf(err, err_len, "held-out data: %s", pretrain_stream_error(r->eval));
+            return -1;
+        }
+        BertBatch b = as_model_batch(&r->batch);
+        bert_forward(&r->model, &b, false, 0);
+        mlm_sum += r->model.mlm_loss * r->model.M;
+        predictions += r->model.M;
+        mlm_correct += r->model.mlm_correct;
+        nsp_sum += r->model.nsp_loss * b.B;
+        sequences += b.B;
+        nsp_correct += r->model.nsp_correct;
+    }
+    f->mlm_loss = predictions ? mlm_sum / predictions : 0;
+    f->mlm_acc = predictions ? (double)mlm_correct / predictions : 0;
+    f->nsp_loss = sequences ? nsp_sum / sequences : 0;
+    f->nsp_acc = sequences ? (double)nsp_correct / sequences : 0;
+    return 0;
+}
+
+/* ---- set-up --------------------------------------------------------------------- */
+
+static int open_data(Run *r, char *err, size_t err_len) {
+    const PretrainOptions *o = r->opt;
+    int V = tokenizer_vocab_size(r->tok);
+    r->is_continuation = calloc((size_t)V, sizeof(bool));
+    if (!r->is_continuation) { snprintf(err, err_len, "out of memory"); return -1; }
+    for (int i = 0; i < V; i++) r->is_continuation[i] = tokenizer_is_continuation(r->tok, i);
+    r->encode.tok = r->tok;
+    r->source = (TokenSource){
+        .ctx = &r->encode, .encode = encode_text, .vocab_size = V,
+        .cls_id = tokenizer_cls_id(r->tok), .sep_id = tokenizer_sep_id(r->tok),
+        .mask_id = tokenizer_mask_id(r->tok), .pad_id = tokenizer_pad_id(r->tok),
+        .is_continuation = r->is_continuation,
+    };
+    PretrainConfig pc = pretrain_config_default();
+    pc.max_seq_length = o->max_seq_length;
+    pc.max_predictions_per_seq = o->max_predictions;
+    pc.masked_lm_prob = o->masked_lm_prob;
+    pc.short_seq_prob = o->short_seq_prob;
+    pc.whole_word_mask = o->whole_word_mask;
+    pc.batch_size = o->batch_size;
+    pc.seed = o->seed;
+    pc.eval_fraction = o->eval_corpus ? 0 : o->eval_fraction;
+    CorpusOptions co = { .mode = o->prose ? CORPUS_PROSE : CORPUS_LINES, .chapters = o->chapters };
+    char eval_err[512] = "";
+    if (o->eval_corpus) {
+        r->train = pretrain_stream_open(o->corpus, o->n_corpus, &co, &r->source, &pc, PRETRAIN_ALL, err, err_len);
+        if (!r->train) return -1;
+        r->eval = pretrain_stream_open(o->eval_corpus, o->n_eval_corpus, &co, &r->source, &pc, PRETRAIN_ALL, err, err_len);
+        if (!r->eval) return -1;
+    } else {
+        bool held_out = o->eval_fraction > 0;
+        r->train = pretrain_stream_open(o->corpus, o->n_corpus, &co, &r->source, &pc,
+                                        held_out ? PRETRAIN_TRAIN : PRETRAIN_ALL, err, err_len);
+        if (!r->train) return -1;
+        if (held_out) {
+            /* A corpus of one document has nothing to hold out: train without evaluation. */
+            r->eval = pretrain_stream_open(o->corpus, o->n_corpus, &co, &r->source, &pc, PRETRAIN_HELDOUT,
+                                           eval_err, sizeof eval_err);
+            if (!r->eval) say(r, "bert pretrain: no held-out evaluation: %s\n", eval_err);
+        }
+    }
+    if (r->eval) r->eval_start = pretrain_stream_state(r->eval);
+    if (pretrain_batch_alloc(&r->batch, o->batch_size, o->max_seq_length, o->max_predictions) != 0) {
+        snprintf(err, err_len, "out of memory for a batch of %d × %d", o->batch_size, o->max_seq_length);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_options(const PretrainOptions *o, char *err, size_t err_len) {
+    if (!o->config_path || !o->vocab_path || !o->corpus || o->n_corpus < 1 || !o->out_dir)
+        snprintf(err, err_len, "need a config, a vocab, at least one corpus file and an output directory");
+    else if (o->steps < 1) snprintf(err, err_len, "--steps must be at least 1, not %ld", o->steps);
+    else if (o->batch_size < 1 || o->grad_accum < 1)
+        snprintf(err, err_len, "--batch-size and --grad-accum must be at least 1");
+    else if (!(o->lr > 0)) snprintf(err, err_len, "--lr must be positive, not %g", o->lr);
+    else if (o->max_seq_length < 8) snprintf(err, err_len, "--max-seq-length must be at least 8, not %d", o->max_seq_length);
+    else if (o->max_predictions < 1) snprintf(err, err_len, "--max-predictions must be at least 1");
+    else if (o->keep_checkpoints < 1) snprintf(err, err_len, "--keep must be at least 1");
+    else if (o->warmup > o->steps) snprintf(err, err_len, "--warmup %ld exceeds --steps %ld", o->warmup, o->steps);
+    else if (o->eval_every > 0 && o->eval_batches < 1) snprintf(err, err_len, "--eval-batches must be at least 1");
+    else return 0;
+    return -1;
+}
+
+static int set_up(Run *r, char *err, size_t err_len) {
+    const PretrainOptions *o = r->opt;
+    if (check_options(o, err, err_len) != 0) return -1;
+    if (bert_config_load(&r->config, o->config_path, err, err_len) != 0) return -1;
+    r->tok = tokenizer_load(o->vocab_path, !o->cased, err, err_len);
+    if (!r->tok) return -1;
+    if (tokenizer_vocab_size(r->tok) != r->config.vocab_size) {
+        snprintf(err, err_len, "%s has %d tokens but %s says vocab_size %d: make them agree",
+                 o->vocab_path, tokenizer_vocab_size(r->tok), o->config_path, r->config.vocab_size);
+        return -1;
+    }
+    if (o->max_seq_length > r->config.max_position_embeddings) {
+        snprintf(err, err_len, "--max-seq-length %d exceeds max_position_embeddings %d in %s",
+                 o->max_seq_length, r->config.max_position_embeddings, o->config_path);
+        return -1;
+    }
+    char checkpoint_dir[4096] = "";
+    if (o->resume && resolve_resume(o->resume, checkpoint_dir, sizeof checkpoint_dir, err, err_len) != 0) return -1;
+    if (make_directory_path(o->out_dir, err, err_len) != 0) return -1;
+    if (open_data(r, err, err_len) != 0) return -1;
+
+    if (o->resume) {
+        int heads = 0;
+        if (checkpoint_load(&r->model, checkpoint_dir, BERT_HEADS_PRETRAINING, 0, o->seed, &heads, err, err_len) != 0)
+            return -1;
+        if (r->model.num_params == 0 || r->model.config.hidden_size != r->config.hidden_size ||
+            r->model.config.num_hidden_layers != r->config.num_hidden_layers ||
+            r->model.config.vocab_size != r->config.vocab_size) {
+            snprintf(err, err_len, "%s: the checkpoint's config differs from %s", checkpoint_dir, o->config_path);
+            return -1;
+        }
+    } else {
+        if (bert_create(&r->model, &r->config, BERT_HEADS_PRETRAINING, 0, err, err_len) != 0) return -1;
+        bert_init_weights(&r->model, o->seed);
+    }
+    if (bert_reserve(&r->model, o->batch_size, o->max_seq_length, o->max_predictions, err, err_len) != 0) return -1;
+    if (adamw_state_init(&r->adam, r->model.num_params) != 0) {
+        snprintf(err, err_len, "out of memory for the optimizer state of %ld parameters", r->model.num_params);
+        return -1;
+    }
+    r->segments = malloc(sizeof(ParamSegment) * (size_t)r->model.num_tensors);
+    r->n_segments = bert_param_segments(&r->model, r->segments);
+    r->adam_config = adamw_config_bert();
+    r->adam_config.weight_decay = (real)o->weight_decay;
+    r->adam_config.max_grad_norm = (real)o->max_grad_norm;
+    r->adam_config.bias_correction = o->bias_correction;
+    r->warmup = o->warmup >= 0 ? o->warmup : o->steps / 10;
+
+    if (o->resume) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/trainer_state.safetensors", checkpoint_dir);
+        uint64_t saved[N_RESUME_KEYS], ours[N_RESUME_KEYS];
+        uint64_t *outputs[N_RESUME_KEYS];
+        for (int i = 0; i < N_RESUME_KEYS; i++) outputs[i] = &saved[i];
+        if (trainer_state_load(path, &r->adam, resume_keys, outputs, N_RESUME_KEYS, err, err_len) != 0) return -1;
+        resume_values(r, ours);
+        for (int i = 0; i < 5; i++)
+            if (saved[i] != ours[i]) {
+                snprintf(err, err_len, "%s: %s was %llu in the run being resumed, now %llu: resume with the same settings",
+                         path, resume_keys[i], (unsigned long long)saved[i], (unsigned long long)ours[i]);
+                return -1;
+            }
+        PretrainStreamState s = {
+            .file = (int64_t)saved[5], .offset = (int64_t)saved[6], .epoch = (int64_t)saved[7],
+            .shard_rng = saved[8], .next_instance = (int64_t)saved[9], .rng = saved[10],
+        };
+        if (pretrain_stream_restore(r->train, &s, err, err_len) != 0) return -1;
+        snprintf(path, sizeof path, "%s/metrics.jsonl", o->out_dir);
+        if (truncate_metrics(path, r->adam.step, err, err_len) != 0) return -1;
+        say(r, "bert pretrain: resuming from %s at step %ld\n", checkpoint_dir, r->adam.step);
+    }
+    char metrics[4200];
+    snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", o->out_dir);
+    return progress_open(&r->progress, metrics, r->adam.step, o->steps, err, err_len);
+}
+
+static void tear_down(Run *r) {
+    progress_close(&r->progress);
+    free(r->segments);
+    adamw_state_free(&r->adam);
+    bert_free(&r->model);
+    pretrain_batch_free(&r->batch);
+    if (r->train) pretrain_stream_close(r->train);
+    if (r->eval) pretrain_stream_close(r->eval);
+    free(r->is_continuation);
+    if (r->tok) tokenizer_free(r->tok);
+    bert_config_free(&r->config);
+}
+
+/* ---- the loop --------------------------------------------------------------------- */
+
+PretrainResult pretrain_run(const PretrainOptions *opt, char *err, size_t err_len) {
+    Run run, *r = &run;
+    memset(r, 0, sizeof *r);
+    r->opt = opt;
+    PretrainResult result = PRETRAIN_FAILED;
+    if (set_up(r, err, err_len) != 0) goto done;
+
+    const PretrainOptions *o = opt;
+    BertModel *m = &r->model;
+    say(r, "bert pretrain: %ld parameters, %ld training documents, batch %d × %d (× %d accumulated), %ld steps\n",
+        m->num_params, pretrain_stream_num_documents(r->train), o->batch_size, o->max_seq_length,
+        o->grad_accum, o->steps);
+    double window_start = now_seconds();
+    while (r->adam.step < o->steps) {
+        long step = r->adam.step;
+        double t0 = now_seconds();
+        double loss = 0, mlm_loss = 0, nsp_loss = 0;
+        long predictions = 0, mlm_correct = 0, sequences = 0, nsp_correct = 0;
+        bert_zero_grad(m);
+        for (int micro = 0; micro < o->grad_accum; micro++) {
+            if (pretrain_next_batch(r->train, &r->batch) != 0) {
+                snprintf(err, err_len, "training data: %s", pretrain_stream_error(r->train));
+                goto done;
+            }
+            BertBatch b = as_model_batch(&r->batch);
+            bert_forward(m, &b, true, dropout_key(r, step, micro));
+            bert_backward(m, (real)(1.0 / o->grad_accum));
+            loss += m->loss / o->grad_accum;
+            mlm_loss += m->mlm_loss / o->grad_accum;
+            nsp_loss += m->nsp_loss / o->grad_accum;
+            predictions += m->M;
+            mlm_correct += m->mlm_correct;
+            sequences += b.B;
+            nsp_correct += m->nsp_correct;
+        }
+        r->adam_config.lr = lr_at_step(step, r->warmup, o->steps, (real)o->lr);
+        double norm = adamw_step(&r->adam, m->params_memory, m->grads_memory, r->segments, r->n_segments,
+                                 &r->adam_config);
+        if (!isfinite(norm)) {
+            snprintf(err, err_len, "step %ld: the gradient is not finite (loss %g); lower --lr or check the data",
+                     step, loss);
+            goto done;
+        }
+        double seconds = now_seconds() - t0;
+        double tokens_per_s = (double)o->grad_accum * o->batch_size * o->max_seq_length / seconds;
+        double mlm_acc = predictions ? (double)mlm_correct / predictions : 0;
+        double nsp_acc = sequences ? (double)nsp_correct / sequences : 0;
+        char record[512], figures[256];
+        snprintf(record, sizeof record,
+                 "{\"split\": \"train\", \"step\": %ld, \"loss\": %.6g, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g, "
+                 "\"nsp_loss\": %.6g, \"nsp_acc\": %.4g, \"lr\": %.6g, \"grad_norm\": %.6g, \"tokens_per_s\": %.1f}",
+                 r->adam.step, loss, mlm_loss, mlm_acc, nsp_loss, nsp_acc, (double)r->adam_config.lr, norm, tokens_per_s);
+        progress_record(&r->progress, record);
+        double elapsed = now_seconds() - window_start;
+        snprintf(figures, sizeof figures, "loss %.3f | mlm %.3f acc %.3f | nsp %.3f acc %.2f | lr %.2e | %.0f tok/s",
+                 loss, mlm_loss, mlm_acc, nsp_loss, nsp_acc, (double)r->adam_config.lr,
+                 (double)(r->adam.step - r->progress.first_step) * o->grad_accum * o->batch_size * o->max_seq_length /
+                     (elapsed > 0 ? elapsed : 1));
+        if (o->log) progress_show(&r->progress, r->adam.step, figures);
+
+        bool last = r->adam.step == o->steps;
+        bool stopping = (o->stop && *o->stop) || (o->stop_at_step > 0 && r->adam.step >= o->stop_at_step);
+        if (r->eval && ((o->eval_every > 0 && r->adam.step % o->eval_every == 0) || last)) {
+            EvalFigures f;
+            if (evaluate(r, &f, err, err_len) != 0) goto done;
+            snprintf(record, sizeof record,
+                     "{\"split\": \"eval\", \"step\": %ld, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g, \"nsp_loss\": %.6g, "
+                     "\"nsp_acc\": %.4g}", r->adam.step, f.mlm_loss, f.mlm_acc, f.nsp_loss, f.nsp_acc);
+            progress_record(&r->progress, record);
+            if (o->log) {
+                progress_done(&r->progress);
+                fprintf(o->log, "held-out at step %ld: mlm loss %.4f acc %.4f | nsp loss %.4f acc %.4f\n",
+                        r->adam.step, f.mlm_loss, f.mlm_acc, f.nsp_loss, f.nsp_acc);
+            }
+        }
+        if ((o->save_every > 0 && r->adam.step % o->save_every == 0) || last || stopping) {
+            if (save_checkpoint(r, err, err_len) != 0) goto done;
+        }
+        if (stopping && !last) {
+            if (o->log) {
+                progress_done(&r->progress);
+                fprintf(o->log, "bert pretrain: stopped at step %ld; checkpoint saved in %s/checkpoint-%ld; "
+                        "continue with --resume %s\n", r->adam.step, o->out_dir, r->adam.step, o->out_dir);
+            }
+            result = PRETRAIN_STOPPED;
+            goto done;
+        }
+    }
+    if (o->log) {
+        progress_done(&r->progress);
+        if (r->encode.invalid_bytes)
+            fprintf(o->log, "bert pretrain: warning: %ld invalid UTF-8 bytes in the corpus were dropped\n",
+                    r->encode.invalid_bytes);
+        fprintf(o->log, "bert pretrain: done; the model is in %s (Hugging Face layout), metrics in %s/metrics.jsonl\n",
+                o->out_dir, o->out_dir);
+    }
+    result = PRETRAIN_DONE;
+done:
+    tear_down(r);
+    return result;
+}
