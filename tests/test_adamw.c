@@ -68,13 +68,13 @@ static void check_one_step(bool bias_correction, const real g[3], double want_no
 }
 
 /* Step 1, gradients g = [0.2, −0.4, 0.4]: global norm √0.36 = 0.6 <= 1, no clipping.
- *   (A3) m = 0.1·g = [0.02, −0.04, 0.04];  (A4) v = 0.001·g² = [4e-5, 1.6e-4, 1.6e-4].
- * Google (A5): u = m/(√v + ε) = 0.1·g / (√0.001·|g| + 1e-6); for |g| = 0.2,
+ *   (OP3) m = 0.1·g = [0.02, −0.04, 0.04];  (OP4) v = 0.001·g² = [4e-5, 1.6e-4, 1.6e-4].
+ * Google (OP5): u = m/(√v + ε) = 0.1·g / (√0.001·|g| + 1e-6); for |g| = 0.2,
  *   u = 0.02 / (0.00632455532 + 1e-6) = 3.16177773; for |g| = 0.4, u = ±3.16202768.
  *   p[0] = 1 − 0.1·(3.16177773 + 0.01·1)   = 0.682822226  (decay)
  *   p[1] = −2 − 0.1·(−3.16202768 + 0.01·(−2)) = −1.681797232  (decay)
  *   p[2] = 0.5 − 0.1·3.16202768             = 0.183797232  (no decay)
- * torch (A6)–(A9), t = 1: m̂ = m/0.1 = g, v̂ = v/0.001 = g², so
+ * torch (OP6)–(OP9), t = 1: m̂ = m/0.1 = g, v̂ = v/0.001 = g², so
  *   p[0] = 1·(1 − 0.1·0.01) − 0.1·0.2/(0.2 + 1e-6)   = 0.999 − 0.0999995000025 = 0.8990004999975
  *   p[1] = −2·0.999 + 0.1·0.4/(0.4 + 1e-6)           = −1.998 + 0.09999975 = −1.8980002499994
  *   p[2] = 0.5 − 0.1·0.4/(0.4 + 1e-6)  (no decay)    = 0.400000249999375 */
@@ -94,7 +94,7 @@ START_TEST(one_step_torch_unclipped) {
 }
 END_TEST
 
-/* Step 1, gradients g = [1, −2, 2]: norm 3 > 1, so (A2) scales them by 1/3 to
+/* Step 1, gradients g = [1, −2, 2]: norm 3 > 1, so (OP2) scales them by 1/3 to
  * [1/3, −2/3, 2/3] (norm exactly 1). m = [1/30, −1/15, 1/15], v = 0.001·g²/9.
  * Google: u = (g/30)/(√0.001·|g|/3 + 1e-6); for |g|/3 = 1/3: 0.0333333/(0.0105409255 + 1e-6)
  *   = 3.16197769, for 2/3: 3.16212769.
@@ -216,7 +216,7 @@ START_TEST(global_norm_by_hand) {
 }
 END_TEST
 
-/* (A2): clipping scales the gradients to global norm exactly max_norm = 1. The
+/* (OP2): clipping scales the gradients to global norm exactly max_norm = 1. The
  * first Google step stores m = (1 − β1)·g_clipped, so ‖m‖/(1 − β1) must be 1. */
 START_TEST(clipping_scales_to_max_norm) {
     const long n = 1000;

@@ -15,7 +15,7 @@
 
 START_TEST(google_schedule_by_hand) {
     /* warmup 10, total 100, steps counted from 0 (step = updates done so far).
-     * (S1) step < 10: 1e-4 · step/10;  (S2) otherwise 1e-4 · (1 − min(step,100)/100). */
+     * (OP10) step < 10: 1e-4 · step/10;  (OP11) otherwise 1e-4 · (1 − min(step,100)/100). */
     ck_assert_near(lr_at_step(0, 10, 100, PEAK), 0.0, LR_TOL);       /* first update: lr 0 */
     ck_assert_near(lr_at_step(5, 10, 100, PEAK), 5e-5, LR_TOL);
     ck_assert_near(lr_at_step(9, 10, 100, PEAK), 9e-5, LR_TOL);      /* last warmup step */
@@ -38,7 +38,7 @@ START_TEST(google_schedule_without_warmup_or_decay) {
 END_TEST
 
 START_TEST(hf_schedule_by_hand) {
-    /* warmup 10, total 100: (S1) in warmup; (S3) 1e-4 · max(0, (100 − step)/90) after. */
+    /* warmup 10, total 100: (OP10) in warmup; (OP12) 1e-4 · max(0, (100 − step)/90) after. */
     ck_assert_near(lr_at_step_hf(0, 10, 100, PEAK), 0.0, LR_TOL);
     ck_assert_near(lr_at_step_hf(5, 10, 100, PEAK), 5e-5, LR_TOL);
     ck_assert_near(lr_at_step_hf(10, 10, 100, PEAK), 1e-4, LR_TOL);  /* warmup end: exactly peak */

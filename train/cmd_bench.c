@@ -25,7 +25,7 @@ static int compare_doubles(const void *a, const void *b) {
 }
 
 /* Forward FLOPs of the pretraining model on B sequences of T tokens with M
- * scored predictions (docs/performance.md, (P1)–(P4)). */
+ * scored predictions (docs/performance.md, (PF1)–(PF4)). */
 static double forward_flops(const BertConfig *c, int B, int T, int M) {
     double N = (double)B * T, C = c->hidden_size, I = c->intermediate_size, V = c->vocab_size;
     double L = c->num_hidden_layers;

@@ -2,7 +2,7 @@
  * AdamWeightDecayOptimizer (no bias correction, weight decay added to the
  * Adam update), or optionally torch.optim.AdamW (bias-corrected, decoupled
  * decay applied first), preceded by global-norm gradient clipping as in
- * Google's tf.clip_by_global_norm. Equations (A1)–(A9): docs/optimizer.md.
+ * Google's tf.clip_by_global_norm. Equations (OP1)–(OP9): docs/optimizer.md.
  *
  * Parameters and gradients each live in ONE contiguous `real` buffer of n
  * elements (llm.c style). The model describes that buffer as named segments,
@@ -36,7 +36,7 @@ AdamWConfig adamw_config_bert(void);
 
 /* m, v: first and second moments, n elements each, in the same layout as the
  * parameter buffer. step: updates applied so far (0 for a fresh state); the
- * update that is running uses t = step + 1 in the bias correction (A6).
+ * update that is running uses t = step + 1 in the bias correction (OP6).
  * To checkpoint, save m[0..n), v[0..n) and step; to resume, init a state of
  * the same n and copy them back. */
 typedef struct { real *m, *v; long n; long step; } AdamWState;
@@ -52,12 +52,12 @@ void adamw_state_free(AdamWState *st);
 int adamw_check_segments(const ParamSegment *segments, int n_segments, long n,
                          char *err, size_t err_size);
 
-/* sqrt(Σ g²) over grads[n] (A1), accumulated in double over a fixed set of
+/* sqrt(Σ g²) over grads[n] (OP1), accumulated in double over a fixed set of
  * chunks whose boundaries depend only on n, then summed in chunk order: the
  * result is bitwise identical for any number of threads. */
 double grad_global_norm(const real *grads, long n);
 
-/* Google's clip_by_global_norm factor (A2): max_norm / max(norm, max_norm),
+/* Google's clip_by_global_norm factor (OP2): max_norm / max(norm, max_norm),
  * i.e. 1 when norm <= max_norm; 1 when max_norm <= 0 (clipping disabled). */
 double grad_clip_scale(double global_norm, double max_norm);
 
@@ -65,8 +65,8 @@ double grad_clip_scale(double global_norm, double max_norm);
  *   norm = grad_global_norm(grads, st->n); the gradients used are
  *   grads · grad_clip_scale(norm, cfg->max_grad_norm), computed on the fly —
  *   the caller's grads buffer is NOT modified;
- *   then st->step += 1 and every segment is updated by (A3)–(A5) or
- *   (A6)–(A9) as cfg->bias_correction says, with decay where segment.decay.
+ *   then st->step += 1 and every segment is updated by (OP3)–(OP5) or
+ *   (OP6)–(OP9) as cfg->bias_correction says, with decay where segment.decay.
  * Returns the pre-clip global norm. If it is not finite (a NaN or Inf
  * gradient) nothing is changed — params, m, v and step are left as they were —
  * and the NaN/Inf is returned for the caller to report. Segments must pass

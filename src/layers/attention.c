@@ -33,7 +33,7 @@
  * checks call this thousands of times on tiny inputs). */
 #define PARALLEL_MIN_PRODUCTS (64L * 64 * 64)
 
-/* docs/attention.md, equations (A1)–(A7). */
+/* docs/attention.md, equations (AT1)–(AT7). */
 void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
                        real *probs_dropped, real *context,
                        const real *inp, const real *mask_add,
@@ -49,7 +49,7 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
     const real keep_scale = dropping ? 1 / (1 - dropout_p) : 1;
     const uint64_t drop_threshold = rng_threshold(dropout_p);   /* dropped ⇔ rng_bits_at < this */
 
-    /* (A1) qkv[B·T,3C] = inp · w_qkvᵀ + b_qkv */
+    /* (AT1) qkv[B·T,3C] = inp · w_qkvᵀ + b_qkv */
     linear_forward(qkv, inp, w_qkv, b_qkv, B * T, C, C3);
 
     #pragma omp parallel for schedule(static) if (B * NH > 1 && B * NH * TT * hd >= PARALLEL_MIN_PRODUCTS)
@@ -61,11 +61,11 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
         real *p = probs + bh * TT;                          /* [T,T] */
         const real *madd = mask_add ? mask_add + (long)b * T : NULL;
 
-        /* (A2) scores[T,T] = Q_h K_hᵀ / √hd, written into probs */
+        /* (AT2) scores[T,T] = Q_h K_hᵀ / √hd, written into probs */
         gemm(false, true, T, T, hd, scale, q, C3, k, C3, 0, p, T);
 
-        /* (A3)–(A5) row by row while the row is in cache: add the key mask,
-         * softmax over keys (docs/softmax.md (S1)–(S2)), then inverted dropout
+        /* (AT3)–(AT5) row by row while the row is in cache: add the key mask,
+         * softmax over keys (docs/softmax.md (SM1)–(SM2)), then inverted dropout
          * with the element's index in the whole [B,NH,T,T] tensor. Each loop
          * is a plain vector loop: branches are hoisted out of them and the
          * dropout draw is compared in integers (rng_threshold). */
@@ -102,16 +102,16 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
             }
         }
 
-        /* (A6) context_h[T,hd] = probs_dropped · V_h, into columns h·hd.. of context (ld C) */
+        /* (AT6) context_h[T,hd] = probs_dropped · V_h, into columns h·hd.. of context (ld C) */
         const real *pd = dropping ? probs_dropped + bh * TT : p;
         gemm(false, false, T, hd, T, 1, pd, T, v, C3, 0, context + (long)b * T * C + h * hd, C);
     }
 
-    /* (A7) out[B·T,C] = context · w_outᵀ + b_out */
+    /* (AT7) out[B·T,C] = context · w_outᵀ + b_out */
     linear_forward(out, context, w_out, b_out, B * T, C, C);
 }
 
-/* docs/attention.md, equations (A8)–(A19). dropout_p must be the p used in the
+/* docs/attention.md, equations (AT8)–(AT19). dropout_p must be the p used in the
  * forward call when it ran with training on, and 0 when training was off
  * (the same contract as dropout_backward); the saved mask supplies which
  * elements were dropped, p only the 1/(1 − p) scale of the kept ones. */
@@ -128,7 +128,7 @@ void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out,
     const bool dropping = dropout_p > 0;
     const real keep_scale = dropping ? 1 / (1 - dropout_p) : 1;
 
-    /* (A8)–(A10): output projection; d_context is scratch, so start at 0 */
+    /* (AT8)–(AT10): output projection; d_context is scratch, so start at 0 */
     memset(d_context, 0, sizeof(real) * (size_t)B * T * C);
     linear_backward(d_context, d_w_out, d_b_out, dout, context, w_out, B * T, C, C);
 
@@ -145,19 +145,19 @@ void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out,
         const uint8_t *m = dropping ? dropout_mask + bh * TT : NULL;
         real *dp = d_probs + bh * TT;                                /* [T,T] */
 
-        /* (A12) dV_h[T,hd] = probs_droppedᵀ · d_context_h, with probs_dropped
+        /* (AT12) dV_h[T,hd] = probs_droppedᵀ · d_context_h, with probs_dropped
          * rebuilt from probs and the mask in dp (the same products as in the
-         * forward pass, so the same values) before (A11) overwrites dp. */
+         * forward pass, so the same values) before (AT11) overwrites dp. */
         const real *pd = p;
         if (dropping) {
             for (long e = 0; e < TT; e++) dp[e] = m[e] ? p[e] * keep_scale : 0;
             pd = dp;
         }
         gemm(true, false, T, hd, T, 1, pd, T, dctx, C, 0, dv, C3);
-        /* (A11) d_probs_dropped[T,T] = d_context_h · V_hᵀ */
+        /* (AT11) d_probs_dropped[T,T] = d_context_h · V_hᵀ */
         gemm(false, true, T, T, hd, 1, dctx, C, v, C3, 0, dp, T);
 
-        /* (A13) through dropout, then (A14) the softmax Jacobian, row by row
+        /* (AT13) through dropout, then (AT14) the softmax Jacobian, row by row
          * in place: dp ends as d_scores (the gradient of the masked,
          * scaled scores). A masked key has p = 0 exactly, so its d_score is 0. */
         for (int i = 0; i < T; i++) {
@@ -173,13 +173,13 @@ void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out,
             for (int j = 0; j < T; j++) g[j] = y[j] * (g[j] - dot);
         }
 
-        /* (A15) dQ_h[T,hd] = d_scores · K_h / √hd */
+        /* (AT15) dQ_h[T,hd] = d_scores · K_h / √hd */
         gemm(false, false, T, hd, T, scale, dp, T, k, C3, 0, dq, C3);
-        /* (A16) dK_h[T,hd] = d_scoresᵀ · Q_h / √hd */
+        /* (AT16) dK_h[T,hd] = d_scoresᵀ · Q_h / √hd */
         gemm(true, false, T, hd, T, scale, dp, T, q, C3, 0, dk, C3);
     }
 
-    /* (A17)–(A19) stacked QKV projection: d_w_qkv's three row blocks are dW_q,
+    /* (AT17)–(AT19) stacked QKV projection: d_w_qkv's three row blocks are dW_q,
      * dW_k, dW_v; dinp gets the sum of the three paths */
     linear_backward(dinp, d_w_qkv, d_b_qkv, d_qkv, inp, w_qkv, B * T, C, C3);
 }

@@ -11,7 +11,7 @@ void classifier_head_forward(real *logits, real *dropped, uint8_t *mask, const r
     linear_forward(logits, dropped, weight, bias, B, C, K);
 }
 
-/* docs/heads.md#classification-head (K2)–(K3). */
+/* docs/heads.md#classification-head (HD12)–(HD13). */
 void classifier_head_backward(real *d_pooled, real *dweight, real *dbias, real *d_dropped,
                               const real *dlogits, const real *dropped, const uint8_t *mask,
                               const real *weight, real p, int B, int C, int K) {

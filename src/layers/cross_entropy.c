@@ -28,7 +28,7 @@ static int first_index_of(const real *x, int n, real value) {
     return n - 1;
 }
 
-/* docs/cross_entropy.md, equations (X1)–(X3). The log-probability of the
+/* docs/cross_entropy.md, equations (CE1)–(CE3). The log-probability of the
  * target is taken as (z_t − max) − log Σ exp(z − max) rather than log(probs),
  * which would be −∞ once probs underflows. A target outside [0, V) (other than
  * IGNORE_INDEX) cannot be scored: the loss is then NaN, never a read out of
@@ -76,7 +76,7 @@ real cross_entropy_forward(real *probs, int *predicted, const real *logits, cons
     return counted > 0 ? (real)(loss / counted) : 0;
 }
 
-/* docs/cross_entropy.md, equations (X4)–(X6):
+/* docs/cross_entropy.md, equations (CE4)–(CE6):
  *   dlogits[n,:] = dloss/count · (probs[n,:] − onehot(targets[n])) on counted rows. */
 void cross_entropy_backward(real *dlogits, const real *probs, const int *targets,
                             real dloss, int N, int V) {

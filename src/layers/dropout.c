@@ -5,12 +5,12 @@
 #include "core/parallel.h"
 #include "core/rng.h"
 
-/* 1/(1 − p), the factor that keeps E[out] = inp (docs/dropout.md, (D2)).
+/* 1/(1 − p), the factor that keeps E[out] = inp (docs/dropout.md, (DO2)).
  * p ≥ 1 drops everything; the factor is then irrelevant and set to 0 so no
  * 0·∞ = NaN appears. */
 static real keep_scale(real p) { return p < 1 ? 1 / (1 - p) : 0; }
 
-/* docs/dropout.md, equations (D1)–(D2). */
+/* docs/dropout.md, equations (DO1)–(DO2). */
 void dropout_forward(real *out, uint8_t *mask, const real *inp, real p, uint64_t key,
                      long N, bool training) {
     if (!training || p <= 0) {
@@ -29,7 +29,7 @@ void dropout_forward(real *out, uint8_t *mask, const real *inp, real p, uint64_t
     }
 }
 
-/* docs/dropout.md, equation (D3): dinp = dout ⊙ mask / (1 − p). */
+/* docs/dropout.md, equation (DO3): dinp = dout ⊙ mask / (1 − p). */
 void dropout_backward(real *dinp, const real *dout, const uint8_t *mask, real p, long N) {
     real scale = p > 0 ? keep_scale(p) : 1;
     #pragma omp parallel for simd schedule(static) if (N >= PARALLEL_MIN_WORK)

@@ -5,7 +5,7 @@
 #include "layers/embeddings.h"
 #include "core/parallel.h"
 
-/* docs/embeddings.md, equation (E1). Ids are trusted: the data loader checks
+/* docs/embeddings.md, equation (EM1). Ids are trusted: the data loader checks
  * them against V and TV, which this layer is not told. */
 void embeddings_forward(real *out, const int *input_ids, const int *token_type_ids,
                         const real *word_emb, const real *pos_emb, const real *type_emb,
@@ -21,7 +21,7 @@ void embeddings_forward(real *out, const int *input_ids, const int *token_type_i
     }
 }
 
-/* docs/embeddings.md, equations (E2)–(E4). Two tokens with the same id add
+/* docs/embeddings.md, equations (EM2)–(EM4). Two tokens with the same id add
  * into the same row, so the tokens are visited serially, in order, and the
  * threads split the hidden axis instead: each owns a contiguous block of
  * columns of every table. Every element therefore receives its additions in

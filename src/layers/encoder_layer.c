@@ -49,7 +49,7 @@ void encoder_layer_forward(EncoderLayerCache *cache, const real *inp, const real
     PROFILE_END(PROFILE_LAYERNORM, t_ln2);
 }
 
-/* docs/encoder_layer.md (E5)–(E9): the forward steps in reverse; h receives
+/* docs/encoder_layer.md (EL5)–(EL9): the forward steps in reverse; h receives
  * gradient from both its residual path and the feed-forward branch, and x
  * from both its residual path and attention. */
 void encoder_layer_backward(real *dinp, EncoderLayerParams *g, EncoderLayerScratch *sc,

@@ -12,7 +12,7 @@ void feedforward_forward(real *out, real *pre, real *act, const real *inp,
     linear_forward(out, act, w2, b2, N, I, C);
 }
 
-/* docs/feedforward.md (F2)–(F4): the chain rule through the three steps, each
+/* docs/feedforward.md (FF2)–(FF4): the chain rule through the three steps, each
  * step's backward being the layer's own. */
 void feedforward_backward(real *dinp, real *dw1, real *db1, real *dw2, real *db2,
                           real *d_act, real *d_pre, const real *dout, const real *inp,

@@ -7,7 +7,7 @@
 #include "core/parallel.h"
 #include "core/simd_math.h"
 
-/* docs/gelu.md, equation (G1): gelu(x) = x·Φ(x), Φ(x) = ½(1 + erf(x/√2)). */
+/* docs/gelu.md, equation (GE1): gelu(x) = x·Φ(x), Φ(x) = ½(1 + erf(x/√2)). */
 void gelu_forward(real *out, const real *inp, long N) {
     const real inv_sqrt2 = (real)0.70710678118654752440;
     long blocks = (N + SIMD_BLOCK - 1) / SIMD_BLOCK;
@@ -22,7 +22,7 @@ void gelu_forward(real *out, const real *inp, long N) {
     }
 }
 
-/* docs/gelu.md, equation (G1) on pre + bias. Row by row, each row one
+/* docs/gelu.md, equation (GE1) on pre + bias. Row by row, each row one
  * vector loop, so every element takes the same path whatever the thread
  * count. */
 void gelu_forward_with_bias(real *out, real *pre, const real *bias, int N, int C) {
@@ -39,7 +39,7 @@ void gelu_forward_with_bias(real *out, real *pre, const real *bias, int N, int C
     }
 }
 
-/* docs/gelu.md, equations (G3)–(G4): gelu'(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π). */
+/* docs/gelu.md, equations (GE3)–(GE4): gelu'(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π). */
 void gelu_backward(real *dinp, const real *dout, const real *inp, long N) {
     const real inv_sqrt2 = (real)0.70710678118654752440;
     const real inv_sqrt_2pi = (real)0.39894228040143267794;

@@ -24,7 +24,7 @@ void layernorm_forward(real *out, real *mean, real *rstd, const real *inp,
     }
 }
 
-/* docs/layernorm.md, equation (N4): with x̂ = (x − mean)·rstd and
+/* docs/layernorm.md, equation (LN4): with x̂ = (x − mean)·rstd and
  * g = dout ⊙ weight,  dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)). */
 void layernorm_backward(real *dinp, real *dweight, real *dbias, const real *dout,
                         const real *inp, const real *weight, const real *mean,

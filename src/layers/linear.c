@@ -4,7 +4,7 @@
 #include "core/parallel.h"
 #include "core/gemm.h"
 
-/* docs/linear.md, equation (L1). The bias is added after the product, in a
+/* docs/linear.md, equation (LI1). The bias is added after the product, in a
  * pass over the output while much of it is still in cache. Writing the bias
  * into out first and letting BLIS accumulate onto it (β = 1) was slower:
  * the microkernel then stalls on reading every C tile from memory
@@ -23,7 +23,7 @@ void linear_forward(real *out, const real *inp, const real *weight, const real *
     }
 }
 
-/* docs/linear.md, equations (L2)–(L4). */
+/* docs/linear.md, equations (LI2)–(LI4). */
 void linear_backward(real *dinp, real *dweight, real *dbias, const real *dout,
                      const real *inp, const real *weight, int N, int IC, int OC) {
     if (dinp) gemm(false, false, N, IC, OC, 1, dout, OC, weight, IC, 1, dinp, IC);

@@ -17,7 +17,7 @@ void mlm_head_forward(real *logits, real *pre, real *act, real *ln_out, real *ln
     linear_forward(logits, ln_out, word_emb, out_bias, M, C, V);
 }
 
-/* docs/heads.md#masked-lm-head (M2)–(M5): the decoder's weight gradient adds
+/* docs/heads.md#masked-lm-head (HD6)–(HD9): the decoder's weight gradient adds
  * to the word-embedding gradient, because it is the same tensor. */
 void mlm_head_backward(real *dinp, real *d_dense_w, real *d_dense_b, real *d_ln_w, real *d_ln_b,
                        real *d_word_emb, real *d_out_bias,

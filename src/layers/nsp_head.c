@@ -8,7 +8,7 @@ void nsp_head_forward(real *logits, const real *pooled, const real *weight, cons
     linear_forward(logits, pooled, weight, bias, B, C, NSP_CLASSES);
 }
 
-/* docs/heads.md#next-sentence-head: the linear layer's (L2)–(L4). */
+/* docs/heads.md#next-sentence-head: the linear layer's (LI2)–(LI4). */
 void nsp_head_backward(real *d_pooled, real *dweight, real *dbias, const real *dlogits,
                        const real *pooled, const real *weight, int B, int C) {
     linear_backward(d_pooled, dweight, dbias, dlogits, pooled, weight, B, C, NSP_CLASSES);

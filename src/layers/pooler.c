@@ -12,7 +12,7 @@ void pooler_forward(real *pooled, const real *hidden, const real *weight, const 
     tanh_forward(pooled, pooled, (long)B * C);
 }
 
-/* docs/heads.md#pooler (P2)–(P4). */
+/* docs/heads.md#pooler (HD2)–(HD4). */
 void pooler_backward(real *d_hidden, real *dweight, real *dbias, real *d_pre,
                      const real *d_pooled, const real *pooled, const real *hidden,
                      const real *weight, int B, int T, int C) {

@@ -4,7 +4,7 @@
 #include "core/parallel.h"
 #include "layers/layernorm.h"
 
-/* docs/residual_layernorm.md, equations (R1)–(R2). */
+/* docs/residual_layernorm.md, equations (RL1)–(RL2). */
 void residual_layernorm_forward(real *out, real *sum, real *mean, real *rstd,
                                 const real *residual, const real *inp,
                                 const real *weight, const real *bias, real eps, int N, int C) {
@@ -14,7 +14,7 @@ void residual_layernorm_forward(real *out, real *sum, real *mean, real *rstd,
     layernorm_forward(out, mean, rstd, sum, weight, bias, eps, N, C);
 }
 
-/* docs/residual_layernorm.md, equations (R3)–(R4): d_sum is LayerNorm's input
+/* docs/residual_layernorm.md, equations (RL3)–(RL4): d_sum is LayerNorm's input
  * gradient; a sum passes its gradient unchanged to both addends. */
 void residual_layernorm_backward(real *d_residual, real *d_inp, real *dweight, real *dbias,
                                  real *d_sum, const real *dout, const real *sum,

@@ -2,8 +2,8 @@
  * product. Derivation: docs/softmax.md. */
 #include "layers/softmax.h"
 
-/* docs/softmax.md, equation (S1), computed as exp(x_i − max_j x_j) / Σ_j exp(x_j − max):
- * subtracting the row maximum leaves the result unchanged (S2) and keeps every
+/* docs/softmax.md, equation (SM1), computed as exp(x_i − max_j x_j) / Σ_j exp(x_j − max):
+ * subtracting the row maximum leaves the result unchanged (SM2) and keeps every
  * exponent ≤ 0, so nothing overflows. In-place (out == inp) is allowed. */
 void softmax_forward(real *out, const real *inp, int N, int C) {
     #pragma omp parallel for schedule(static) if ((long)N * C > 32768)
@@ -22,8 +22,8 @@ void softmax_forward(real *out, const real *inp, int N, int C) {
     }
 }
 
-/* docs/softmax.md, equation (S5): dx_i = y_i (dy_i − Σ_j dy_j y_j), the product
- * of dy with the Jacobian diag(y) − y yᵀ (S3)–(S4) without forming the C×C matrix. */
+/* docs/softmax.md, equation (SM5): dx_i = y_i (dy_i − Σ_j dy_j y_j), the product
+ * of dy with the Jacobian diag(y) − y yᵀ (SM3)–(SM4) without forming the C×C matrix. */
 void softmax_backward(real *dinp, const real *dout, const real *out, int N, int C) {
     #pragma omp parallel for schedule(static) if ((long)N * C > 32768)
     for (int n = 0; n < N; n++) {

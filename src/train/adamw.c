@@ -75,7 +75,7 @@ int adamw_check_segments(const ParamSegment *segments, int n_segments, long n,
  * hundred elements). Results do not depend on it, only speed. */
 #define PARALLEL_MIN 32768
 
-/* docs/optimizer.md, equation (A1). */
+/* docs/optimizer.md, equation (OP1). */
 double grad_global_norm(const real *grads, long n) {
     double partial[NORM_CHUNKS];
     long chunk = (n + NORM_CHUNKS - 1) / NORM_CHUNKS;
@@ -92,13 +92,13 @@ double grad_global_norm(const real *grads, long n) {
     return sqrt(total);
 }
 
-/* docs/optimizer.md, equation (A2). */
+/* docs/optimizer.md, equation (OP2). */
 double grad_clip_scale(double global_norm, double max_norm) {
     if (max_norm <= 0) return 1;
     return max_norm / (global_norm > max_norm ? global_norm : max_norm);
 }
 
-/* Google's AdamWeightDecayOptimizer, equations (A3)–(A5). */
+/* Google's AdamWeightDecayOptimizer, equations (OP3)–(OP5). */
 static void update_google(real *restrict p, real *restrict m, real *restrict v, const real *restrict g, long count, real scale,
                           real lr, real beta1, real beta2, real eps, real wd) {
     #pragma omp simd
@@ -111,7 +111,7 @@ static void update_google(real *restrict p, real *restrict m, real *restrict v, 
     }
 }
 
-/* torch.optim.AdamW, equations (A6)–(A9); step_size = lr / (1 − β1ᵗ) and
+/* torch.optim.AdamW, equations (OP6)–(OP9); step_size = lr / (1 − β1ᵗ) and
  * sqrt_bc2 = sqrt(1 − β2ᵗ) are computed once per step in double, as torch does. */
 static void update_torch(real *restrict p, real *restrict m, real *restrict v, const real *restrict g, long count, real scale,
                          real lr, real beta1, real beta2, real eps, real wd,

@@ -3,7 +3,7 @@
  * Computed in double and rounded once to `real`. */
 #include "train/lr_schedule.h"
 
-/* docs/optimizer.md, equations (S1) and (S2). */
+/* docs/optimizer.md, equations (OP10) and (OP11). */
 real lr_at_step(long step, long warmup_steps, long total_steps, real peak_lr) {
     if (step < 0) step = 0;
     if (warmup_steps > 0 && step < warmup_steps)
@@ -13,7 +13,7 @@ real lr_at_step(long step, long warmup_steps, long total_steps, real peak_lr) {
     return (real)((double)peak_lr * (1.0 - (double)clamped / (double)total_steps));
 }
 
-/* docs/optimizer.md, equations (S1) and (S3). */
+/* docs/optimizer.md, equations (OP10) and (OP12). */
 real lr_at_step_hf(long step, long warmup_steps, long total_steps, real peak_lr) {
     if (step < 0) step = 0;
     if (warmup_steps > 0 && step < warmup_steps)
