@@ -1,5 +1,5 @@
 /* finetune.c — the fine-tuning loop of `bert finetune`: BertForSequenceClassification
- * trained with AdamW (Google's rule) under linear warmup + linear decay, on
+ * trained by train_step (AdamW, Google's rule) under linear warmup + linear decay, on
  * length-bucketed batches; evaluation after every epoch, the best model kept
  * by accuracy or macro-F1, and checkpoint-last for an exact resume.
  *

@@ -1,5 +1,6 @@
-/* pretrain.c — the pretraining loop: data stream → BertForPreTraining →
- * AdamW, with held-out evaluation, metrics, checkpoints and exact resume.
+/* pretrain.c — the pretraining loop: data stream → train_step
+ * (BertForPreTraining, AdamW; train/train_step.h), with held-out
+ * evaluation, metrics, checkpoints and exact resume.
  *
  * Exactness of resume rests on three things, all saved in a checkpoint:
  * the parameters and Adam moments (bit-exact F32 in the float build), the
