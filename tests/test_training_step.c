@@ -1,13 +1,15 @@
-/* test_training_step.c — a whole pretraining step (forward + backward + AdamW)
- * is bitwise reproducible: the same seed and thread count give memcmp-equal
- * parameters, and so do 1 and 2 threads (every parallel loop either writes
- * disjoint elements or sums in an order fixed by the sizes alone; BLIS splits
- * a product over output blocks, never over the summed dimension). */
+/* test_training_step.c — a whole pretraining step (train_step: forward +
+ * backward + AdamW, as the training loops run it) is bitwise reproducible:
+ * the same seed and thread count give memcmp-equal parameters, and so do 1
+ * and 2 threads (every parallel loop either writes disjoint elements or sums
+ * in an order fixed by the sizes alone; BLIS splits a product over output
+ * blocks, never over the summed dimension). */
 #include <stdlib.h>
 #include <string.h>
 #include "test_util.h"
 #include "model/model.h"
 #include "train/adamw.h"
+#include "train/train_step.h"
 #include "core/gemm.h"
 #include "core/rng.h"
 #include "layers/cross_entropy.h"
@@ -28,6 +30,13 @@ static BertConfig step_config(void) {
     cfg.max_position_embeddings = T;
     bert_config_free(&cfg);
     return cfg;
+}
+
+/* The one batch of every step, with dropout key 100 + step. */
+static int same_batch(void *ctx, long step, int micro, BertBatch *batch, uint64_t *key, char *err, size_t err_len) {
+    *batch = *(const BertBatch *)ctx;
+    *key = 100 + (uint64_t)step;
+    return 0;
 }
 
 /* Runs `steps` training steps (dropout on, distinct keys) from seed 3 with
@@ -56,24 +65,18 @@ static real *train_steps(int threads, int steps, double *losses, long *n_params)
     BertBatch batch = { .B = B, .T = T, .input_ids = ids, .token_type_ids = types, .attention_mask = mask,
                         .P = P, .mlm_positions = positions, .mlm_labels = labels, .nsp_labels = nsp };
     ck_assert_msg(bert_check_batch(&m, &batch, err, sizeof err) == 0, "%s", err);
-    AdamWState opt;
-    ck_assert(adamw_state_init(&opt, m.num_params) == 0);
-    ParamSegment *segments = calloc((size_t)m.num_tensors, sizeof *segments);
-    int n_segments = bert_param_segments(&m, segments);
-    AdamWConfig acfg = adamw_config_bert();
-    acfg.lr = (real)1e-3;
+    TrainStepConfig tc = { .adamw = adamw_config_bert(), .peak_lr = (real)1e-3, .grad_accum = 1 };  /* constant rate */
+    TrainStep ts;
+    ck_assert_msg(train_step_init(&ts, &m, &tc, err, sizeof err) == 0, "%s", err);
     for (int s = 0; s < steps; s++) {
-        bert_zero_grad(&m);
-        bert_forward(&m, &batch, true, 100 + (uint64_t)s);
-        bert_backward(&m, 1);
-        adamw_step(&opt, m.params_memory, m.grads_memory, segments, n_segments, &acfg);
-        losses[s] = m.loss;
+        TrainStepStats stats;
+        ck_assert_msg(train_step(&ts, same_batch, &batch, &stats, err, sizeof err) == TRAIN_STEP_OK, "%s", err);
+        losses[s] = stats.loss;
     }
     *n_params = m.num_params;
     real *copy = malloc(sizeof(real) * (size_t)m.num_params);
     memcpy(copy, m.params_memory, sizeof(real) * (size_t)m.num_params);
-    free(segments);
-    adamw_state_free(&opt);
+    train_step_free(&ts);
     bert_free(&m);
     bert_runtime_init(saved_threads);
     return copy;
