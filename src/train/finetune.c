@@ -20,10 +20,10 @@
 #include "io/bert_config.h"
 #include "io/checkpoint.h"
 #include "io/fileio.h"
-#include "train/lr_schedule.h"
 #include "core/rng.h"
 #include "io/safetensors.h"
 #include "train/trainer_state.h"
+#include "train/train_step.h"
 
 FinetuneOptions finetune_defaults(void) {
     FinetuneOptions o = {
@@ -91,13 +91,19 @@ typedef struct {
     LabelMap labels;
     CsvTable train_table, dev_table;
     ClassifyDataset train, dev;
-    AdamWState opt;
-    ParamSegment *segments;
-    int n_segments;
+    TrainStep ts;               /* the optimizer state; ts.adam.step counts the global steps */
     char vocab_path[4400];
-    /* counters saved in trainer_state */
-    uint64_t step, epoch, batch_in_epoch, best_bits, best_epoch;
+    /* the best dev metric so far (the bits of a double, −1 before any) and its 1-based epoch */
+    uint64_t best_bits, best_epoch;
+    /* the epoch's batches; the next train_step takes batch `next_batch` of plan */
+    BatchPlan plan;
+    long next_batch;
+    int *batch_buf, max_T;
 } Run;
+
+/* Where a run stands: `batch` batches of epoch `epoch` (0-based) are done.
+ * A finished epoch is (epoch + 1, 0). */
+typedef struct { uint64_t epoch, batch; } RunPosition;
 
 static int write_model_dir(Run *r, const char *dir, char *err, size_t err_len) {
     const char *const *names = (const char *const *)r->labels.names;
@@ -109,11 +115,11 @@ static int write_model_dir(Run *r, const char *dir, char *err, size_t err_len) {
                                         r->o->max_seq_length, err, err_len);
 }
 
-static void run_values(const Run *r, TrainerValues *tv) {
+static void run_values(const Run *r, RunPosition at, TrainerValues *tv) {
     memset(tv, 0, sizeof *tv);
-    trainer_values_set(tv, "step", r->step);
-    trainer_values_set(tv, "epoch", r->epoch);
-    trainer_values_set(tv, "batch_in_epoch", r->batch_in_epoch);
+    trainer_values_set(tv, "step", (uint64_t)r->ts.adam.step);
+    trainer_values_set(tv, "epoch", at.epoch);
+    trainer_values_set(tv, "batch_in_epoch", at.batch);
     trainer_values_set(tv, "best_metric_bits", r->best_bits);
     trainer_values_set(tv, "best_epoch", r->best_epoch);
     trainer_values_set(tv, "seed", r->o->seed);
@@ -122,8 +128,9 @@ static void run_values(const Run *r, TrainerValues *tv) {
     trainer_values_set(tv, "epochs", (uint64_t)r->o->epochs);
 }
 
-/* OUT/checkpoint-last, written as checkpoint-last.tmp and renamed into place. */
-static int save_last(Run *r, char *err, size_t err_len) {
+/* OUT/checkpoint-last, written as checkpoint-last.tmp and renamed into place:
+ * the model and optimizer as they are, recorded as standing at AT. */
+static int save_last(Run *r, RunPosition at, char *err, size_t err_len) {
     char tmp[4096], last[4096], old[4096], path[4200];
     snprintf(tmp, sizeof tmp, "%s/checkpoint-last.tmp", r->o->out_dir);
     snprintf(last, sizeof last, "%s/checkpoint-last", r->o->out_dir);
@@ -132,9 +139,9 @@ static int save_last(Run *r, char *err, size_t err_len) {
     if (make_dir(tmp, err, err_len) != 0) return -1;
     if (write_model_dir(r, tmp, err, err_len) != 0) return -1;
     TrainerValues tv;
-    run_values(r, &tv);
+    run_values(r, at, &tv);
     snprintf(path, sizeof path, "%s/trainer_state.safetensors", tmp);
-    if (trainer_state_save(path, &r->opt, &tv, err, err_len) != 0) return -1;
+    if (trainer_state_save(path, &r->ts.adam, &tv, err, err_len) != 0) return -1;
     remove_flat_dir(old);
     if (exists(last) && rename(last, old) != 0) {
         format_error(err, err_len, "%s: cannot rename to %s: %s", last, old, strerror(errno));
@@ -328,16 +335,17 @@ static void free_run(Run *r) {
     classify_dataset_free(&r->dev);
     csv_free(&r->train_table);
     csv_free(&r->dev_table);
-    adamw_state_free(&r->opt);
-    free(r->segments);
+    train_step_free(&r->ts);
+    classify_plan_free(&r->plan);
+    free(r->batch_buf);
 }
 
-int classify_finetune(const FinetuneOptions *o, FinetuneResult *result, char *err, size_t err_len) {
-    Run run = { .o = o }, *r = &run;
-    memset(result, 0, sizeof *result);
-    int status = -1;
-    int *batch_buf = NULL;
-    BatchPlan plan = { 0 };
+
+/* Checks the options, loads data and model, reserves the model, copies the
+ * vocabulary to OUT, sets up the optimizer step and, with --resume, restores
+ * the optimizer state and the position *start from checkpoint-last. */
+static int set_up(Run *r, RunPosition *start, char *err, size_t err_len) {
+    const FinetuneOptions *o = r->o;
     if (o->batch_size < 1 || o->epochs < 1 || o->max_seq_length < 3 || !(o->lr > 0)) {
         format_error(err, err_len, "--batch-size, --epochs must be >= 1, --max-seq-length >= 3, --lr > 0");
         return -1;
@@ -350,160 +358,196 @@ int classify_finetune(const FinetuneOptions *o, FinetuneResult *result, char *er
                      "or choose another --out", o->out_dir, o->out_dir);
         return -1;
     }
-    if (load_data(r, err, err_len) != 0) goto done;
-    if (load_model(r, err, err_len) != 0) goto done;
-    if (build_datasets(r, err, err_len) != 0) goto done;
-    if (r->train.n == 0) { format_error(err, err_len, "%s: no training rows", o->train_path); goto done; }
-    int max_T = r->train.max_length > r->dev.max_length ? r->train.max_length : r->dev.max_length;
-    if (bert_reserve(&r->model, o->batch_size, max_T, 0, err, err_len) != 0) goto done;
+    if (load_data(r, err, err_len) != 0) return -1;
+    if (load_model(r, err, err_len) != 0) return -1;
+    if (build_datasets(r, err, err_len) != 0) return -1;
+    if (r->train.n == 0) { format_error(err, err_len, "%s: no training rows", o->train_path); return -1; }
+    r->max_T = r->train.max_length > r->dev.max_length ? r->train.max_length : r->dev.max_length;
+    if (bert_reserve(&r->model, o->batch_size, r->max_T, 0, err, err_len) != 0) return -1;
 
     /* The vocabulary every saved directory copies: OUT/vocab.txt. */
     char out_vocab[4200];
     snprintf(out_vocab, sizeof out_vocab, "%s/vocab.txt", o->out_dir);
-    if (!o->resume && copy_file(r->vocab_path, out_vocab, err, err_len) != 0) goto done;
+    if (!o->resume && copy_file(r->vocab_path, out_vocab, err, err_len) != 0) return -1;
     snprintf(r->vocab_path, sizeof r->vocab_path, "%s", out_vocab);
 
-    r->segments = malloc(sizeof(ParamSegment) * (size_t)r->model.num_tensors);
-    if (!r->segments || adamw_state_init(&r->opt, r->model.num_params) != 0) {
-        format_error(err, err_len, "out of memory");
-        goto done;
-    }
-    r->n_segments = bert_param_segments(&r->model, r->segments);
-    AdamWConfig acfg = adamw_config_bert();
-    acfg.weight_decay = (real)o->weight_decay;
+    long total_steps = (r->train.n + o->batch_size - 1) / o->batch_size * o->epochs;
+    TrainStepConfig tc = {
+        .adamw = adamw_config_bert(), .peak_lr = (real)o->lr,
+        .warmup_steps = (long)(o->warmup_fraction * (double)total_steps), .total_steps = total_steps,
+        .grad_accum = 1,
+    };
+    tc.adamw.weight_decay = (real)o->weight_decay;
+    if (train_step_init(&r->ts, &r->model, &tc, err, err_len) != 0) return -1;
 
     double neg_one = -1;
     memcpy(&r->best_bits, &neg_one, sizeof neg_one);
+    *start = (RunPosition){ 0, 0 };
     if (o->resume) {
         char path[4200];
         snprintf(path, sizeof path, "%s/checkpoint-last/trainer_state.safetensors", o->out_dir);
-        uint64_t seed, n_train, bs, epochs;
+        uint64_t step, seed, n_train, bs, epochs;
         const char *keys[] = { "step", "epoch", "batch_in_epoch", "best_metric_bits", "best_epoch", "seed",
                                "train_examples", "batch_size", "epochs" };
-        uint64_t *outs[] = { &r->step, &r->epoch, &r->batch_in_epoch, &r->best_bits, &r->best_epoch, &seed,
+        uint64_t *outs[] = { &step, &start->epoch, &start->batch, &r->best_bits, &r->best_epoch, &seed,
                              &n_train, &bs, &epochs };
-        if (trainer_state_load(path, &r->opt, keys, outs, 9, err, err_len) != 0) goto done;
+        if (trainer_state_load(path, &r->ts.adam, keys, outs, 9, err, err_len) != 0) return -1;
         if (seed != o->seed || n_train != (uint64_t)r->train.n || bs != (uint64_t)o->batch_size ||
             epochs != (uint64_t)o->epochs) {
             format_error(err, err_len, "%s: the run was started with --seed %llu, --batch-size %llu, --epochs %llu "
                          "and %llu training examples; resume with the same command and data",
                          path, (unsigned long long)seed, (unsigned long long)bs, (unsigned long long)epochs,
                          (unsigned long long)n_train);
-            goto done;
+            return -1;
+        }
+        if (step != (uint64_t)r->ts.adam.step) {
+            format_error(err, err_len, "%s: step %llu disagrees with the optimizer's adamw.step %ld",
+                         path, (unsigned long long)step, r->ts.adam.step);
+            return -1;
         }
         if (o->log) fprintf(o->log, "resuming %s at step %llu (epoch %llu)\n", o->out_dir,
-                            (unsigned long long)r->step, (unsigned long long)r->epoch + 1);
+                            (unsigned long long)step, (unsigned long long)start->epoch + 1);
     }
-
-    long steps_per_epoch = (r->train.n + o->batch_size - 1) / o->batch_size;
-    long total_steps = steps_per_epoch * o->epochs;
-    long warmup_steps = (long)(o->warmup_fraction * (double)total_steps);
-    batch_buf = malloc(sizeof(int) * ((size_t)o->batch_size * max_T * 3 + (size_t)o->batch_size));
-    if (!batch_buf) { format_error(err, err_len, "out of memory"); goto done; }
+    int B = o->batch_size;
+    r->batch_buf = malloc(sizeof(int) * ((size_t)B * r->max_T * 3 + (size_t)B));
+    if (!r->batch_buf) { format_error(err, err_len, "out of memory"); return -1; }
     if (o->log)
         fprintf(o->log, "%ld training and %ld dev examples, %d labels; %ld steps per epoch, %ld in all "
-                "(warmup %ld)\n", r->train.n, r->dev.n, r->labels.n_labels, steps_per_epoch, total_steps,
-                warmup_steps);
+                "(warmup %ld)\n", r->train.n, r->dev.n, r->labels.n_labels, total_steps / o->epochs, total_steps,
+                tc.warmup_steps);
+    return 0;
+}
 
-    double t_start = wall_seconds(), window_loss = 0;
-    long examples_done = 0, window_correct = 0, window_examples = 0, window_steps = 0;
-    bool stopped = false;
-    for (; r->epoch < (uint64_t)o->epochs; r->epoch++, r->batch_in_epoch = 0) {
-        classify_plan_free(&plan);
-        if (classify_plan_batches(&plan, &r->train, o->batch_size, true, epoch_seed(o->seed, (int)r->epoch)) != 0) {
-            format_error(err, err_len, "out of memory");
-            goto done;
-        }
-        if (o->log && r->batch_in_epoch == 0 && r->epoch == 0) {
-            PaddingCost pad = classify_padding_cost(&r->train, &plan, o->batch_size, o->max_seq_length,
-                                                    epoch_seed(o->seed, 0));
-            fprintf(o->log, "length bucketing: %.2f token positions run per real token (random batches: %.2f; "
-                    "all padded to %d: %.2f)\n", pad.bucketed, pad.random_batches, o->max_seq_length, pad.fixed);
-        }
-        for (; r->batch_in_epoch < (uint64_t)plan.n_batches; ) {
-            int Bmax = o->batch_size;
-            BertBatch batch = classify_make_batch(&r->train, &plan, (long)r->batch_in_epoch, tokenizer_pad_id(r->tok),
-                                                  batch_buf, batch_buf + Bmax * max_T, batch_buf + 2 * Bmax * max_T,
-                                                  batch_buf + 3 * Bmax * max_T);
-            bert_zero_grad(&r->model);
-            bert_forward(&r->model, &batch, true, dropout_key_for(o->seed, (long)r->step + 1));
-            bert_backward(&r->model, 1);
-            acfg.lr = lr_at_step((long)r->step, warmup_steps, total_steps, (real)o->lr);
-            double norm = adamw_step(&r->opt, r->model.params_memory, r->model.grads_memory, r->segments,
-                                     r->n_segments, &acfg);
-            if (!isfinite(norm)) {
-                format_error(err, err_len, "step %llu: the gradient is not finite (loss %g); lower --lr",
-                             (unsigned long long)r->step + 1, r->model.loss);
-                goto done;
-            }
-            r->step++;
-            r->batch_in_epoch++;
-            examples_done += batch.B;
-            window_loss += r->model.cls_loss;
-            window_correct += r->model.cls_correct;
-            window_examples += batch.B;
-            window_steps++;
-            double elapsed = wall_seconds() - t_start;
-            double rate = elapsed > 0 ? (double)examples_done / elapsed : 0;
-            if (o->on_progress) {
-                char fig[256];
-                snprintf(fig, sizeof fig, "epoch %llu | loss %.4f | acc %.3f | lr %.2e | %.0f ex/s",
-                         (unsigned long long)r->epoch + 1, window_loss / window_steps,
-                         (double)window_correct / (double)window_examples, (double)acfg.lr, rate);
-                o->on_progress(o->ctx, (long)r->step, total_steps, fig);
-            }
-            if (o->log_steps > 0 && r->step % (uint64_t)o->log_steps == 0) {
-                record(o, "{\"step\": %llu, \"split\": \"train\", \"epoch\": %.4f, \"loss\": %.6f, \"acc\": %.5f, "
-                          "\"lr\": %.6g, \"grad_norm\": %.5g, \"examples_per_s\": %.1f}",
-                       (unsigned long long)r->step, (double)r->epoch + (double)r->batch_in_epoch / plan.n_batches,
-                       window_loss / window_steps, (double)window_correct / (double)window_examples,
-                       (double)acfg.lr, norm, rate);
-                window_loss = 0;
-                window_correct = window_examples = window_steps = 0;
-            }
-            bool stop_now = (o->stop && *o->stop) || (o->stop_at_step > 0 && (long)r->step == o->stop_at_step);
-            if (stop_now || (o->save_steps > 0 && r->step % (uint64_t)o->save_steps == 0)) {
-                if (save_last(r, err, err_len) != 0) goto done;
-            }
-            if (stop_now) { stopped = true; goto finished; }
-        }
-        /* End of the epoch: evaluate, keep the best, save checkpoint-last. */
-        ClassifyReport report;
-        if (evaluate(r, &report, err, err_len) != 0) goto done;
-        double metric = o->metric_macro_f1 ? report.macro_f1 : report.accuracy, best;
-        memcpy(&best, &r->best_bits, sizeof best);
-        record(o, "{\"step\": %llu, \"split\": \"eval\", \"epoch\": %llu, \"loss\": %.6f, \"accuracy\": %.5f, "
-                  "\"macro_f1\": %.5f}",
-               (unsigned long long)r->step, (unsigned long long)r->epoch + 1, report.loss, report.accuracy,
-               report.macro_f1);
-        if (o->log) {
-            fprintf(o->log, "\nepoch %llu of %d, dev evaluation:\n", (unsigned long long)r->epoch + 1, o->epochs);
-            classify_report_print(o->log, &report, &r->labels);
-        }
-        if (metric > best) {
-            memcpy(&r->best_bits, &metric, sizeof metric);
-            r->best_epoch = r->epoch + 1;
-            if (save_best(r, &report, err, err_len) != 0) { classify_report_free(&report); goto done; }
-            if (o->log) fprintf(o->log, "new best %s %.4f: saved to %s\n",
-                                o->metric_macro_f1 ? "macro-F1" : "accuracy", metric, o->out_dir);
-        }
-        classify_report_free(&report);
-        r->epoch++;
-        r->batch_in_epoch = 0;
-        if (save_last(r, err, err_len) != 0) goto done;
-        r->epoch--;   /* the for loop's increment */
+/* The shuffled, length-bucketed batches of EPOCH (a function of seed and epoch). */
+static int plan_epoch(Run *r, uint64_t epoch, bool first_of_run, char *err, size_t err_len) {
+    const FinetuneOptions *o = r->o;
+    classify_plan_free(&r->plan);
+    if (classify_plan_batches(&r->plan, &r->train, o->batch_size, true, epoch_seed(o->seed, (int)epoch)) != 0) {
+        format_error(err, err_len, "out of memory");
+        return -1;
     }
-finished:
-    result->steps = (long)r->step;
+    if (o->log && first_of_run && epoch == 0) {
+        PaddingCost pad = classify_padding_cost(&r->train, &r->plan, o->batch_size, o->max_seq_length,
+                                                epoch_seed(o->seed, 0));
+        fprintf(o->log, "length bucketing: %.2f token positions run per real token (random batches: %.2f; "
+                "all padded to %d: %.2f)\n", pad.bucketed, pad.random_batches, o->max_seq_length, pad.fixed);
+    }
+    return 0;
+}
+
+/* TrainNextBatch: batch r->next_batch of the epoch's plan, with the dropout
+ * masks of global step step + 1. */
+static int next_training_batch(void *ctx, long step, int micro, BertBatch *batch, uint64_t *key, char *err,
+                               size_t err_len) {
+    Run *r = ctx;
+    int *buf = r->batch_buf;
+    size_t BT = (size_t)r->o->batch_size * r->max_T;
+    *batch = classify_make_batch(&r->train, &r->plan, r->next_batch, tokenizer_pad_id(r->tok), buf, buf + BT,
+                                 buf + 2 * BT, buf + 3 * BT);
+    *key = dropout_key_for(r->o->seed, step + 1);
+    return 0;
+}
+
+/* Training figures since the last metrics record, and the run's throughput. */
+typedef struct {
+    double t_start, loss;
+    long examples_done, correct, examples, steps;
+} Window;
+
+/* The progress line after every step, a train record every log_steps. */
+static void report_step(Run *r, const TrainStepStats *s, RunPosition at, Window *w) {
+    const FinetuneOptions *o = r->o;
+    w->examples_done += s->sequences;
+    w->loss += s->cls_loss;
+    w->correct += s->cls_correct;
+    w->examples += s->sequences;
+    w->steps++;
+    double elapsed = wall_seconds() - w->t_start;
+    double rate = elapsed > 0 ? (double)w->examples_done / elapsed : 0;
+    if (o->on_progress) {
+        char fig[256];
+        snprintf(fig, sizeof fig, "epoch %llu | loss %.4f | acc %.3f | lr %.2e | %.0f ex/s",
+                 (unsigned long long)at.epoch + 1, w->loss / w->steps, (double)w->correct / (double)w->examples,
+                 s->lr, rate);
+        o->on_progress(o->ctx, s->step, r->ts.config.total_steps, fig);
+    }
+    if (o->log_steps > 0 && s->step % o->log_steps == 0) {
+        record(o, "{\"step\": %ld, \"split\": \"train\", \"epoch\": %.4f, \"loss\": %.6f, \"acc\": %.5f, "
+                  "\"lr\": %.6g, \"grad_norm\": %.5g, \"examples_per_s\": %.1f}",
+               s->step, (double)at.epoch + (double)at.batch / r->plan.n_batches, w->loss / w->steps,
+               (double)w->correct / (double)w->examples, s->lr, s->grad_norm, rate);
+        w->loss = 0;
+        w->correct = w->examples = w->steps = 0;
+    }
+}
+
+/* End of EPOCH: evaluate on dev, keep the best model in OUT, and save
+ * checkpoint-last as standing at the start of the next epoch. */
+static int end_epoch(Run *r, uint64_t epoch, char *err, size_t err_len) {
+    const FinetuneOptions *o = r->o;
+    ClassifyReport report;
+    if (evaluate(r, &report, err, err_len) != 0) return -1;
+    double metric = o->metric_macro_f1 ? report.macro_f1 : report.accuracy, best;
+    memcpy(&best, &r->best_bits, sizeof best);
+    record(o, "{\"step\": %ld, \"split\": \"eval\", \"epoch\": %llu, \"loss\": %.6f, \"accuracy\": %.5f, "
+              "\"macro_f1\": %.5f}",
+           r->ts.adam.step, (unsigned long long)epoch + 1, report.loss, report.accuracy, report.macro_f1);
+    if (o->log) {
+        fprintf(o->log, "\nepoch %llu of %d, dev evaluation:\n", (unsigned long long)epoch + 1, o->epochs);
+        classify_report_print(o->log, &report, &r->labels);
+    }
+    int rc = 0;
+    if (metric > best) {
+        memcpy(&r->best_bits, &metric, sizeof metric);
+        r->best_epoch = epoch + 1;
+        rc = save_best(r, &report, err, err_len);
+        if (rc == 0 && o->log)
+            fprintf(o->log, "new best %s %.4f: saved to %s\n", o->metric_macro_f1 ? "macro-F1" : "accuracy",
+                    metric, o->out_dir);
+    }
+    classify_report_free(&report);
+    if (rc != 0) return -1;
+    return save_last(r, (RunPosition){ epoch + 1, 0 }, err, err_len);
+}
+
+int classify_finetune(const FinetuneOptions *o, FinetuneResult *result, char *err, size_t err_len) {
+    Run run = { .o = o }, *r = &run;
+    memset(result, 0, sizeof *result);
+    int status = -1;
+    RunPosition start;
+    if (set_up(r, &start, err, err_len) != 0) goto done;
+
+    Window w = { .t_start = wall_seconds() };
+    bool stopped = false;
+    for (uint64_t epoch = start.epoch; epoch < (uint64_t)o->epochs && !stopped; epoch++) {
+        bool first = epoch == start.epoch;
+        if (plan_epoch(r, epoch, first && start.batch == 0, err, err_len) != 0) goto done;
+        for (long k = first ? (long)start.batch : 0; k < r->plan.n_batches; k++) {
+            TrainStepStats s;
+            r->next_batch = k;
+            int rc = train_step(&r->ts, next_training_batch, r, &s, err, err_len);
+            if (rc == TRAIN_STEP_NOT_FINITE) {
+                size_t len = strlen(err);
+                snprintf(err + len, err_len - len, "; lower --lr");
+            }
+            if (rc != TRAIN_STEP_OK) goto done;
+            RunPosition at = { epoch, (uint64_t)k + 1 };
+            report_step(r, &s, at, &w);
+            stopped = (o->stop && *o->stop) || (o->stop_at_step > 0 && s.step == o->stop_at_step);
+            if (stopped || (o->save_steps > 0 && s.step % o->save_steps == 0))
+                if (save_last(r, at, err, err_len) != 0) goto done;
+            if (stopped) break;
+        }
+        if (!stopped && end_epoch(r, epoch, err, err_len) != 0) goto done;
+    }
+    result->steps = r->ts.adam.step;
     memcpy(&result->best_metric, &r->best_bits, sizeof result->best_metric);
     result->best_epoch = (int)r->best_epoch;
-    double elapsed = wall_seconds() - t_start;
-    result->examples_per_second = elapsed > 0 ? (double)examples_done / elapsed : 0;
+    double elapsed = wall_seconds() - w.t_start;
+    result->examples_per_second = elapsed > 0 ? (double)w.examples_done / elapsed : 0;
     result->interrupted = stopped;
     status = stopped ? 1 : 0;
 done:
-    free(batch_buf);
-    classify_plan_free(&plan);
     free_run(r);
     return status;
 }

@@ -20,13 +20,13 @@
 #include "io/checkpoint.h"
 #include "data/corpus.h"
 #include "io/fileio.h"
-#include "train/lr_schedule.h"
 #include "model/model.h"
 #include "data/pretrain_data.h"
 #include "train/progress.h"
 #include "core/rng.h"
 #include "data/tokenizer.h"
 #include "train/trainer_state.h"
+#include "train/train_step.h"
 
 PretrainOptions pretrain_options_default(void) {
     PretrainOptions o = {
@@ -63,11 +63,7 @@ typedef struct {
     PretrainStreamState eval_start;
     PretrainBatch batch;
     BertModel model;
-    AdamWState adam;
-    AdamWConfig adam_config;
-    ParamSegment *segments;
-    int n_segments;
-    long warmup;
+    TrainStep ts;               /* the optimizer state and its step counter */
     Progress progress;
 } Run;
 
@@ -188,10 +184,10 @@ static int write_model_directory(Run *r, const char *dir, char *err, size_t err_
 
 /* Writes OUT/checkpoint-STEP (complete, or not at all: it is assembled in a
  * temporary directory and renamed), prunes old ones, and refreshes the model
- * in OUT itself so OUT is always a loadable Hugging Face directory. */
-static int save_checkpoint(Run *r, char *err, size_t err_len) {
+ * in OUT itself so OUT is always a loadable Hugging Face directory. The
+ * optimizer state saved with it must be the state after update STEP. */
+static int save_checkpoint(Run *r, long step, char *err, size_t err_len) {
     const char *out = r->opt->out_dir;
-    long step = r->adam.step;
     char final_dir[4096], tmp_dir[4096], path[4200];
     snprintf(final_dir, sizeof final_dir, "%s/checkpoint-%ld", out, step);
     snprintf(tmp_dir, sizeof tmp_dir, "%s/.checkpoint-%ld.tmp", out, step);
@@ -202,7 +198,7 @@ static int save_checkpoint(Run *r, char *err, size_t err_len) {
     TrainerValues tv = { .count = 0 };
     for (int i = 0; i < N_RESUME_KEYS; i++) trainer_values_set(&tv, resume_keys[i], values[i]);
     snprintf(path, sizeof path, "%s/trainer_state.safetensors", tmp_dir);
-    if (trainer_state_save(path, &r->adam, &tv, err, err_len) != 0) return -1;
+    if (trainer_state_save(path, &r->ts.adam, &tv, err, err_len) != 0) return -1;
     sync_directory(tmp_dir);
     if (file_exists(final_dir)) remove_flat_directory(final_dir);
     if (rename(tmp_dir, final_dir) != 0) {
@@ -384,17 +380,15 @@ static int set_up(Run *r, char *err, size_t err_len) {
         bert_init_weights(&r->model, o->seed);
     }
     if (bert_reserve(&r->model, o->batch_size, o->max_seq_length, o->max_predictions, err, err_len) != 0) return -1;
-    if (adamw_state_init(&r->adam, r->model.num_params) != 0) {
-        snprintf(err, err_len, "out of memory for the optimizer state of %ld parameters", r->model.num_params);
-        return -1;
-    }
-    r->segments = malloc(sizeof(ParamSegment) * (size_t)r->model.num_tensors);
-    r->n_segments = bert_param_segments(&r->model, r->segments);
-    r->adam_config = adamw_config_bert();
-    r->adam_config.weight_decay = (real)o->weight_decay;
-    r->adam_config.max_grad_norm = (real)o->max_grad_norm;
-    r->adam_config.bias_correction = o->bias_correction;
-    r->warmup = o->warmup >= 0 ? o->warmup : o->steps / 10;
+    TrainStepConfig tc = {
+        .adamw = adamw_config_bert(), .peak_lr = (real)o->lr,
+        .warmup_steps = o->warmup >= 0 ? o->warmup : o->steps / 10, .total_steps = o->steps,
+        .grad_accum = o->grad_accum,
+    };
+    tc.adamw.weight_decay = (real)o->weight_decay;
+    tc.adamw.max_grad_norm = (real)o->max_grad_norm;
+    tc.adamw.bias_correction = o->bias_correction;
+    if (train_step_init(&r->ts, &r->model, &tc, err, err_len) != 0) return -1;
 
     if (o->resume) {
         char path[4200];
@@ -402,7 +396,7 @@ static int set_up(Run *r, char *err, size_t err_len) {
         uint64_t saved[N_RESUME_KEYS], ours[N_RESUME_KEYS];
         uint64_t *outputs[N_RESUME_KEYS];
         for (int i = 0; i < N_RESUME_KEYS; i++) outputs[i] = &saved[i];
-        if (trainer_state_load(path, &r->adam, resume_keys, outputs, N_RESUME_KEYS, err, err_len) != 0) return -1;
+        if (trainer_state_load(path, &r->ts.adam, resume_keys, outputs, N_RESUME_KEYS, err, err_len) != 0) return -1;
         resume_values(r, ours);
         for (int i = 0; i < 5; i++)
             if (saved[i] != ours[i]) {
@@ -416,18 +410,17 @@ static int set_up(Run *r, char *err, size_t err_len) {
         };
         if (pretrain_stream_restore(r->train, &s, err, err_len) != 0) return -1;
         snprintf(path, sizeof path, "%s/metrics.jsonl", o->out_dir);
-        if (truncate_metrics(path, r->adam.step, err, err_len) != 0) return -1;
-        say(r, "bert pretrain: resuming from %s at step %ld\n", checkpoint_dir, r->adam.step);
+        if (truncate_metrics(path, r->ts.adam.step, err, err_len) != 0) return -1;
+        say(r, "bert pretrain: resuming from %s at step %ld\n", checkpoint_dir, r->ts.adam.step);
     }
     char metrics[4200];
     snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", o->out_dir);
-    return progress_open(&r->progress, metrics, r->adam.step, o->steps, err, err_len);
+    return progress_open(&r->progress, metrics, r->ts.adam.step, o->steps, err, err_len);
 }
 
 static void tear_down(Run *r) {
     progress_close(&r->progress);
-    free(r->segments);
-    adamw_state_free(&r->adam);
+    train_step_free(&r->ts);
     bert_free(&r->model);
     pretrain_batch_free(&r->batch);
     if (r->train) pretrain_stream_close(r->train);
@@ -439,6 +432,57 @@ static void tear_down(Run *r) {
 
 /* ---- the loop --------------------------------------------------------------------- */
 
+/* TrainNextBatch over the training stream: every micro-batch in turn fills
+ * the one PretrainBatch. */
+static int next_training_batch(void *ctx, long step, int micro, BertBatch *batch, uint64_t *key, char *err,
+                               size_t err_len) {
+    Run *r = ctx;
+    if (pretrain_next_batch(r->train, &r->batch) != 0) {
+        snprintf(err, err_len, "training data: %s", pretrain_stream_error(r->train));
+        return -1;
+    }
+    *batch = as_model_batch(&r->batch);
+    *key = dropout_key(r, step, micro);
+    return 0;
+}
+
+/* The step's metrics record and progress line. */
+static void report_step(Run *r, const TrainStepStats *s, double seconds, double window_start) {
+    const PretrainOptions *o = r->opt;
+    double tokens_per_s = (double)o->grad_accum * o->batch_size * o->max_seq_length / seconds;
+    double mlm_acc = s->mlm_predictions ? (double)s->mlm_correct / s->mlm_predictions : 0;
+    double nsp_acc = s->sequences ? (double)s->nsp_correct / s->sequences : 0;
+    char record[512], figures[256];
+    snprintf(record, sizeof record,
+             "{\"split\": \"train\", \"step\": %ld, \"loss\": %.6g, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g, "
+             "\"nsp_loss\": %.6g, \"nsp_acc\": %.4g, \"lr\": %.6g, \"grad_norm\": %.6g, \"tokens_per_s\": %.1f}",
+             s->step, s->loss, s->mlm_loss, mlm_acc, s->nsp_loss, nsp_acc, s->lr, s->grad_norm, tokens_per_s);
+    progress_record(&r->progress, record);
+    double elapsed = now_seconds() - window_start;
+    snprintf(figures, sizeof figures, "loss %.3f | mlm %.3f acc %.3f | nsp %.3f acc %.2f | lr %.2e | %.0f tok/s",
+             s->loss, s->mlm_loss, mlm_acc, s->nsp_loss, nsp_acc, s->lr,
+             (double)(s->step - r->progress.first_step) * o->grad_accum * o->batch_size * o->max_seq_length /
+                 (elapsed > 0 ? elapsed : 1));
+    if (o->log) progress_show(&r->progress, s->step, figures);
+}
+
+/* Held-out evaluation after update STEP: its metrics record and log line. */
+static int report_evaluation(Run *r, long step, char *err, size_t err_len) {
+    EvalFigures f;
+    if (evaluate(r, &f, err, err_len) != 0) return -1;
+    char record[512];
+    snprintf(record, sizeof record,
+             "{\"split\": \"eval\", \"step\": %ld, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g, \"nsp_loss\": %.6g, "
+             "\"nsp_acc\": %.4g}", step, f.mlm_loss, f.mlm_acc, f.nsp_loss, f.nsp_acc);
+    progress_record(&r->progress, record);
+    if (r->opt->log) {
+        progress_done(&r->progress);
+        fprintf(r->opt->log, "held-out at step %ld: mlm loss %.4f acc %.4f | nsp loss %.4f acc %.4f\n",
+                step, f.mlm_loss, f.mlm_acc, f.nsp_loss, f.nsp_acc);
+    }
+    return 0;
+}
+
 PretrainResult pretrain_run(const PretrainOptions *opt, char *err, size_t err_len) {
     Run run, *r = &run;
     memset(r, 0, sizeof *r);
@@ -447,81 +491,32 @@ PretrainResult pretrain_run(const PretrainOptions *opt, char *err, size_t err_le
     if (set_up(r, err, err_len) != 0) goto done;
 
     const PretrainOptions *o = opt;
-    BertModel *m = &r->model;
     say(r, "bert pretrain: %ld parameters, %ld training documents, batch %d × %d (× %d accumulated), %ld steps\n",
-        m->num_params, pretrain_stream_num_documents(r->train), o->batch_size, o->max_seq_length,
+        r->model.num_params, pretrain_stream_num_documents(r->train), o->batch_size, o->max_seq_length,
         o->grad_accum, o->steps);
     double window_start = now_seconds();
-    while (r->adam.step < o->steps) {
-        long step = r->adam.step;
+    while (r->ts.adam.step < o->steps) {
         double t0 = now_seconds();
-        double loss = 0, mlm_loss = 0, nsp_loss = 0;
-        long predictions = 0, mlm_correct = 0, sequences = 0, nsp_correct = 0;
-        bert_zero_grad(m);
-        for (int micro = 0; micro < o->grad_accum; micro++) {
-            if (pretrain_next_batch(r->train, &r->batch) != 0) {
-                snprintf(err, err_len, "training data: %s", pretrain_stream_error(r->train));
-                goto done;
-            }
-            BertBatch b = as_model_batch(&r->batch);
-            bert_forward(m, &b, true, dropout_key(r, step, micro));
-            bert_backward(m, (real)(1.0 / o->grad_accum));
-            loss += m->loss / o->grad_accum;
-            mlm_loss += m->mlm_loss / o->grad_accum;
-            nsp_loss += m->nsp_loss / o->grad_accum;
-            predictions += m->M;
-            mlm_correct += m->mlm_correct;
-            sequences += b.B;
-            nsp_correct += m->nsp_correct;
+        TrainStepStats s;
+        int rc = train_step(&r->ts, next_training_batch, r, &s, err, err_len);
+        if (rc == TRAIN_STEP_NOT_FINITE) {
+            size_t len = strlen(err);
+            snprintf(err + len, err_len - len, "; lower --lr or check the data");
         }
-        r->adam_config.lr = lr_at_step(step, r->warmup, o->steps, (real)o->lr);
-        double norm = adamw_step(&r->adam, m->params_memory, m->grads_memory, r->segments, r->n_segments,
-                                 &r->adam_config);
-        if (!isfinite(norm)) {
-            snprintf(err, err_len, "step %ld: the gradient is not finite (loss %g); lower --lr or check the data",
-                     step, loss);
-            goto done;
-        }
-        double seconds = now_seconds() - t0;
-        double tokens_per_s = (double)o->grad_accum * o->batch_size * o->max_seq_length / seconds;
-        double mlm_acc = predictions ? (double)mlm_correct / predictions : 0;
-        double nsp_acc = sequences ? (double)nsp_correct / sequences : 0;
-        char record[512], figures[256];
-        snprintf(record, sizeof record,
-                 "{\"split\": \"train\", \"step\": %ld, \"loss\": %.6g, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g, "
-                 "\"nsp_loss\": %.6g, \"nsp_acc\": %.4g, \"lr\": %.6g, \"grad_norm\": %.6g, \"tokens_per_s\": %.1f}",
-                 r->adam.step, loss, mlm_loss, mlm_acc, nsp_loss, nsp_acc, (double)r->adam_config.lr, norm, tokens_per_s);
-        progress_record(&r->progress, record);
-        double elapsed = now_seconds() - window_start;
-        snprintf(figures, sizeof figures, "loss %.3f | mlm %.3f acc %.3f | nsp %.3f acc %.2f | lr %.2e | %.0f tok/s",
-                 loss, mlm_loss, mlm_acc, nsp_loss, nsp_acc, (double)r->adam_config.lr,
-                 (double)(r->adam.step - r->progress.first_step) * o->grad_accum * o->batch_size * o->max_seq_length /
-                     (elapsed > 0 ? elapsed : 1));
-        if (o->log) progress_show(&r->progress, r->adam.step, figures);
+        if (rc != TRAIN_STEP_OK) goto done;
+        report_step(r, &s, now_seconds() - t0, window_start);
 
-        bool last = r->adam.step == o->steps;
-        bool stopping = (o->stop && *o->stop) || (o->stop_at_step > 0 && r->adam.step >= o->stop_at_step);
-        if (r->eval && ((o->eval_every > 0 && r->adam.step % o->eval_every == 0) || last)) {
-            EvalFigures f;
-            if (evaluate(r, &f, err, err_len) != 0) goto done;
-            snprintf(record, sizeof record,
-                     "{\"split\": \"eval\", \"step\": %ld, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g, \"nsp_loss\": %.6g, "
-                     "\"nsp_acc\": %.4g}", r->adam.step, f.mlm_loss, f.mlm_acc, f.nsp_loss, f.nsp_acc);
-            progress_record(&r->progress, record);
-            if (o->log) {
-                progress_done(&r->progress);
-                fprintf(o->log, "held-out at step %ld: mlm loss %.4f acc %.4f | nsp loss %.4f acc %.4f\n",
-                        r->adam.step, f.mlm_loss, f.mlm_acc, f.nsp_loss, f.nsp_acc);
-            }
-        }
-        if ((o->save_every > 0 && r->adam.step % o->save_every == 0) || last || stopping) {
-            if (save_checkpoint(r, err, err_len) != 0) goto done;
-        }
+        bool last = s.step == o->steps;
+        bool stopping = (o->stop && *o->stop) || (o->stop_at_step > 0 && s.step >= o->stop_at_step);
+        if (r->eval && ((o->eval_every > 0 && s.step % o->eval_every == 0) || last))
+            if (report_evaluation(r, s.step, err, err_len) != 0) goto done;
+        if ((o->save_every > 0 && s.step % o->save_every == 0) || last || stopping)
+            if (save_checkpoint(r, s.step, err, err_len) != 0) goto done;
         if (stopping && !last) {
             if (o->log) {
                 progress_done(&r->progress);
                 fprintf(o->log, "bert pretrain: stopped at step %ld; checkpoint saved in %s/checkpoint-%ld; "
-                        "continue with --resume %s\n", r->adam.step, o->out_dir, r->adam.step, o->out_dir);
+                        "continue with --resume %s\n", s.step, o->out_dir, s.step, o->out_dir);
             }
             result = PRETRAIN_STOPPED;
             goto done;
