@@ -1,8 +1,8 @@
 /* distributed.h — data-parallel training across processes with Open MPI.
  *
  * P ranks each hold the whole model. Every step, each rank runs forward and
- * backward on its own slice of the global batch, the gradients are averaged
- * across ranks, and every rank takes the same AdamW step, so the parameters
+ * backward on its own slice of the global batch, the gradients are summed
+ * across ranks (each slice weighted by its share: the sum is the mean), and every rank takes the same AdamW step, so the parameters
  * stay identical. docs/distributed.md describes the scheme and its costs.
  *
  * Built with MPI when the Makefile finds mpicc (or with `make MPI=1`):
@@ -86,8 +86,10 @@ void grad_allreduce_free(GradAllreduce *g);
  * layers (optional), and grad_allreduce_finish starts the rest. */
 void grad_allreduce_start_ready(GradAllreduce *g, long ready_from);
 
-/* Starts whatever is left, waits for every bucket and divides by the number of
- * ranks, so every rank holds the mean gradient. Returns 0, or −1 with a message. */
+/* Starts whatever is left and waits for every bucket: every rank then holds
+ * the sum of all ranks' gradients. Each rank's batch is a slice of the whole
+ * batch whose losses were weighted by its share (model.h BertBatch.first_row),
+ * so the sum is the whole batch's mean gradient. Returns 0, or −1 with a message. */
 int grad_allreduce_finish(GradAllreduce *g, char *err, size_t err_len);
 
 #endif

@@ -184,11 +184,5 @@ int grad_allreduce_finish(GradAllreduce *g, char *err, size_t err_len) {
         return -1;
     }
     g->next_to_start = g->num_buckets;
-    /* Sum → mean. For P a power of two the scale is exact. */
-    const real inv = (real)1 / (real)g->dist->size;
-    real *grads = g->grads;
-    long n = g->num_params;
-#pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < n; i++) grads[i] *= inv;
     return 0;
 }
