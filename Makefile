@@ -31,6 +31,20 @@ CFLAGS_f32-san := -O1 -g $(SAN)
 CFLAGS_f64-san := -O1 -g $(SAN) -DBERT_DOUBLE
 CFLAGS_f32-vg  := -O2 -mavx2 -mfma -fno-math-errno -g
 
+# Open MPI (data-parallel training, include/train/distributed.h) goes into the
+# f32 and f64 builds when mpicc is installed, or with MPI=1; MPI=0 leaves it
+# out. The sanitizer and valgrind builds run one process: Open MPI's own
+# allocations are not theirs to check.
+MPI ?= $(if $(shell command -v mpicc 2>/dev/null),1,0)
+ifeq ($(MPI),1)
+MPI_CFLAGS := -DBERT_MPI $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
+CFLAGS_f32 += $(MPI_CFLAGS)
+CFLAGS_f64 += $(MPI_CFLAGS)
+LIBS_f32   := $(MPI_LIBS)
+LIBS_f64   := $(MPI_LIBS)
+endif
+
 .PHONY: all test test-run valgrind demo bench bench-compare clean deps check-deps
 all: check-deps libbert.a bert bert-f64
 
@@ -46,9 +60,9 @@ build/$(1)/tests/%.o: tests/%.c $(HEADERS) tests/test_util.h build/suites.inc | 
 build/$(1)/libbert.a: $(patsubst src/%.c,build/$(1)/src/%.o,$(LIB_SRC))
 	rm -f $$@ && ar rcs $$@ $$^
 build/$(1)/bert: $(patsubst train/%.c,build/$(1)/train/%.o,$(TRAIN_SRC)) build/$(1)/libbert.a
-	$$(CC) $$(CFLAGS_$(1)) -fopenmp $$(filter %.o,$$^) build/$(1)/libbert.a $(LIBS) -o $$@
+	$$(CC) $$(CFLAGS_$(1)) -fopenmp $$(filter %.o,$$^) build/$(1)/libbert.a $(LIBS) $$(LIBS_$(1)) -o $$@
 build/$(1)/test_bert: $(patsubst tests/%.c,build/$(1)/tests/%.o,$(TEST_SRC) tests/test_main.c tests/test_util.c) build/$(1)/libbert.a
-	$$(CC) $$(CFLAGS_$(1)) -fopenmp $$(filter %.o,$$^) build/$(1)/libbert.a $(TEST_LIBS) $(LIBS) -o $$@
+	$$(CC) $$(CFLAGS_$(1)) -fopenmp $$(filter %.o,$$^) build/$(1)/libbert.a $(TEST_LIBS) $(LIBS) $$(LIBS_$(1)) -o $$@
 build/$(1)/train build/$(1)/tests:
 	mkdir -p $$@
 endef

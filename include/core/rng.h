@@ -41,6 +41,12 @@ static inline uint64_t rng_bits_at(uint64_t key, uint64_t index) {
     return splitmix64_mix(key + 0x9e3779b97f4a7c15ULL * (index + 1)) >> 11;
 }
 
+/* The stream `key` entered n elements in: rng_bits_at(rng_key_skip(key, n), i)
+ * == rng_bits_at(key, n + i) for every i, because the index enters only as
+ * key + G·(index + 1) (mod 2⁶⁴). A slice of a batch that starts at element n
+ * of the whole batch so draws exactly the whole batch's masks. */
+static inline uint64_t rng_key_skip(uint64_t key, uint64_t n) { return key + 0x9e3779b97f4a7c15ULL * n; }
+
 /* Counter-based uniform in [0, 1): element `index` of the stream named `key`. */
 static inline double rng_uniform_at(uint64_t key, uint64_t index) {
     return (double)rng_bits_at(key, index) * 0x1.0p-53;

@@ -70,6 +70,8 @@ typedef struct {
     real hidden_dropout, attention_dropout;  /* probabilities; used only when training */
     bool training;
     uint64_t dropout_key;                    /* distinct per layer and step */
+    long first_row;                          /* row 0 is this row of the whole batch (model.h
+                                              * BertBatch): masks are drawn from there on */
 } EncoderLayerShape;
 
 /* inp[B,T,C] → cache->out[B,T,C]; mask_add[B,T] as in attention.h (NULL = none). */

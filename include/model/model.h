@@ -59,6 +59,13 @@ typedef struct {
     const int *mlm_labels;      /* [B,P] original token id, −100 for an unused slot */
     const int *nsp_labels;      /* [B] 0 = IsNext, 1 = NotNext (NULL: no NSP loss) */
     const int *class_labels;    /* [B] (NULL: no classification loss) */
+    /* A slice of a larger batch (data-parallel training, docs/distributed.md):
+     * row 0 here is row first_row of a whole batch of whole_rows sequences
+     * with whole_predictions counted MLM labels. Dropout masks are then the
+     * ones the whole batch would draw at those rows, and each loss's gradient
+     * is weighted by the slice's share of its rows or predictions, so the
+     * slices' gradients sum to the whole batch's. All 0: the batch is whole. */
+    long first_row, whole_rows, whole_predictions;
 } BertBatch;
 
 /* What the forward pass saves (views into one arena planned by bert_reserve). */

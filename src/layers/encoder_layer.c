@@ -16,6 +16,13 @@
 enum { SITE_ATTENTION_PROBS = 1, SITE_ATTENTION_OUTPUT = 2, SITE_FEEDFORWARD_OUTPUT = 3 };
 static uint64_t site_key(uint64_t layer_key, int site) { return splitmix64_mix(layer_key + (uint64_t)site); }
 
+/* A site's stream, entered at this batch's first row of `row_elems` elements
+ * per sequence (rng_key_skip), so a slice of a batch drops what the whole
+ * batch would. */
+static uint64_t slice_key(const EncoderLayerShape *s, int site, long row_elems) {
+    return rng_key_skip(site_key(s->dropout_key, site), (uint64_t)s->first_row * (uint64_t)row_elems);
+}
+
 void encoder_layer_forward(EncoderLayerCache *cache, const real *inp, const real *mask_add,
                            const EncoderLayerParams *p, const EncoderLayerShape *s) {
     int B = s->B, T = s->T, C = s->C, N = B * T;
@@ -27,10 +34,10 @@ void encoder_layer_forward(EncoderLayerCache *cache, const real *inp, const real
     attention_forward(cache->attn_out, cache->qkv, cache->probs, cache->probs_mask,
                       cache->probs_dropped, cache->context, inp, mask_add,
                       p->w_qkv, p->b_qkv, p->w_attn_out, p->b_attn_out,
-                      p_att, site_key(s->dropout_key, SITE_ATTENTION_PROBS), s->training, false,
+                      p_att, slice_key(s, SITE_ATTENTION_PROBS, (long)s->NH * T * T), s->training, false,
                       B, T, C, s->NH);
     dropout_forward(cache->attn_out, cache->attn_out_mask, cache->attn_out, p_hid,
-                    site_key(s->dropout_key, SITE_ATTENTION_OUTPUT), NC, s->training);
+                    slice_key(s, SITE_ATTENTION_OUTPUT, (long)T * C), NC, s->training);
     PROFILE_END(PROFILE_ATTENTION, t_att);
     PROFILE_BEGIN(t_ln1);
     residual_layernorm_forward(cache->ln1_out, cache->ln1_sum, cache->ln1_mean, cache->ln1_rstd,
@@ -41,7 +48,7 @@ void encoder_layer_forward(EncoderLayerCache *cache, const real *inp, const real
     feedforward_forward(cache->ff_out, cache->ff_pre, cache->ff_act, cache->ln1_out,
                         p->w_ff1, p->b_ff1, p->w_ff2, p->b_ff2, N, C, s->I);
     dropout_forward(cache->ff_out, cache->ff_out_mask, cache->ff_out, p_hid,
-                    site_key(s->dropout_key, SITE_FEEDFORWARD_OUTPUT), NC, s->training);
+                    slice_key(s, SITE_FEEDFORWARD_OUTPUT, (long)T * C), NC, s->training);
     PROFILE_END(PROFILE_FFN, t_ffn);
     PROFILE_BEGIN(t_ln2);
     residual_layernorm_forward(cache->out, cache->ln2_sum, cache->ln2_mean, cache->ln2_rstd,

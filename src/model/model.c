@@ -365,14 +365,21 @@ static uint64_t dropout_site(uint64_t step_key, int site) {
     return splitmix64_mix(step_key ^ (0x9e3779b97f4a7c15ULL * (uint64_t)site));
 }
 
-static EncoderLayerShape layer_shape(const BertModel *m, int B, int T, bool training, uint64_t key) {
+/* The site's stream entered at the batch's first row, row_elems elements per
+ * sequence (BertBatch.first_row; rng_key_skip). */
+static uint64_t slice_site(uint64_t step_key, int site, long first_row, long row_elems) {
+    return rng_key_skip(dropout_site(step_key, site), (uint64_t)first_row * (uint64_t)row_elems);
+}
+
+static EncoderLayerShape layer_shape(const BertModel *m, int B, int T, bool training, uint64_t key,
+                                     long first_row) {
     const BertConfig *c = &m->config;
     EncoderLayerShape s = {
         .B = B, .T = T, .C = c->hidden_size, .NH = c->num_attention_heads, .I = c->intermediate_size,
         .layer_norm_eps = (real)c->layer_norm_eps,
         .hidden_dropout = (real)c->hidden_dropout_prob,
         .attention_dropout = (real)c->attention_probs_dropout_prob,
-        .training = training, .dropout_key = key,
+        .training = training, .dropout_key = key, .first_row = first_row,
     };
     return s;
 }
@@ -401,12 +408,13 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
     layernorm_forward(x->emb_out, x->emb_ln_mean, x->emb_ln_rstd, x->emb_sum,
                       p->emb_ln_w, p->emb_ln_b, (real)c->layer_norm_eps, N, C);
     dropout_forward(x->emb_out, x->emb_mask, x->emb_out, p_hidden,
-                    dropout_site(dropout_key, SITE_EMBEDDINGS), (long)N * C, training);
+                    slice_site(dropout_key, SITE_EMBEDDINGS, batch->first_row, (long)T * C), (long)N * C, training);
     PROFILE_END(PROFILE_EMBEDDINGS, t_emb);
 
     const real *hidden = x->emb_out;
     for (int l = 0; l < c->num_hidden_layers; l++) {
-        EncoderLayerShape s = layer_shape(m, B, T, training, dropout_site(dropout_key, SITE_FIRST_LAYER + l));
+        EncoderLayerShape s = layer_shape(m, B, T, training, dropout_site(dropout_key, SITE_FIRST_LAYER + l),
+                                          batch->first_row);
         encoder_layer_forward(&x->layers[l], hidden, x->mask_add, &m->layer_params[l], &s);
         hidden = x->layers[l].out;
     }
@@ -458,7 +466,7 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
         int K = m->num_labels;
         real p_cls = training ? classifier_dropout(c) : 0;
         classifier_head_forward(x->cls_logits, x->cls_dropped, x->cls_mask, x->pooled, p->cls_w, p->cls_b,
-                                p_cls, dropout_site(dropout_key, SITE_CLASSIFIER), training, B, C, K);
+                                p_cls, slice_site(dropout_key, SITE_CLASSIFIER, batch->first_row, C), training, B, C, K);
         if (batch->class_labels) {
             m->cls_loss = cross_entropy_forward(x->cls_probs, x->cls_predicted, x->cls_logits, NULL,
                                                 batch->class_labels, B, K, NULL);
@@ -488,24 +496,30 @@ void bert_backward(BertModel *m, real loss_scale) {
 
     memset(s->d_hidden_a, 0, hidden_bytes);
     memset(s->d_pooled, 0, sizeof(real) * (size_t)B * C);
+    /* A slice's share of the whole batch (BertBatch.first_row): the
+     * per-sequence losses are means over whole_rows sequences, the MLM loss
+     * over whole_predictions tokens. */
+    real sequence_scale = batch->whole_rows > 0 ? loss_scale * (real)((double)B / batch->whole_rows) : loss_scale;
+    real mlm_scale = batch->whole_predictions > 0 ? loss_scale * (real)((double)m->M / batch->whole_predictions)
+                                                  : loss_scale;
 
     PROFILE_BEGIN(t_heads);
     if ((m->heads & BERT_HEADS_CLASSIFIER) && batch->class_labels) {
         int K = m->num_labels;
         real p_cls = m->training ? classifier_dropout(c) : 0;
-        cross_entropy_backward(x->cls_probs, x->cls_probs, batch->class_labels, loss_scale, B, K);
+        cross_entropy_backward(x->cls_probs, x->cls_probs, batch->class_labels, sequence_scale, B, K);
         classifier_head_backward(s->d_pooled, g->cls_w, g->cls_b, s->d_cls_dropped, x->cls_probs,
                                  x->cls_dropped, x->cls_mask, p->cls_w, p_cls, B, C, K);
     }
     if ((m->heads & BERT_HEADS_PRETRAINING) && batch->nsp_labels) {
-        cross_entropy_backward(x->nsp_probs, x->nsp_probs, batch->nsp_labels, loss_scale, B, NSP_CLASSES);
+        cross_entropy_backward(x->nsp_probs, x->nsp_probs, batch->nsp_labels, sequence_scale, B, NSP_CLASSES);
         nsp_head_backward(s->d_pooled, g->nsp_w, g->nsp_b, x->nsp_probs, x->pooled, p->nsp_w, B, C);
     }
     PROFILE_END(PROFILE_NSP_POOLER, t_heads);
     if ((m->heads & BERT_HEADS_PRETRAINING) && m->M > 0) {
         PROFILE_BEGIN(t_mlm);
         int M = m->M;
-        cross_entropy_backward(x->mlm_logits, x->mlm_logits, x->mlm_targets, loss_scale, M, V);
+        cross_entropy_backward(x->mlm_logits, x->mlm_logits, x->mlm_targets, mlm_scale, M, V);
         memset(s->d_mlm_inp, 0, sizeof(real) * (size_t)M * C);
         mlm_head_backward(s->d_mlm_inp, g->mlm_dense_w, g->mlm_dense_b, g->mlm_ln_w, g->mlm_ln_b,
                           g->word_emb, g->mlm_bias, s->d_mlm_a, s->d_mlm_b, s->d_mlm_c, x->mlm_logits,
@@ -525,7 +539,7 @@ void bert_backward(BertModel *m, real loss_scale) {
 
     for (int l = L - 1; l >= 0; l--) {
         const real *layer_inp = l > 0 ? x->layers[l - 1].out : x->emb_out;
-        EncoderLayerShape shape = layer_shape(m, B, T, m->training, 0);
+        EncoderLayerShape shape = layer_shape(m, B, T, m->training, 0, 0);
         memset(s->d_hidden_b, 0, hidden_bytes);
         encoder_layer_backward(s->d_hidden_b, &m->layer_grads[l], &s->layer, s->d_hidden_a,
                                layer_inp, &x->layers[l], &m->layer_params[l], &shape);

@@ -1,0 +1,95 @@
+/* distributed.h — data-parallel training across processes with Open MPI.
+ *
+ * P ranks each hold the whole model. Every step, each rank runs forward and
+ * backward on its own slice of the global batch, the gradients are summed
+ * across ranks (each slice weighted by its share: the sum is the mean), and every rank takes the same AdamW step, so the parameters
+ * stay identical. docs/distributed.md describes the scheme and its costs.
+ *
+ * Built with MPI when the Makefile finds mpicc (or with `make MPI=1`):
+ * -DBERT_MPI. Without it the same functions run one process (rank 0 of 1), so
+ * the training loops call them unconditionally. */
+#ifndef BERT_DISTRIBUTED_H
+#define BERT_DISTRIBUTED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/real.h"
+
+typedef struct {
+    int rank, size;        /* this process, and how many take part (0 and 1 alone) */
+    bool owns_mpi;         /* dist_init called MPI_Init, so dist_finalize ends it */
+} DistContext;
+
+/* True when this build can run several ranks. */
+bool dist_available(void);
+
+/* Joins the job: under mpirun, MPI_Init_thread (funneled: only the main thread
+ * calls MPI, OpenMP threads do not); otherwise one rank. Returns 0, or −1 with
+ * a message. */
+int dist_init(DistContext *d, int *argc, char ***argv, char *err, size_t err_len);
+void dist_finalize(DistContext *d);
+
+static inline bool dist_is_root(const DistContext *d) { return d->rank == 0; }
+
+/* Ends every rank of the job (a rank that cannot go on must not leave the
+ * others waiting in a collective). */
+void dist_abort(const DistContext *d, int exit_code);
+
+/* Checks that every rank holds the same bytes for `what` (the config, the
+ * vocabulary, the seed and options, the data's fingerprint). Collective: all
+ * ranks call it with their own bytes. On a mismatch every rank returns −1 and
+ * the message names `what` and the first rank that differs from rank 0. */
+int dist_check_agreement(const DistContext *d, const char *what, const void *bytes, size_t n,
+                         char *err, size_t err_len);
+
+/* 64-bit FNV-1a, the fingerprint dist_check_agreement compares; exposed so a
+ * caller can fold several pieces into one value. */
+uint64_t dist_fingerprint(uint64_t h, const void *bytes, size_t n);
+#define DIST_FINGERPRINT_SEED 14695981039346656037ull
+
+/* Sums n doubles over all ranks, in place, the same result on every rank
+ * (evaluation counts and losses). */
+int dist_sum_doubles(const DistContext *d, double *values, int n);
+
+/* ---- gradient averaging ----------------------------------------------------------
+ *
+ * The flat gradient buffer [num_params] is cut into buckets of about
+ * bucket_elems elements; each bucket is one MPI_Iallreduce (a few large calls,
+ * not one per tensor). Backward produces the gradients of the last layers
+ * first, and they sit at the end of the buffer, so buckets are started from
+ * the last: a caller that knows backward is done with [offset, num_params) can
+ * start the buckets inside it while backward goes on with the rest. */
+typedef struct {
+    long offset, count;    /* elements of the gradient buffer */
+} GradBucket;
+
+typedef struct {
+    const DistContext *dist;
+    GradBucket *buckets;   /* ascending offsets, covering [0, num_params) */
+    int num_buckets;
+    int next_to_start;     /* buckets ≥ this one have been started (counts down) */
+    void *requests;        /* MPI_Request[num_buckets] */
+    real *grads;
+    long num_params;
+} GradAllreduce;
+
+/* Default bucket size: 4 Mi elements (16 MB of float). */
+#define GRAD_BUCKET_ELEMS (4L << 20)
+
+int grad_allreduce_create(GradAllreduce *g, const DistContext *d, real *grads, long num_params,
+                          long bucket_elems, char *err, size_t err_len);
+void grad_allreduce_free(GradAllreduce *g);
+
+/* Starts the allreduce of every bucket that lies wholly in [ready_from,
+ * num_params) and has not been started; backward calls it as it finishes
+ * layers (optional), and grad_allreduce_finish starts the rest. */
+void grad_allreduce_start_ready(GradAllreduce *g, long ready_from);
+
+/* Starts whatever is left and waits for every bucket: every rank then holds
+ * the sum of all ranks' gradients. Each rank's batch is a slice of the whole
+ * batch whose losses were weighted by its share (model.h BertBatch.first_row),
+ * so the sum is the whole batch's mean gradient. Returns 0, or −1 with a message. */
+int grad_allreduce_finish(GradAllreduce *g, char *err, size_t err_len);
+
+#endif
