@@ -248,22 +248,41 @@ static bool arena_products_fit(const BertModel *m) {
            !__builtin_mul_overflow(B * NH * T, T, &r);
 }
 
-static void walk_arena(BertModel *m, ArenaWalk *a) {
-    const BertConfig *c = &m->config;
-    long B = m->max_B, T = m->max_T, C = c->hidden_size, I = c->intermediate_size;
-    long NH = c->num_attention_heads, V = c->vocab_size, K = m->num_labels;
-    long N = B * T, M = B * m->max_P, att = B * NH * T * T;
+/* The arena's dimensions: N = B·T tokens, M = B·P masked-LM predictions,
+ * att = B·NH·T·T attention probabilities. */
+typedef struct {
+    long B, T, C, I, NH, V, K, N, M, att;
+    bool forward_only;   /* bert_reserve_inference: no dropout masks, no backward scratch */
+} ArenaDims;
+
+/* Embeddings. bert_forward writes all of them first; mask_add is read by
+ * every layer's attention forward; emb_out is layer 0's input, read again
+ * by layer 0's backward; emb_sum, the LayerNorm statistics and emb_mask are
+ * read last by bert_backward's embeddings stage. */
+static void walk_embeddings_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d) {
     BertActivations *x = &m->acts;
-    x->mask_add = REALS(N);
-    x->emb_sum = REALS(N * C);
-    x->emb_ln_mean = REALS(N);
-    x->emb_ln_rstd = REALS(N);
-    x->emb_out = REALS(N * C);
+    x->mask_add = REALS(d->N);
+    x->emb_sum = REALS(d->N * d->C);
+    x->emb_ln_mean = REALS(d->N);
+    x->emb_ln_rstd = REALS(d->N);
+    x->emb_out = REALS(d->N * d->C);
     /* Dropout masks and probs after dropout exist only for training: a
      * forward-only model leaves them NULL (bert_forward then refuses
      * training = true). */
-    bool forward_only = m->forward_only;
-    x->emb_mask = forward_only ? NULL : BYTES(N * C);
+    x->emb_mask = d->forward_only ? NULL : BYTES(d->N * d->C);
+}
+
+/* Encoder layers. Layer l's caches are written by its forward and read last
+ * by its backward (in reverse layer order), so a training arena keeps one
+ * set per layer. Three buffers are shared by all layers because backward
+ * does not read them: the sublayer output after dropout, probs_dropped and
+ * gelu(ff_pre); each layer's forward overwrites them. A forward-only arena
+ * overlays every layer on layer 0's caches. Returns probs_dropped (NULL
+ * forward-only), which the backward scratch reuses as d_probs. */
+static real *walk_encoder_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d) {
+    BertActivations *x = &m->acts;
+    const long N = d->N, C = d->C, I = d->I, att = d->att;
+    const bool forward_only = d->forward_only;
     /* A sublayer's output after dropout (attn_out, ff_out) is only added into
      * the residual sum that LayerNorm reads; backward needs just its dropout
      * mask. So every layer writes both into the same one buffer. */
@@ -276,7 +295,7 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
     /* Forward-only: layer l reads only layer l − 1's output, so every layer
      * gets layer 0's caches and the outputs alternate between two buffers. */
     real *alternate_out = forward_only ? REALS(N * C) : NULL;
-    for (int l = 0; l < c->num_hidden_layers; l++) {
+    for (int l = 0; l < m->config.num_hidden_layers; l++) {
         EncoderLayerCache *e = &x->layers[l];
         if (forward_only && l > 0) {
             *e = x->layers[0];
@@ -303,6 +322,16 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         e->ln2_rstd = REALS(N);
         e->out = REALS(N * C);
     }
+    return probs_dropped;
+}
+
+/* Pooler and heads, except the MLM logits (walk_backward_arena places
+ * them). Written by bert_forward after the last layer, read last by the
+ * heads' backward at the start of bert_backward (the predictions and probs
+ * also by the caller, after forward). */
+static void walk_heads_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d) {
+    BertActivations *x = &m->acts;
+    const long B = d->B, C = d->C, M = d->M, K = d->K;
     x->pooled = REALS(B * C);
     x->pool_pre_scratch = REALS(B * C);
     if (m->heads & BERT_HEADS_PRETRAINING) {
@@ -326,14 +355,22 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         x->cls_probs = REALS(B * K);
         x->cls_predicted = INTS(B);
     }
-    /* Lifetimes let three regions overlap (they are the largest after the
-     * per-layer caches): the MLM scores live from the head's forward to its
-     * backward, the encoder layers' backward scratch only after that, so
-     * both start at the same offset; and attention's d_probs takes the
-     * forward-only probs_dropped. */
+}
+
+/* The MLM logits and the backward scratch. Lifetimes let three regions
+ * overlap (they are the largest after the per-layer caches): the MLM scores
+ * live from the head's forward to its backward, the encoder layers' backward
+ * scratch only after that, so both start at the same offset; and
+ * attention's d_probs takes the forward-only probs_dropped. The rest of the
+ * scratch (d_hidden_a/b, the pooler's and heads' gradients) is written and
+ * read within bert_backward, so it lies after both. A forward-only arena
+ * ends after the logits. */
+static void walk_backward_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d, real *probs_dropped) {
+    BertActivations *x = &m->acts;
+    const long B = d->B, N = d->N, C = d->C, I = d->I, M = d->M, V = d->V;
     size_t overlap_start = a->cursor;
     if (m->heads & BERT_HEADS_PRETRAINING) x->mlm_logits = REALS(M * V);
-    if (forward_only) return;
+    if (d->forward_only) return;
     size_t scores_end = a->cursor;
     a->cursor = overlap_start;
     BertScratch *s = &m->scratch;
@@ -358,6 +395,24 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         s->d_mlm_c = REALS(M * C);
     }
     if (m->heads & BERT_HEADS_CLASSIFIER) s->d_cls_dropped = REALS(B * C);
+}
+
+/* Sizes (a->base NULL) or assigns the whole arena, region by region in
+ * buffer order. */
+static void walk_arena(BertModel *m, ArenaWalk *a) {
+    const BertConfig *c = &m->config;
+    ArenaDims d = {
+        .B = m->max_B, .T = m->max_T, .C = c->hidden_size, .I = c->intermediate_size,
+        .NH = c->num_attention_heads, .V = c->vocab_size, .K = m->num_labels,
+        .forward_only = m->forward_only,
+    };
+    d.N = d.B * d.T;
+    d.M = d.B * m->max_P;
+    d.att = d.B * d.NH * d.T * d.T;
+    walk_embeddings_arena(m, a, &d);
+    real *probs_dropped = walk_encoder_arena(m, a, &d);
+    walk_heads_arena(m, a, &d);
+    walk_backward_arena(m, a, &d, probs_dropped);
 }
 #undef REALS
 #undef BYTES
