@@ -6,6 +6,9 @@
 #include "test_util.h"
 #include "layers/attention.h"
 #include "core/rng.h"
+#include "core/gemm.h"
+#include "layers/softmax.h"
+#include "layers/dropout.h"
 
 /* One attention instance with every buffer the layer needs. */
 typedef struct {
@@ -180,6 +183,48 @@ START_TEST(attention_dropout_follows_the_counter_rule) {
 }
 END_TEST
 
+/* Attention's probabilities, dropout mask and dropped probabilities are the
+ * bits softmax_forward and dropout_forward give on the same scores, and its
+ * d_scores are the values dropout_backward then softmax_backward give
+ * (compared with ==, which does not tell −0 from +0: the layers accumulate
+ * into zeros, attention writes). T = 21 leaves vector-loop tails. */
+START_TEST(attention_softmax_and_dropout_are_the_layers) {
+    Attn a = attn_new(2, 21, 8, 2, 31);
+    const int B = a.B, T = a.T, C = a.C, NH = a.NH, hd = C / NH;
+    const long TT = (long)T * T, P = (long)B * NH * TT;
+    const real p = (real)0.1;
+    const uint64_t key = 4242;
+    for (int j = 17; j < T; j++) a.mask_add[j] = ATTENTION_MASK_VALUE;   /* padding in sequence 0 */
+    attn_forward(&a, p, key, true, false);
+    attn_backward(&a, p);
+
+    real *scores = zeros(P), *dropped = zeros(P), *d_dropped = zeros(P), *d_probs = zeros(P), *d_scores = zeros(P);
+    uint8_t *mask = calloc((size_t)P, 1);
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH;
+        const real *q = a.qkv + (long)b * T * 3 * C + h * hd, *k = q + C, *v = q + 2 * C;
+        real *sc = scores + bh * TT;
+        gemm(false, true, T, T, hd, 1 / sqrt((real)hd), q, 3 * C, k, 3 * C, 0, sc, T);
+        for (int i = 0; i < T; i++)
+            for (int j = 0; j < T; j++) sc[(long)i * T + j] += a.mask_add[(long)b * T + j];
+        gemm(false, true, T, T, hd, 1, a.d_context + (long)b * T * C + h * hd, C, v, 3 * C, 0,
+             d_dropped + bh * TT, T);
+    }
+    softmax_forward(scores, scores, B * NH * T, T);
+    dropout_forward(dropped, mask, scores, p, key, P, true);
+    ck_assert(memcmp(scores, a.probs, sizeof(real) * (size_t)P) == 0);
+    ck_assert(memcmp(mask, a.dropout_mask, (size_t)P) == 0);
+    ck_assert(memcmp(dropped, a.probs_dropped, sizeof(real) * (size_t)P) == 0);
+
+    dropout_backward(d_probs, d_dropped, mask, p, P);
+    softmax_backward(d_scores, d_probs, scores, B * NH * T, T);
+    for (long e = 0; e < P; e++) ck_assert_msg(d_scores[e] == a.d_probs[e], "element %ld: %g != %g", e,
+                                               (double)d_scores[e], (double)a.d_probs[e]);
+    free(scores); free(dropped); free(d_dropped); free(d_probs); free(d_scores); free(mask);
+    attn_free(&a);
+}
+END_TEST
+
 START_TEST(attention_matches_naive_reference) {
     /* An independent, loop-by-loop implementation in double of the same
      * equations (no gemm, no strided views), with padding, dropout and causal. */
@@ -275,6 +320,7 @@ Suite *attention_suite(void) {
     tcase_add_test(tc, attention_padded_keys_get_zero_probability_and_gradient);
     tcase_add_test(tc, attention_causal_mask_zeroes_future_keys);
     tcase_add_test(tc, attention_dropout_follows_the_counter_rule);
+    tcase_add_test(tc, attention_softmax_and_dropout_are_the_layers);
     tcase_add_test(tc, attention_matches_naive_reference);
     tcase_add_test(tc, attention_backward_accumulates);
     tcase_add_test(tc, attention_gradcheck);

@@ -225,6 +225,33 @@ START_TEST(model_rejects_bad_batches) {
 }
 END_TEST
 
+/* Sizes whose products overflow are refused, naming the key, before
+ * anything is allocated for them (the san builds check there is no
+ * signed overflow on the way). */
+START_TEST(model_refuses_impossible_sizes) {
+    BertConfig cfg = tiny_config();
+    BertModel m;
+    char err[256];
+    cfg.hidden_size = 2000000000;
+    cfg.num_attention_heads = 16;
+    ck_assert(bert_create(&m, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) != 0);
+    ck_assert_msg(strstr(err, "hidden_size 2000000000 is too large") != NULL, "%s", err);
+    cfg.hidden_size = 1200000000;   /* C² fits; vocab_size × C does not */
+    cfg.vocab_size = 2000000000;
+    ck_assert(bert_create(&m, &cfg, BERT_HEADS_CLASSIFIER, 2, err, sizeof err) != 0);
+    ck_assert_msg(strstr(err, "vocab_size 2000000000 is too large") != NULL, "%s", err);
+
+    cfg = tiny_config();
+    ck_assert(bert_create(&m, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0);
+    ck_assert(bert_reserve(&m, 400000000, 12, 1, err, sizeof err) != 0);
+    ck_assert_msg(strstr(err, "tokens") != NULL, "%s", err);
+    ck_assert(bert_reserve(&m, 1 << 30, 1, 2000000000, err, sizeof err) != 0);   /* B·P·vocab_size */
+    ck_assert_msg(strstr(err, "too large for this model") != NULL, "%s", err);
+    ck_assert(bert_reserve(&m, 2, 4, 1, err, sizeof err) == 0);   /* still usable */
+    bert_free(&m);
+}
+END_TEST
+
 START_TEST(model_gradcheck_pretraining) { assert_gradcheck_passes("model"); }
 END_TEST
 START_TEST(model_gradcheck_classifier) { assert_gradcheck_passes("model_classifier"); }
@@ -239,6 +266,7 @@ Suite *model_suite(void) {
     tcase_add_test(tc, model_ignores_padding);
     tcase_add_test(tc, model_inference_reserve_matches_training_reserve);
     tcase_add_test(tc, model_rejects_bad_batches);
+    tcase_add_test(tc, model_refuses_impossible_sizes);
     tcase_add_test(tc, model_gradcheck_pretraining);
     tcase_add_test(tc, model_gradcheck_classifier);
     suite_add_tcase(s, tc);

@@ -309,231 +309,289 @@ static int write_vocab(const char *out_path, const StrMap *symbols, const int *o
     return 0;
 }
 
-int vocab_train(const char *const *corpus_paths, int n_paths, const VocabTrainOptions *opt,
-                const char *out_path, VocabTrainStats *stats, char *err, size_t err_len) {
-    VocabTrainStats st = { 0 };
-    Counter counter = { 0 };
-    StrMap symbols = { 0 };
-    PairTable pt = { 0 };
-    CharCount *chars = NULL;
-    int *order = NULL, *word_ids = NULL, *syms = NULL, *wstart = NULL, *wlen = NULL;
-    long *wcount = NULL, *wstamp = NULL, *touched = NULL;
-    long nchars = 0, chars_cap = 0, norder = 0, order_cap = 0, touched_n = 0, touched_cap = 0;
-    int status = -1;
-    char *piece = NULL;
-    const long min_count = opt->min_count < 1 ? 1 : opt->min_count;
-    FILE *progress = opt->progress;
+/* Everything vocab_train builds, passed between its phases. */
+typedef struct {
+    const VocabTrainOptions *opt;
+    long min_count;
+    FILE *progress;
+    char *err; size_t err_len;
+    VocabTrainStats st;
+    Counter counter;                 /* distinct words and their counts */
+    StrMap symbols;                  /* every piece: alphabet, ##alphabet, merges */
+    int *order; long norder, order_cap;   /* vocabulary order (symbol ids) after the specials */
+    CharCount *chars; long nchars;   /* the alphabet, by code point */
+    /* the usable words as symbol sequences: word w is syms[wstart[w] .. + wlen[w]) */
+    int *word_ids, *syms, *wstart, *wlen;
+    long *wcount, nwords;
+    PairTable pt;
+    long *wstamp;                    /* merge number that last re-counted each word */
+    long *touched, touched_n, touched_cap;   /* pairs whose count a merge changed */
+    char *piece; long piece_cap;     /* the merged piece being built */
+} VocabTrainer;
 
-    /* 1. Count the words of every file. */
-    double t0 = now_seconds();
-    if (n_paths < 1) { snprintf(err, err_len, "no corpus files given"); goto done; }
+static int out_of_memory(VocabTrainer *t) {
+    snprintf(t->err, t->err_len, "out of memory");
+    return -1;
+}
+
+/* 1. Count the words of every file. */
+static int count_corpus(VocabTrainer *t, const char *const *corpus_paths, int n_paths) {
+    if (n_paths < 1) { snprintf(t->err, t->err_len, "no corpus files given"); return -1; }
     for (int i = 0; i < n_paths; i++)
-        if (count_file(corpus_paths[i], opt->lower_case, &counter, &st, progress, err, err_len) != 0) goto done;
-    st.words = counter.total;
-    st.unique_words = counter.words.n;
-    if (counter.total == 0) {
-        snprintf(err, err_len, "%s%s: the corpus contains no words", corpus_paths[0], n_paths > 1 ? " ..." : "");
-        goto done;
+        if (count_file(corpus_paths[i], t->opt->lower_case, &t->counter, &t->st, t->progress, t->err, t->err_len) != 0)
+            return -1;
+    t->st.words = t->counter.total;
+    t->st.unique_words = t->counter.words.n;
+    if (t->counter.total == 0) {
+        snprintf(t->err, t->err_len, "%s%s: the corpus contains no words", corpus_paths[0], n_paths > 1 ? " ..." : "");
+        return -1;
     }
+    return 0;
+}
 
-    /* 2. The alphabet: characters seen at least min_count times (weighted by word count). */
-    const StrMap *words = &counter.words;
-    {
-        StrMap char_map = { 0 };   /* keyed by the character's UTF-8 bytes */
-        for (long w = 0; w < words->n; w++) {
-            const char *s = strmap_str(words, w);
-            for (int k = 0; k < words->length[w];) {
-                int len = utf8proc_utf8class[(unsigned char)s[k]];
-                long ci = strmap_get(&char_map, s + k, len, NULL);
-                if (ci < 0) { strmap_free(&char_map); snprintf(err, err_len, "out of memory"); goto done; }
-                char_map.count[ci] += words->count[w];
-                k += len;
-            }
+/* 2. The alphabet: characters seen at least min_count times (weighted by word
+ * count), sorted by code point; then the first symbols, "c" for every
+ * alphabet character and then "##c" (vocabulary order = symbol order). */
+static int build_alphabet(VocabTrainer *t) {
+    const StrMap *words = &t->counter.words;
+    long chars_cap = 0;
+    StrMap char_map = { 0 };   /* keyed by the character's UTF-8 bytes */
+    for (long w = 0; w < words->n; w++) {
+        const char *s = strmap_str(words, w);
+        for (int k = 0; k < words->length[w];) {
+            int len = utf8proc_utf8class[(unsigned char)s[k]];
+            long ci = strmap_get(&char_map, s + k, len, NULL);
+            if (ci < 0) { strmap_free(&char_map); return out_of_memory(t); }
+            char_map.count[ci] += words->count[w];
+            k += len;
         }
-        for (long ci = 0; ci < char_map.n; ci++) {
-            if (char_map.count[ci] < min_count) continue;
-            utf8proc_int32_t cp;
-            utf8proc_iterate((const utf8proc_uint8_t *)strmap_str(&char_map, ci), char_map.length[ci], &cp);
-            if (!grow((void **)&chars, &chars_cap, nchars + 1, sizeof(CharCount))) { strmap_free(&char_map); goto oom; }
-            chars[nchars++] = (CharCount){ (uint32_t)cp, char_map.count[ci] };
-        }
-        strmap_free(&char_map);
     }
-    qsort(chars, (size_t)nchars, sizeof(CharCount), by_code_point);
-    st.alphabet = (int)nchars;
-    if (5 + 2 * nchars > opt->vocab_size) {
-        snprintf(err, err_len, "--size %d is too small: the 5 special tokens and the %ld-character alphabet "
+    for (long ci = 0; ci < char_map.n; ci++) {
+        if (char_map.count[ci] < t->min_count) continue;
+        utf8proc_int32_t cp;
+        utf8proc_iterate((const utf8proc_uint8_t *)strmap_str(&char_map, ci), char_map.length[ci], &cp);
+        if (!grow((void **)&t->chars, &chars_cap, t->nchars + 1, sizeof(CharCount))) {
+            strmap_free(&char_map);
+            return out_of_memory(t);
+        }
+        t->chars[t->nchars++] = (CharCount){ (uint32_t)cp, char_map.count[ci] };
+    }
+    strmap_free(&char_map);
+    qsort(t->chars, (size_t)t->nchars, sizeof(CharCount), by_code_point);
+    long nchars = t->nchars;
+    t->st.alphabet = (int)nchars;
+    if (5 + 2 * nchars > t->opt->vocab_size) {
+        snprintf(t->err, t->err_len, "--size %d is too small: the 5 special tokens and the %ld-character alphabet "
                  "(each with and without ##) need %ld entries; raise --size or --min-count",
-                 opt->vocab_size, nchars, 5 + 2 * nchars);
-        goto done;
+                 t->opt->vocab_size, nchars, 5 + 2 * nchars);
+        return -1;
     }
 
-    /* Symbols: "c" for every alphabet character, then "##c"; vocabulary order = symbol order. */
     for (int cont = 0; cont < 2; cont++)
         for (long i = 0; i < nchars; i++) {
             char buf[8] = "##";
-            int n = 2 * cont + (int)utf8proc_encode_char((utf8proc_int32_t)chars[i].cp, (utf8proc_uint8_t *)buf + 2 * cont);
-            long id = strmap_get(&symbols, buf, n, NULL);
-            if (id < 0 || !grow((void **)&order, &order_cap, norder + 1, sizeof(int))) goto oom;
-            order[norder++] = (int)id;
+            int n = 2 * cont + (int)utf8proc_encode_char((utf8proc_int32_t)t->chars[i].cp, (utf8proc_uint8_t *)buf + 2 * cont);
+            long id = strmap_get(&t->symbols, buf, n, NULL);
+            if (id < 0 || !grow((void **)&t->order, &t->order_cap, t->norder + 1, sizeof(int))) return out_of_memory(t);
+            t->order[t->norder++] = (int)id;
         }
+    return 0;
+}
 
-    /* 3. Words as symbol sequences, in byte order of the word (deterministic).
-     * Words longer than TOKENIZER_MAX_WORD_CHARS, or with a character outside
-     * the alphabet, can only ever be [UNK] and take no part. */
-    word_ids = malloc(sizeof(int) * (size_t)words->n);
-    if (!word_ids) goto oom;
-    for (long w = 0; w < words->n; w++) word_ids[w] = (int)w;
+/* 3. Words as symbol sequences, in byte order of the word (deterministic).
+ * Words longer than TOKENIZER_MAX_WORD_CHARS, or with a character outside
+ * the alphabet, can only ever be [UNK] and take no part. */
+static int split_words(VocabTrainer *t) {
+    const StrMap *words = &t->counter.words;
+    t->word_ids = malloc(sizeof(int) * (size_t)words->n);
+    if (!t->word_ids) return out_of_memory(t);
+    for (long w = 0; w < words->n; w++) t->word_ids[w] = (int)w;
     sort_words_map = words;
-    qsort(word_ids, (size_t)words->n, sizeof(int), by_word_bytes);
+    qsort(t->word_ids, (size_t)words->n, sizeof(int), by_word_bytes);
     long nwords = 0, nsyms = 0, syms_cap = 0, wcap = 0;
     for (long k = 0; k < words->n; k++) {
-        long w = word_ids[k];
+        long w = t->word_ids[k];
         const char *s = strmap_str(words, w);
         int len = words->length[w], nc = 0;
-        if (!grow((void **)&syms, &syms_cap, nsyms + len, sizeof(int))) goto oom;
+        if (!grow((void **)&t->syms, &syms_cap, nsyms + len, sizeof(int))) return out_of_memory(t);
         bool usable = true;
         for (int i = 0; i < len && usable;) {
             int cl = utf8proc_utf8class[(unsigned char)s[i]];
             char buf[8] = "##";
             memcpy(buf + 2, s + i, (size_t)cl);
-            long id = i == 0 ? strmap_find(&symbols, buf + 2, cl) : strmap_find(&symbols, buf, cl + 2);
+            long id = i == 0 ? strmap_find(&t->symbols, buf + 2, cl) : strmap_find(&t->symbols, buf, cl + 2);
             if (id < 0) usable = false;   /* a character outside the alphabet */
-            syms[nsyms + nc++] = (int)id;
+            t->syms[nsyms + nc++] = (int)id;
             i += cl;
         }
         if (!usable || nc > TOKENIZER_MAX_WORD_CHARS) continue;
         long c1 = wcap;
-        if (!grow((void **)&wstart, &c1, nwords + 1, sizeof(int)) ||
-            (c1 = wcap, !grow((void **)&wlen, &c1, nwords + 1, sizeof(int))) ||
-            (c1 = wcap, !grow((void **)&wcount, &c1, nwords + 1, sizeof(long))))
-            goto oom;
+        if (!grow((void **)&t->wstart, &c1, nwords + 1, sizeof(int)) ||
+            (c1 = wcap, !grow((void **)&t->wlen, &c1, nwords + 1, sizeof(int))) ||
+            (c1 = wcap, !grow((void **)&t->wcount, &c1, nwords + 1, sizeof(long))))
+            return out_of_memory(t);
         wcap = c1;
-        wstart[nwords] = (int)nsyms;
-        wlen[nwords] = nc;
-        wcount[nwords] = words->count[w];
+        t->wstart[nwords] = (int)nsyms;
+        t->wlen[nwords] = nc;
+        t->wcount[nwords] = words->count[w];
         nsyms += nc;
         nwords++;
+        t->nwords = nwords;
     }
-    if (nsyms > INT32_MAX) { snprintf(err, err_len, "corpus too large (more than 2^31 characters in distinct words)"); goto done; }
-    st.count_seconds = now_seconds() - t0;
-    if (progress) fprintf(progress, "\rcounting: %.1f MB, %ld words, %ld distinct — done in %.1f s\n",
-                          st.bytes / 1e6, st.words, st.unique_words, st.count_seconds);
+    if (nsyms > INT32_MAX) {
+        snprintf(t->err, t->err_len, "corpus too large (more than 2^31 characters in distinct words)");
+        return -1;
+    }
+    return 0;
+}
 
-    /* 4. Initial pair counts, and the words each pair occurs in. */
-    double t1 = now_seconds();
-    for (long w = 0; w < nwords; w++) {
-        const int *s = syms + wstart[w];
-        for (int i = 0; i + 1 < wlen[w]; i++) {
-            long p = pair_get(&pt, s[i], s[i + 1]);
-            if (p < 0 || !pair_add_word(&pt.pairs[p], (int)w)) goto oom;
-            pt.pairs[p].count += wcount[w];
+/* 4. Initial pair counts, and the words each pair occurs in. */
+static int count_pairs(VocabTrainer *t) {
+    PairTable *pt = &t->pt;
+    for (long w = 0; w < t->nwords; w++) {
+        const int *s = t->syms + t->wstart[w];
+        for (int i = 0; i + 1 < t->wlen[w]; i++) {
+            long p = pair_get(pt, s[i], s[i + 1]);
+            if (p < 0 || !pair_add_word(&pt->pairs[p], (int)w)) return out_of_memory(t);
+            pt->pairs[p].count += t->wcount[w];
         }
     }
-    for (long p = 0; p < pt.npairs; p++) {
-        if (!heap_push(&pt, pt.pairs[p].count, pt.pairs[p].a, pt.pairs[p].b)) goto oom;
-        pt.pairs[p].heap_count = pt.pairs[p].count;
+    for (long p = 0; p < pt->npairs; p++) {
+        if (!heap_push(pt, pt->pairs[p].count, pt->pairs[p].a, pt->pairs[p].b)) return out_of_memory(t);
+        pt->pairs[p].heap_count = pt->pairs[p].count;
     }
-    wstamp = malloc(sizeof(long) * (size_t)(nwords ? nwords : 1));
-    if (!wstamp) goto oom;
-    for (long w = 0; w < nwords; w++) wstamp[w] = -1;
+    t->wstamp = malloc(sizeof(long) * (size_t)(t->nwords ? t->nwords : 1));
+    if (!t->wstamp) return out_of_memory(t);
+    for (long w = 0; w < t->nwords; w++) t->wstamp[w] = -1;
+    return 0;
+}
 
-    /* 5. Merge the most frequent pair until the vocabulary is full. */
-    long vocab = 5 + norder, piece_cap = 0;
-    while (vocab < opt->vocab_size && pt.nheap > 0) {
-        HeapEntry top = heap_pop(&pt);
-        long pi = pair_get(&pt, top.a, top.b);
-        if (pi < 0) goto oom;
-        long current = pt.pairs[pi].count;
+/* Merge number `merge` of pair pi = (a, b) into symbol x: re-count each word
+ * that contains (a, b): remove its old pairs, merge left to right, add its
+ * new pairs; then queue every pair whose count went up (new pairs included).
+ * The list of (a, b) does not grow during this loop (new pairs all contain
+ * x), but pt.pairs may move. */
+static int merge_pair_in_words(VocabTrainer *t, long pi, int a, int b, int x, long merge) {
+    PairTable *pt = &t->pt;
+    int nlist = pt->pairs[pi].nwords;
+    int *list = pt->pairs[pi].words;
+    for (int k = 0; k < nlist; k++) {
+        int w = list[k];
+        if (t->wstamp[w] == merge) continue;
+        t->wstamp[w] = merge;
+        int *s = t->syms + t->wstart[w], n = t->wlen[w];
+        bool found = false;
+        for (int i = 0; i + 1 < n && !found; i++) found = s[i] == a && s[i + 1] == b;
+        if (!found) continue;
+        for (int pass = 0; pass < 2; pass++) {
+            if (pass == 1) {   /* merge in place */
+                int m = 0;
+                for (int i = 0; i < n; i++) {
+                    if (i + 1 < n && s[i] == a && s[i + 1] == b) { s[m++] = x; i++; }
+                    else s[m++] = s[i];
+                }
+                n = t->wlen[w] = m;
+            }
+            for (int i = 0; i + 1 < n; i++) {
+                long q = pair_get(pt, s[i], s[i + 1]);
+                if (q < 0) return out_of_memory(t);
+                Pair *p = &pt->pairs[q];
+                p->count += pass == 0 ? -t->wcount[w] : t->wcount[w];
+                if (pass == 1 && (s[i] == x || s[i + 1] == x) && !pair_add_word(p, w)) return out_of_memory(t);
+                if (p->stamp != merge) {
+                    p->stamp = merge;
+                    if (!grow((void **)&t->touched, &t->touched_cap, t->touched_n + 1, sizeof(long)))
+                        return out_of_memory(t);
+                    t->touched[t->touched_n++] = q;
+                }
+            }
+        }
+    }
+    for (long k = 0; k < t->touched_n; k++) {
+        Pair *p = &pt->pairs[t->touched[k]];
+        if (p->count > p->heap_count) {
+            if (!heap_push(pt, p->count, p->a, p->b)) return out_of_memory(t);
+            p->heap_count = p->count;
+        }
+    }
+    t->touched_n = 0;
+    return 0;
+}
+
+/* 5. Merge the most frequent pair until the vocabulary is full (or no pair
+ * occurs min_count times). Sets st.vocab_size. */
+static int merge_until_full(VocabTrainer *t) {
+    PairTable *pt = &t->pt;
+    const int vocab_size = t->opt->vocab_size;
+    long vocab = 5 + t->norder;
+    while (vocab < vocab_size && pt->nheap > 0) {
+        HeapEntry top = heap_pop(pt);
+        long pi = pair_get(pt, top.a, top.b);
+        if (pi < 0) return out_of_memory(t);
+        long current = pt->pairs[pi].count;
         if (current != top.count) {   /* stale entry: re-queue a lowered count, drop the rest */
             if (current > 0 && current < top.count) {
-                if (!heap_push(&pt, current, top.a, top.b)) goto oom;
-                pt.pairs[pi].heap_count = current;
+                if (!heap_push(pt, current, top.a, top.b)) return out_of_memory(t);
+                pt->pairs[pi].heap_count = current;
             }
             continue;
         }
-        if (current < min_count) break;
+        if (current < t->min_count) break;
 
         /* The merged piece: a followed by b without its "##". */
-        const char *sa = strmap_str(&symbols, top.a), *sb = strmap_str(&symbols, top.b) + 2;
+        const char *sa = strmap_str(&t->symbols, top.a), *sb = strmap_str(&t->symbols, top.b) + 2;
         long la = (long)strlen(sa), lb = (long)strlen(sb);
-        if (!grow((void **)&piece, &piece_cap, la + lb + 1, 1)) goto oom;
-        memcpy(piece, sa, (size_t)la);
-        memcpy(piece + la, sb, (size_t)lb);
+        if (!grow((void **)&t->piece, &t->piece_cap, la + lb + 1, 1)) return out_of_memory(t);
+        memcpy(t->piece, sa, (size_t)la);
+        memcpy(t->piece + la, sb, (size_t)lb);
         bool added;
-        long x = strmap_get(&symbols, piece, (int)(la + lb), &added);
-        if (x < 0) goto oom;
+        long x = strmap_get(&t->symbols, t->piece, (int)(la + lb), &added);
+        if (x < 0) return out_of_memory(t);
         if (added) {
-            if (!grow((void **)&order, &order_cap, norder + 1, sizeof(int))) goto oom;
-            order[norder++] = (int)x;
+            if (!grow((void **)&t->order, &t->order_cap, t->norder + 1, sizeof(int))) return out_of_memory(t);
+            t->order[t->norder++] = (int)x;
             vocab++;
         }
-        long merge = st.merges++;
-
-        /* Re-count each word that contains (a, b): remove its old pairs, merge
-         * left to right, add its new pairs. The list of (a, b) does not grow
-         * during this loop (new pairs all contain x), but pt.pairs may move. */
-        int nlist = pt.pairs[pi].nwords;
-        int *list = pt.pairs[pi].words;
-        for (int k = 0; k < nlist; k++) {
-            int w = list[k];
-            if (wstamp[w] == merge) continue;
-            wstamp[w] = merge;
-            int *s = syms + wstart[w], n = wlen[w];
-            bool found = false;
-            for (int i = 0; i + 1 < n && !found; i++) found = s[i] == top.a && s[i + 1] == top.b;
-            if (!found) continue;
-            for (int pass = 0; pass < 2; pass++) {
-                if (pass == 1) {   /* merge in place */
-                    int m = 0;
-                    for (int i = 0; i < n; i++) {
-                        if (i + 1 < n && s[i] == top.a && s[i + 1] == top.b) { s[m++] = (int)x; i++; }
-                        else s[m++] = s[i];
-                    }
-                    n = wlen[w] = m;
-                }
-                for (int i = 0; i + 1 < n; i++) {
-                    long q = pair_get(&pt, s[i], s[i + 1]);
-                    if (q < 0) goto oom;
-                    Pair *p = &pt.pairs[q];
-                    p->count += pass == 0 ? -wcount[w] : wcount[w];
-                    if (pass == 1 && (s[i] == x || s[i + 1] == x) && !pair_add_word(p, w)) goto oom;
-                    if (p->stamp != merge) {
-                        p->stamp = merge;
-                        if (!grow((void **)&touched, &touched_cap, touched_n + 1, sizeof(long))) goto oom;
-                        touched[touched_n++] = q;
-                    }
-                }
-            }
-        }
-        /* Queue every pair whose count went up (new pairs included). */
-        for (long k = 0; k < touched_n; k++) {
-            Pair *p = &pt.pairs[touched[k]];
-            if (p->count > p->heap_count) {
-                if (!heap_push(&pt, p->count, p->a, p->b)) goto oom;
-                p->heap_count = p->count;
-            }
-        }
-        touched_n = 0;
-        if (progress && (st.merges % 200 == 0 || vocab == opt->vocab_size))
-            fprintf(progress, "\rmerging: vocabulary %ld / %d, %ld merges, last count %ld   ", vocab,
-                    opt->vocab_size, st.merges, top.count);
+        long merge = t->st.merges++;
+        if (merge_pair_in_words(t, pi, top.a, top.b, (int)x, merge) != 0) return -1;
+        if (t->progress && (t->st.merges % 200 == 0 || vocab == vocab_size))
+            fprintf(t->progress, "\rmerging: vocabulary %ld / %d, %ld merges, last count %ld   ", vocab,
+                    vocab_size, t->st.merges, top.count);
     }
-    st.merge_seconds = now_seconds() - t1;
-    st.vocab_size = (int)vocab;
-    if (progress) fprintf(progress, "\rmerging: vocabulary %ld / %d, %ld merges — done in %.1f s      \n", vocab,
-                          opt->vocab_size, st.merges, st.merge_seconds);
+    t->st.vocab_size = (int)vocab;
+    return 0;
+}
 
-    status = write_vocab(out_path, &symbols, order, norder, err, err_len);
-    goto done;
-oom:
-    snprintf(err, err_len, "out of memory");
+static void vocab_trainer_free(VocabTrainer *t) {
+    strmap_free(&t->counter.words);
+    strmap_free(&t->symbols);
+    pairs_free(&t->pt);
+    free(t->chars); free(t->order); free(t->word_ids); free(t->syms); free(t->wstart); free(t->wlen);
+    free(t->wcount); free(t->wstamp); free(t->touched); free(t->piece);
+}
+
+int vocab_train(const char *const *corpus_paths, int n_paths, const VocabTrainOptions *opt,
+                const char *out_path, VocabTrainStats *stats, char *err, size_t err_len) {
+    VocabTrainer t = {
+        .opt = opt, .min_count = opt->min_count < 1 ? 1 : opt->min_count, .progress = opt->progress,
+        .err = err, .err_len = err_len,
+    };
+    int status = -1;
+    double t0 = now_seconds();
+    if (count_corpus(&t, corpus_paths, n_paths) != 0 || build_alphabet(&t) != 0 || split_words(&t) != 0) goto done;
+    t.st.count_seconds = now_seconds() - t0;
+    if (t.progress) fprintf(t.progress, "\rcounting: %.1f MB, %ld words, %ld distinct — done in %.1f s\n",
+                            t.st.bytes / 1e6, t.st.words, t.st.unique_words, t.st.count_seconds);
+
+    double t1 = now_seconds();
+    if (count_pairs(&t) != 0 || merge_until_full(&t) != 0) goto done;
+    t.st.merge_seconds = now_seconds() - t1;
+    if (t.progress) fprintf(t.progress, "\rmerging: vocabulary %d / %d, %ld merges — done in %.1f s      \n",
+                            t.st.vocab_size, opt->vocab_size, t.st.merges, t.st.merge_seconds);
+
+    status = write_vocab(out_path, &t.symbols, t.order, t.norder, err, err_len);
 done:
-    if (stats) *stats = st;
-    strmap_free(&counter.words);
-    strmap_free(&symbols);
-    pairs_free(&pt);
-    free(chars); free(order); free(word_ids); free(syms); free(wstart); free(wlen); free(wcount);
-    free(wstamp); free(touched); free(piece);
+    if (stats) *stats = t.st;
+    vocab_trainer_free(&t);
     return status;
 }

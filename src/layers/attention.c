@@ -14,10 +14,11 @@
  * stacked QKV and output projections, not from per-head sums, so the results
  * do not depend on the thread count.
  *
- * Attention dropout follows the rule of include/dropout.h: element i of the
- * flattened probs[B,NH,T,T] is dropped when rng_uniform_at(dropout_key, i) < p.
- * It is done inline here so this layer does not depend on the dropout layer's
- * implementation; the two must agree. */
+ * The softmax and the dropout are softmax.c's and dropout.c's row functions,
+ * applied row by row while the row is in cache: the probabilities are
+ * softmax_forward's, and element i of the flattened probs[B,NH,T,T] is
+ * dropped exactly when dropout_forward with dropout_key drops element i
+ * (tests/test_attention.c checks both bit for bit). */
 #include <assert.h>
 #include <math.h>
 #include <string.h>
@@ -26,7 +27,7 @@
 #include "layers/linear.h"
 #include "core/rng.h"
 #include "layers/softmax.h"
-#include "core/simd_math.h"
+#include "layers/dropout.h"
 
 /* Below this many multiply-adds over all (batch, head) pairs the pairs run on
  * the calling thread: starting a team costs more than the work (gradient
@@ -46,7 +47,7 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
     const long TT = (long)T * T;
     const real scale = 1 / sqrt((real)hd);
     const bool dropping = training && dropout_p > 0;
-    const real keep_scale = dropping ? 1 / (1 - dropout_p) : 1;
+    const real keep_scale = dropping ? dropout_keep_scale(dropout_p) : 1;
     const uint64_t drop_threshold = rng_threshold(dropout_p);   /* dropped ⇔ rng_bits_at < this */
 
     /* (AT1) qkv[B·T,3C] = inp · w_qkvᵀ + b_qkv */
@@ -66,9 +67,7 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
 
         /* (AT3)–(AT5) row by row while the row is in cache: add the key mask,
          * softmax over keys (docs/softmax.md (SM1)–(SM2)), then inverted dropout
-         * with the element's index in the whole [B,NH,T,T] tensor. Each loop
-         * is a plain vector loop: branches are hoisted out of them and the
-         * dropout draw is compared in integers (rng_threshold). */
+         * with the element's index in the whole [B,NH,T,T] tensor. */
         for (int i = 0; i < T; i++) {
             real *row = p + (long)i * T;
             if (madd) {
@@ -77,28 +76,11 @@ void attention_forward(real *out, real *qkv, real *probs, uint8_t *dropout_mask,
             }
             if (causal)
                 for (int j = i + 1; j < T; j++) row[j] += ATTENTION_MASK_VALUE;
-            real max = -INFINITY;
-            #pragma omp simd reduction(max:max)
-            for (int j = 0; j < T; j++) max = row[j] > max ? row[j] : max;
-            real sum = 0;
-            #pragma omp simd reduction(+:sum)
-            for (int j = 0; j < T; j++) {
-                row[j] = exp(row[j] - max);
-                sum += row[j];
-            }
-            real inv_sum = 1 / sum;
-            #pragma omp simd
-            for (int j = 0; j < T; j++) row[j] *= inv_sum;
+            softmax_row_forward(row, row, T);
             if (dropping) {
                 long e0 = bh * TT + (long)i * T;
-                uint8_t *m = dropout_mask + e0;
-                real *pd = probs_dropped + e0;
-                #pragma omp simd
-                for (int j = 0; j < T; j++) {
-                    uint8_t keep = rng_bits_at(dropout_key, (uint64_t)(e0 + j)) >= drop_threshold;
-                    m[j] = keep;
-                    pd[j] = keep ? row[j] * keep_scale : 0;
-                }
+                dropout_row_forward(probs_dropped + e0, dropout_mask + e0, row, T, keep_scale,
+                                    drop_threshold, dropout_key, (uint64_t)e0);
             }
         }
 
@@ -126,7 +108,7 @@ void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out,
     const long TT = (long)T * T;
     const real scale = 1 / sqrt((real)hd);
     const bool dropping = dropout_p > 0;
-    const real keep_scale = dropping ? 1 / (1 - dropout_p) : 1;
+    const real keep_scale = dropping ? dropout_keep_scale(dropout_p) : 1;
 
     /* (AT8)–(AT10): output projection; d_context is scratch, so start at 0 */
     memset(d_context, 0, sizeof(real) * (size_t)B * T * C);
@@ -150,7 +132,7 @@ void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out,
          * forward pass, so the same values) before (AT11) overwrites dp. */
         const real *pd = p;
         if (dropping) {
-            for (long e = 0; e < TT; e++) dp[e] = m[e] ? p[e] * keep_scale : 0;
+            dropout_row_backward(dp, p, m, keep_scale, TT, false);
             pd = dp;
         }
         gemm(true, false, T, hd, T, 1, pd, T, dctx, C, 0, dv, C3);
@@ -163,14 +145,8 @@ void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out,
         for (int i = 0; i < T; i++) {
             real *g = dp + (long)i * T;
             const real *y = p + (long)i * T;
-            if (m) {
-                const uint8_t *mi = m + (long)i * T;
-                for (int j = 0; j < T; j++) g[j] = mi[j] ? g[j] * keep_scale : 0;
-            }
-            real dot = 0;
-            #pragma omp simd reduction(+:dot)
-            for (int j = 0; j < T; j++) dot += g[j] * y[j];
-            for (int j = 0; j < T; j++) g[j] = y[j] * (g[j] - dot);
+            if (m) dropout_row_backward(g, g, m + (long)i * T, keep_scale, T, false);
+            softmax_row_backward(g, g, y, T, false);
         }
 
         /* (AT15) dQ_h[T,hd] = d_scores · K_h / √hd */

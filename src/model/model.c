@@ -2,6 +2,8 @@
  * Hugging Face names, BERT's initialisation, the activation arena, and the
  * forward and backward passes of the pretraining and classification models. */
 #include <assert.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +30,30 @@ typedef struct {
     BertModel *m;
     long cursor;
     bool assign;
+    /* Sizing stops at the first tensor that would take the count past
+     * MAX_PARAMS; these name it and the config key of its larger dimension. */
+    const char *too_large_key;
+    int64_t too_large_value;
+    char too_large_tensor[96];
 } LayoutWalk;
 
+/* Elements of one parameter buffer: its size in bytes must fit in ptrdiff_t. */
+#define MAX_PARAMS ((int64_t)(PTRDIFF_MAX / sizeof(real)))
+
+/* key0 and key1 are the config keys of d0 and d1, for the error message. */
 static void place(LayoutWalk *w, real **param_view, real **grad_view, const char *name,
-                  int ndim, int64_t d0, int64_t d1, bool decay) {
+                  int ndim, int64_t d0, const char *key0, int64_t d1, const char *key1, bool decay) {
     BertModel *m = w->m;
-    long count = ndim == 1 ? (long)d0 : (long)(d0 * d1);
+    if (w->too_large_key) return;
+    int64_t count = d0, end;
+    if ((ndim == 2 && __builtin_mul_overflow(d0, d1, &count)) ||
+        __builtin_add_overflow((int64_t)w->cursor, count, &end) || end > MAX_PARAMS) {
+        bool first = ndim == 1 || d0 >= d1;
+        w->too_large_key = first ? key0 : key1;
+        w->too_large_value = first ? d0 : d1;
+        snprintf(w->too_large_tensor, sizeof w->too_large_tensor, "%s", name);
+        return;
+    }
     if (w->assign) {
         if (param_view) *param_view = m->params_memory + w->cursor;
         if (grad_view) *grad_view = m->grads_memory + w->cursor;
@@ -52,62 +72,65 @@ static void place(LayoutWalk *w, real **param_view, real **grad_view, const char
 
 /* A weight matrix (decayed) or a bias / LayerNorm vector (not decayed), as in
  * Google's optimization.py exclusion of "LayerNorm", "layer_norm" and "bias". */
-#define WEIGHT(field, name, d0, d1) place(w, &P->field, &G->field, name, 2, d0, d1, true)
-#define VECTOR(field, name, d0) place(w, &P->field, &G->field, name, 1, d0, 0, false)
+#define WEIGHT(field, name, d0, d1) place(w, &P->field, &G->field, name, 2, d0, #d0, d1, #d1, true)
+#define VECTOR(field, name, d0) place(w, &P->field, &G->field, name, 1, d0, #d0, 0, "", false)
 
 static void walk_layout(LayoutWalk *w) {
     BertModel *m = w->m;
     const BertConfig *c = &m->config;
-    int64_t V = c->vocab_size, C = c->hidden_size, I = c->intermediate_size;
+    /* named as the config keys: place() reports a dimension by its name */
+    int64_t vocab_size = c->vocab_size, hidden_size = c->hidden_size, intermediate_size = c->intermediate_size;
+    int64_t max_position_embeddings = c->max_position_embeddings, type_vocab_size = c->type_vocab_size;
+    int64_t num_labels = m->num_labels;
     char name[96];
     BertParams *P = &m->params, *G = &m->grads;
-    WEIGHT(word_emb, "bert.embeddings.word_embeddings.weight", V, C);
-    WEIGHT(pos_emb, "bert.embeddings.position_embeddings.weight", c->max_position_embeddings, C);
-    WEIGHT(type_emb, "bert.embeddings.token_type_embeddings.weight", c->type_vocab_size, C);
-    VECTOR(emb_ln_w, "bert.embeddings.LayerNorm.weight", C);
-    VECTOR(emb_ln_b, "bert.embeddings.LayerNorm.bias", C);
+    WEIGHT(word_emb, "bert.embeddings.word_embeddings.weight", vocab_size, hidden_size);
+    WEIGHT(pos_emb, "bert.embeddings.position_embeddings.weight", max_position_embeddings, hidden_size);
+    WEIGHT(type_emb, "bert.embeddings.token_type_embeddings.weight", type_vocab_size, hidden_size);
+    VECTOR(emb_ln_w, "bert.embeddings.LayerNorm.weight", hidden_size);
+    VECTOR(emb_ln_b, "bert.embeddings.LayerNorm.bias", hidden_size);
     for (int l = 0; l < c->num_hidden_layers; l++) {
         EncoderLayerParams *LP = &m->layer_params[l], *LG = &m->layer_grads[l];
         static const char *qkv_names[3] = { "query", "key", "value" };
 #define LAYER_TENSOR(field, suffix, ndim, d0, d1, decay) do { \
             snprintf(name, sizeof name, "bert.encoder.layer.%d.%s", l, suffix); \
-            place(w, &LP->field, &LG->field, name, ndim, d0, d1, decay); } while (0)
+            place(w, &LP->field, &LG->field, name, ndim, d0, #d0, d1, #d1, decay); } while (0)
         /* Q, K, V weights back to back form the stacked w_qkv[3C,C]; their
          * biases likewise b_qkv[3C]. Only the first of each sets the view. */
         for (int k = 0; k < 3; k++) {
             snprintf(name, sizeof name, "bert.encoder.layer.%d.attention.self.%s.weight", l, qkv_names[k]);
-            place(w, k == 0 ? &LP->w_qkv : NULL, k == 0 ? &LG->w_qkv : NULL, name, 2, C, C, true);
+            place(w, k == 0 ? &LP->w_qkv : NULL, k == 0 ? &LG->w_qkv : NULL, name, 2, hidden_size, "hidden_size", hidden_size, "hidden_size", true);
         }
         for (int k = 0; k < 3; k++) {
             snprintf(name, sizeof name, "bert.encoder.layer.%d.attention.self.%s.bias", l, qkv_names[k]);
-            place(w, k == 0 ? &LP->b_qkv : NULL, k == 0 ? &LG->b_qkv : NULL, name, 1, C, 0, false);
+            place(w, k == 0 ? &LP->b_qkv : NULL, k == 0 ? &LG->b_qkv : NULL, name, 1, hidden_size, "hidden_size", 0, "", false);
         }
-        LAYER_TENSOR(w_attn_out, "attention.output.dense.weight", 2, C, C, true);
-        LAYER_TENSOR(b_attn_out, "attention.output.dense.bias", 1, C, 0, false);
-        LAYER_TENSOR(ln1_w, "attention.output.LayerNorm.weight", 1, C, 0, false);
-        LAYER_TENSOR(ln1_b, "attention.output.LayerNorm.bias", 1, C, 0, false);
-        LAYER_TENSOR(w_ff1, "intermediate.dense.weight", 2, I, C, true);
-        LAYER_TENSOR(b_ff1, "intermediate.dense.bias", 1, I, 0, false);
-        LAYER_TENSOR(w_ff2, "output.dense.weight", 2, C, I, true);
-        LAYER_TENSOR(b_ff2, "output.dense.bias", 1, C, 0, false);
-        LAYER_TENSOR(ln2_w, "output.LayerNorm.weight", 1, C, 0, false);
-        LAYER_TENSOR(ln2_b, "output.LayerNorm.bias", 1, C, 0, false);
+        LAYER_TENSOR(w_attn_out, "attention.output.dense.weight", 2, hidden_size, hidden_size, true);
+        LAYER_TENSOR(b_attn_out, "attention.output.dense.bias", 1, hidden_size, 0, false);
+        LAYER_TENSOR(ln1_w, "attention.output.LayerNorm.weight", 1, hidden_size, 0, false);
+        LAYER_TENSOR(ln1_b, "attention.output.LayerNorm.bias", 1, hidden_size, 0, false);
+        LAYER_TENSOR(w_ff1, "intermediate.dense.weight", 2, intermediate_size, hidden_size, true);
+        LAYER_TENSOR(b_ff1, "intermediate.dense.bias", 1, intermediate_size, 0, false);
+        LAYER_TENSOR(w_ff2, "output.dense.weight", 2, hidden_size, intermediate_size, true);
+        LAYER_TENSOR(b_ff2, "output.dense.bias", 1, hidden_size, 0, false);
+        LAYER_TENSOR(ln2_w, "output.LayerNorm.weight", 1, hidden_size, 0, false);
+        LAYER_TENSOR(ln2_b, "output.LayerNorm.bias", 1, hidden_size, 0, false);
 #undef LAYER_TENSOR
     }
-    WEIGHT(pool_w, "bert.pooler.dense.weight", C, C);
-    VECTOR(pool_b, "bert.pooler.dense.bias", C);
+    WEIGHT(pool_w, "bert.pooler.dense.weight", hidden_size, hidden_size);
+    VECTOR(pool_b, "bert.pooler.dense.bias", hidden_size);
     if (m->heads & BERT_HEADS_PRETRAINING) {
-        WEIGHT(mlm_dense_w, "cls.predictions.transform.dense.weight", C, C);
-        VECTOR(mlm_dense_b, "cls.predictions.transform.dense.bias", C);
-        VECTOR(mlm_ln_w, "cls.predictions.transform.LayerNorm.weight", C);
-        VECTOR(mlm_ln_b, "cls.predictions.transform.LayerNorm.bias", C);
-        VECTOR(mlm_bias, "cls.predictions.bias", V);
-        WEIGHT(nsp_w, "cls.seq_relationship.weight", NSP_CLASSES, C);
+        WEIGHT(mlm_dense_w, "cls.predictions.transform.dense.weight", hidden_size, hidden_size);
+        VECTOR(mlm_dense_b, "cls.predictions.transform.dense.bias", hidden_size);
+        VECTOR(mlm_ln_w, "cls.predictions.transform.LayerNorm.weight", hidden_size);
+        VECTOR(mlm_ln_b, "cls.predictions.transform.LayerNorm.bias", hidden_size);
+        VECTOR(mlm_bias, "cls.predictions.bias", vocab_size);
+        WEIGHT(nsp_w, "cls.seq_relationship.weight", NSP_CLASSES, hidden_size);
         VECTOR(nsp_b, "cls.seq_relationship.bias", NSP_CLASSES);
     }
     if (m->heads & BERT_HEADS_CLASSIFIER) {
-        WEIGHT(cls_w, "classifier.weight", m->num_labels, C);
-        VECTOR(cls_b, "classifier.bias", m->num_labels);
+        WEIGHT(cls_w, "classifier.weight", num_labels, hidden_size);
+        VECTOR(cls_b, "classifier.bias", num_labels);
     }
 }
 #undef WEIGHT
@@ -131,11 +154,18 @@ int bert_create(BertModel *m, const BertConfig *cfg, int heads, int num_labels, 
     int L = cfg->num_hidden_layers;
     m->layer_params = calloc((size_t)L, sizeof(EncoderLayerParams));
     m->layer_grads = calloc((size_t)L, sizeof(EncoderLayerParams));
-    m->tensors = calloc((size_t)(16 * L + 32), sizeof(ParamTensor));
+    m->tensors = calloc(16 * (size_t)L + 32, sizeof(ParamTensor));
     m->params.layers = m->layer_params;
     m->grads.layers = m->layer_grads;
-    LayoutWalk w = { m, 0, false };
-    walk_layout(&w);
+    LayoutWalk w = { .m = m, .cursor = 0, .assign = false };
+    if (m->layer_params && m->layer_grads && m->tensors) walk_layout(&w);
+    if (w.too_large_key) {
+        snprintf(err, err_len, "%s %lld is too large: the parameter count overflows at %s "
+                 "(more than %lld values)", w.too_large_key, (long long)w.too_large_value,
+                 w.too_large_tensor, (long long)MAX_PARAMS);
+        bert_free(m);
+        return -1;
+    }
     m->num_params = w.cursor;
     m->params_memory = calloc((size_t)m->num_params, sizeof(real));
     m->grads_memory = calloc((size_t)m->num_params, sizeof(real));
@@ -144,7 +174,7 @@ int bert_create(BertModel *m, const BertConfig *cfg, int heads, int num_labels, 
         bert_free(m);
         return -1;
     }
-    w = (LayoutWalk){ m, 0, true };
+    w = (LayoutWalk){ .m = m, .cursor = 0, .assign = true };
     walk_layout(&w);
     return 0;
 }
@@ -185,33 +215,74 @@ void bert_zero_grad(BertModel *m) { memset(m->grads_memory, 0, sizeof(real) * (s
 typedef struct {
     char *base;     /* NULL while sizing */
     size_t cursor;
+    bool overflow;  /* a view's size or the total does not fit in size_t */
 } ArenaWalk;
 
-static void *arena_take(ArenaWalk *a, size_t bytes) {
-    size_t start = (a->cursor + 63) & ~(size_t)63;  /* cache-line aligned views */
-    a->cursor = start + bytes;
+static void *arena_take(ArenaWalk *a, size_t count, size_t elem) {
+    size_t bytes, start, end;
+    if (a->overflow || __builtin_mul_overflow(count, elem, &bytes) ||
+        __builtin_add_overflow(a->cursor, (size_t)63, &start) ||
+        __builtin_add_overflow(start & ~(size_t)63, bytes, &end)) {   /* cache-line aligned views */
+        a->overflow = true;
+        return NULL;
+    }
+    start &= ~(size_t)63;
+    a->cursor = end;
     return a->base ? a->base + start : NULL;
 }
-#define REALS(n) arena_take(a, sizeof(real) * (size_t)(n))
-#define BYTES(n) arena_take(a, (size_t)(n))
-#define INTS(n) arena_take(a, sizeof(int) * (size_t)(n))
+#define REALS(n) arena_take(a, (size_t)(n), sizeof(real))
+#define BYTES(n) arena_take(a, (size_t)(n), 1)
+#define INTS(n) arena_take(a, (size_t)(n), sizeof(int))
 
-static void walk_arena(BertModel *m, ArenaWalk *a) {
+/* The largest products walk_arena forms (every other view is a factor of
+ * one of them); false if one overflows a long, so the views' sizes below can
+ * be computed in long. */
+static bool arena_products_fit(const BertModel *m) {
     const BertConfig *c = &m->config;
-    long B = m->max_B, T = m->max_T, C = c->hidden_size, I = c->intermediate_size;
-    long NH = c->num_attention_heads, V = c->vocab_size, K = m->num_labels;
-    long N = B * T, M = B * m->max_P, att = B * NH * T * T;
+    long B = m->max_B, T = m->max_T, P = m->max_P, r;
+    long C3 = 3L * c->hidden_size, I = c->intermediate_size, V = c->vocab_size, C = c->hidden_size;
+    long NH = c->num_attention_heads, K = m->num_labels > 0 ? m->num_labels : 1;
+    return !__builtin_mul_overflow(B * T, C3, &r) && !__builtin_mul_overflow(B * T, I, &r) &&
+           !__builtin_mul_overflow(B * NH, T * T, &r) && !__builtin_mul_overflow(B * P, V, &r) &&
+           !__builtin_mul_overflow(B * P, C, &r) && !__builtin_mul_overflow(B, K, &r) &&
+           !__builtin_mul_overflow(B * NH * T, T, &r);
+}
+
+/* The arena's dimensions: N = B·T tokens, M = B·P masked-LM predictions,
+ * att = B·NH·T·T attention probabilities. */
+typedef struct {
+    long B, T, C, I, NH, V, K, N, M, att;
+    bool forward_only;   /* bert_reserve_inference: no dropout masks, no backward scratch */
+} ArenaDims;
+
+/* Embeddings. bert_forward writes all of them first; mask_add is read by
+ * every layer's attention forward; emb_out is layer 0's input, read again
+ * by layer 0's backward; emb_sum, the LayerNorm statistics and emb_mask are
+ * read last by bert_backward's embeddings stage. */
+static void walk_embeddings_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d) {
     BertActivations *x = &m->acts;
-    x->mask_add = REALS(N);
-    x->emb_sum = REALS(N * C);
-    x->emb_ln_mean = REALS(N);
-    x->emb_ln_rstd = REALS(N);
-    x->emb_out = REALS(N * C);
+    x->mask_add = REALS(d->N);
+    x->emb_sum = REALS(d->N * d->C);
+    x->emb_ln_mean = REALS(d->N);
+    x->emb_ln_rstd = REALS(d->N);
+    x->emb_out = REALS(d->N * d->C);
     /* Dropout masks and probs after dropout exist only for training: a
      * forward-only model leaves them NULL (bert_forward then refuses
      * training = true). */
-    bool forward_only = m->forward_only;
-    x->emb_mask = forward_only ? NULL : BYTES(N * C);
+    x->emb_mask = d->forward_only ? NULL : BYTES(d->N * d->C);
+}
+
+/* Encoder layers. Layer l's caches are written by its forward and read last
+ * by its backward (in reverse layer order), so a training arena keeps one
+ * set per layer. Three buffers are shared by all layers because backward
+ * does not read them: the sublayer output after dropout, probs_dropped and
+ * gelu(ff_pre); each layer's forward overwrites them. A forward-only arena
+ * overlays every layer on layer 0's caches. Returns probs_dropped (NULL
+ * forward-only), which the backward scratch reuses as d_probs. */
+static real *walk_encoder_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d) {
+    BertActivations *x = &m->acts;
+    const long N = d->N, C = d->C, I = d->I, att = d->att;
+    const bool forward_only = d->forward_only;
     /* A sublayer's output after dropout (attn_out, ff_out) is only added into
      * the residual sum that LayerNorm reads; backward needs just its dropout
      * mask. So every layer writes both into the same one buffer. */
@@ -224,7 +295,7 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
     /* Forward-only: layer l reads only layer l − 1's output, so every layer
      * gets layer 0's caches and the outputs alternate between two buffers. */
     real *alternate_out = forward_only ? REALS(N * C) : NULL;
-    for (int l = 0; l < c->num_hidden_layers; l++) {
+    for (int l = 0; l < m->config.num_hidden_layers; l++) {
         EncoderLayerCache *e = &x->layers[l];
         if (forward_only && l > 0) {
             *e = x->layers[0];
@@ -251,6 +322,16 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         e->ln2_rstd = REALS(N);
         e->out = REALS(N * C);
     }
+    return probs_dropped;
+}
+
+/* Pooler and heads, except the MLM logits (walk_backward_arena places
+ * them). Written by bert_forward after the last layer, read last by the
+ * heads' backward at the start of bert_backward (the predictions and probs
+ * also by the caller, after forward). */
+static void walk_heads_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d) {
+    BertActivations *x = &m->acts;
+    const long B = d->B, C = d->C, M = d->M, K = d->K;
     x->pooled = REALS(B * C);
     x->pool_pre_scratch = REALS(B * C);
     if (m->heads & BERT_HEADS_PRETRAINING) {
@@ -274,14 +355,22 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
         x->cls_probs = REALS(B * K);
         x->cls_predicted = INTS(B);
     }
-    /* Lifetimes let three regions overlap (they are the largest after the
-     * per-layer caches): the MLM scores live from the head's forward to its
-     * backward, the encoder layers' backward scratch only after that, so
-     * both start at the same offset; and attention's d_probs takes the
-     * forward-only probs_dropped. */
+}
+
+/* The MLM logits and the backward scratch. Lifetimes let three regions
+ * overlap (they are the largest after the per-layer caches): the MLM scores
+ * live from the head's forward to its backward, the encoder layers' backward
+ * scratch only after that, so both start at the same offset; and
+ * attention's d_probs takes the forward-only probs_dropped. The rest of the
+ * scratch (d_hidden_a/b, the pooler's and heads' gradients) is written and
+ * read within bert_backward, so it lies after both. A forward-only arena
+ * ends after the logits. */
+static void walk_backward_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d, real *probs_dropped) {
+    BertActivations *x = &m->acts;
+    const long B = d->B, N = d->N, C = d->C, I = d->I, M = d->M, V = d->V;
     size_t overlap_start = a->cursor;
     if (m->heads & BERT_HEADS_PRETRAINING) x->mlm_logits = REALS(M * V);
-    if (forward_only) return;
+    if (d->forward_only) return;
     size_t scores_end = a->cursor;
     a->cursor = overlap_start;
     BertScratch *s = &m->scratch;
@@ -307,6 +396,24 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
     }
     if (m->heads & BERT_HEADS_CLASSIFIER) s->d_cls_dropped = REALS(B * C);
 }
+
+/* Sizes (a->base NULL) or assigns the whole arena, region by region in
+ * buffer order. */
+static void walk_arena(BertModel *m, ArenaWalk *a) {
+    const BertConfig *c = &m->config;
+    ArenaDims d = {
+        .B = m->max_B, .T = m->max_T, .C = c->hidden_size, .I = c->intermediate_size,
+        .NH = c->num_attention_heads, .V = c->vocab_size, .K = m->num_labels,
+        .forward_only = m->forward_only,
+    };
+    d.N = d.B * d.T;
+    d.M = d.B * m->max_P;
+    d.att = d.B * d.NH * d.T * d.T;
+    walk_embeddings_arena(m, a, &d);
+    real *probs_dropped = walk_encoder_arena(m, a, &d);
+    walk_heads_arena(m, a, &d);
+    walk_backward_arena(m, a, &d, probs_dropped);
+}
 #undef REALS
 #undef BYTES
 #undef INTS
@@ -317,23 +424,37 @@ static int reserve(BertModel *m, int B, int T, int P, bool forward_only, char *e
                  T, m->config.max_position_embeddings);
         return -1;
     }
+    if ((long)B * T > INT_MAX) {   /* the layers take the token count B·T as an int */
+        snprintf(err, err_len, "batch %d × %d is more than %d tokens", B, T, INT_MAX);
+        return -1;
+    }
     free(m->acts_memory);
     free(m->acts.layers);
+    m->acts_memory = NULL;
     m->max_B = B;
     m->max_T = T;
     m->max_P = P > 0 ? P : 1;
     m->forward_only = forward_only;
     memset(&m->scratch, 0, sizeof m->scratch);
     m->acts.layers = calloc((size_t)m->config.num_hidden_layers, sizeof(EncoderLayerCache));
-    ArenaWalk sizing = { NULL, 0 };
-    walk_arena(m, &sizing);
+    ArenaWalk sizing = { NULL, 0, false };
+    if (!arena_products_fit(m)) sizing.overflow = true;
+    else if (m->acts.layers) walk_arena(m, &sizing);
+    if (sizing.overflow || sizing.cursor > PTRDIFF_MAX - 64) {
+        snprintf(err, err_len, "batch %d × %d with %d predictions is too large for this model "
+                 "(hidden_size %d, intermediate_size %d, vocab_size %d): the activations' size overflows",
+                 B, T, m->max_P, m->config.hidden_size, m->config.intermediate_size, m->config.vocab_size);
+        free(m->acts.layers);
+        m->acts.layers = NULL;
+        return -1;
+    }
     m->acts_memory = calloc(1, sizing.cursor + 64);
     if (!m->acts.layers || !m->acts_memory) {
         snprintf(err, err_len, "out of memory reserving %.1f MB of activations for batch %d × %d",
                  sizing.cursor / 1e6, B, T);
         return -1;
     }
-    ArenaWalk assign = { (char *)(((uintptr_t)m->acts_memory + 63) & ~(uintptr_t)63), 0 };
+    ArenaWalk assign = { (char *)(((uintptr_t)m->acts_memory + 63) & ~(uintptr_t)63), 0, false };
     walk_arena(m, &assign);
     return 0;
 }
