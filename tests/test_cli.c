@@ -200,6 +200,34 @@ START_TEST(cli_demo_runs_end_to_end_on_the_samples) {
 }
 END_TEST
 
+
+/* An integer option is a long cast to int: out-of-range values must not wrap. */
+START_TEST(cli_integer_options_are_range_checked) {
+    char out[1 << 14];
+    ck_assert_int_eq(run_bert("pretrain --batch-size 4294967298", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "option --batch-size must be in 1..2147483647, not '4294967298'"), "%s", out);
+    ck_assert_int_eq(run_bert("pretrain --threads -3", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "option --threads must be in 0..1024, not '-3'"), "%s", out);
+    ck_assert_int_eq(run_bert("pretrain --steps 99999999999999999999", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "option --steps must be in 1..2147483647"), "%s", out);
+    ck_assert_int_eq(run_bert("eval --model m --data d --batch-size 0", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "bert eval: option --batch-size must be in 1..2147483647, not '0'"), "%s", out);
+    ck_assert_int_eq(run_bert("predict --model m --input d --threads 4294967297", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "option --threads must be in 0..1024"), "%s", out);
+    ck_assert_int_eq(run_bert("finetune --train t --text-column a --label-column b --epochs 4294967297", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "option --epochs must be in 1..2147483647"), "%s", out);
+    ck_assert_int_eq(run_bert("vocab --corpus c --out o --size 4294967298", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "--size must be an integer in 1..100000000, got '4294967298'"), "%s", out);
+    ck_assert_int_eq(run_bert("bench-tokenizer --vocab v --corpus c --threads 4294967298", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "unknown or incomplete option '--threads'"), "%s", out);
+    ck_assert_int_eq(run_bert("pretrain --warmup -1 --seed 1099511627776", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "need --config"), "%s", out);   /* in range: on to the next check */
+    /* --stop-at's exit status is documented */
+    ck_assert_int_eq(run_bert("pretrain --help", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "128 when it stopped at --stop-at"), "%s", out);
+}
+END_TEST
+
 Suite *cli_suite(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("bert");
@@ -211,6 +239,7 @@ Suite *cli_suite(void) {
     tcase_add_test(tc, cli_plot_draws_a_png);
     tcase_add_test(tc, cli_pretrain_saves_a_checkpoint_on_sigint);
     tcase_add_test(tc, cli_demo_runs_end_to_end_on_the_samples);
+    tcase_add_test(tc, cli_integer_options_are_range_checked);
     suite_add_tcase(s, tc);
     return s;
 }
