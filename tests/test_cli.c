@@ -228,6 +228,43 @@ START_TEST(cli_integer_options_are_range_checked) {
 }
 END_TEST
 
+
+/* Runs the shell command line "BERT ARGS" with ARGS holding its own
+ * redirections; returns the exit status. */
+static int run_bert_redirected(const char *args) {
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    ck_assert(n > 0);
+    self[n] = 0;
+    char command[PATH_MAX + 1024];
+    snprintf(command, sizeof command, "%s/bert %s", dirname(self), args);
+    int status = system(command);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Output that could not be written is an error: stdout on /dev/full. */
+START_TEST(cli_stdout_write_errors_exit_1) {
+    char log[] = "/tmp/bertc-stdout-XXXXXX", args[256], *text;
+    int fd = mkstemp(log);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    size_t len;
+    char err[256];
+    snprintf(args, sizeof args, "--help > /dev/full 2> %s", log);
+    ck_assert_int_eq(run_bert_redirected(args), 1);
+    ck_assert_int_eq(read_whole_file(log, &text, &len, err, sizeof err), 0);
+    ck_assert_msg(strstr(text, "bert: error writing to standard output: No space left on device"), "%s", text);
+    free(text);
+    snprintf(args, sizeof args, "eval --help > /dev/full 2> %s", log);
+    ck_assert_int_eq(run_bert_redirected(args), 1);
+    snprintf(args, sizeof args, "tokenize --vocab tests/data/tiny_vocab.txt --ids < tests/data/vocab_corpus.txt "
+             "> /dev/full 2> %s", log);
+    ck_assert_int_eq(run_bert_redirected(args), 1);
+    ck_assert_int_eq(run_bert_redirected("--help > /dev/null"), 0);
+    unlink(log);
+}
+END_TEST
+
 Suite *cli_suite(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("bert");
@@ -240,6 +277,7 @@ Suite *cli_suite(void) {
     tcase_add_test(tc, cli_pretrain_saves_a_checkpoint_on_sigint);
     tcase_add_test(tc, cli_demo_runs_end_to_end_on_the_samples);
     tcase_add_test(tc, cli_integer_options_are_range_checked);
+    tcase_add_test(tc, cli_stdout_write_errors_exit_1);
     suite_add_tcase(s, tc);
     return s;
 }
