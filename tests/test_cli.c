@@ -265,6 +265,31 @@ START_TEST(cli_stdout_write_errors_exit_1) {
 }
 END_TEST
 
+
+/* bert vocab --out through a symlink writes the file it points to. */
+START_TEST(cli_vocab_out_keeps_a_symlink) {
+    char dir[] = "/tmp/bertc-vocab-link-XXXXXX", target[128], link_path[128], args[512], out[1 << 14];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(target, sizeof target, "%s/real-vocab.txt", dir);
+    snprintf(link_path, sizeof link_path, "%s/vocab.txt", dir);
+    ck_assert_int_eq(symlink("real-vocab.txt", link_path), 0);
+    snprintf(args, sizeof args, "vocab --corpus tests/data/vocab_corpus.txt --size 120 --quiet --out %s", link_path);
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 0);
+    struct stat st;
+    ck_assert_int_eq(lstat(link_path, &st), 0);
+    ck_assert_msg(S_ISLNK(st.st_mode), "the symlink was replaced");
+    ck_assert_int_eq(stat(target, &st), 0);
+    ck_assert(S_ISREG(st.st_mode) && st.st_size > 0);
+    snprintf(args, sizeof args, "vocab --corpus tests/data/vocab_corpus.txt --size 120 --quiet --out /dev/null");
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 0);
+    ck_assert_int_eq(stat("/dev/null", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
+    unlink(link_path);
+    unlink(target);
+    rmdir(dir);
+}
+END_TEST
+
 Suite *cli_suite(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("bert");
@@ -278,6 +303,7 @@ Suite *cli_suite(void) {
     tcase_add_test(tc, cli_demo_runs_end_to_end_on_the_samples);
     tcase_add_test(tc, cli_integer_options_are_range_checked);
     tcase_add_test(tc, cli_stdout_write_errors_exit_1);
+    tcase_add_test(tc, cli_vocab_out_keeps_a_symlink);
     suite_add_tcase(s, tc);
     return s;
 }
