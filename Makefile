@@ -8,6 +8,8 @@
 #   f64-san   double under AddressSanitizer + UBSan (tests only)
 # `make test` runs the Check suite in all four. A fifth, f32-vg (AVX2, no
 # -march=native: valgrind 3.19 cannot run AVX-512), is for `make valgrind`.
+# A sixth, build/fuzz (clang, libFuzzer + ASan/UBSan), builds the parser
+# fuzz harnesses in tests/fuzz/ (docs/fuzzing.md).
 
 CC      ?= gcc
 PKGS    := check libcjson libutf8proc
@@ -45,7 +47,7 @@ LIBS_f32   := $(MPI_LIBS)
 LIBS_f64   := $(MPI_LIBS)
 endif
 
-.PHONY: all test test-run valgrind demo bench bench-compare clean deps check-deps
+.PHONY: all test test-run valgrind demo bench bench-compare clean deps check-deps fuzz fuzz-build fuzz-smoke
 all: check-deps libbert.a bert bert-f64
 
 # One set of rules per variant: build/V/libbert.a, build/V/bert, build/V/test_bert.
@@ -67,6 +69,39 @@ build/$(1)/train build/$(1)/tests:
 	mkdir -p $$@
 endef
 $(foreach v,$(VARIANTS) f32-vg,$(eval $(call VARIANT_RULES,$(v))))
+
+# Fuzz harnesses: the library compiled by clang with coverage instrumentation
+# for libFuzzer (fuzzer-no-link) and ASan/UBSan; each tests/fuzz/fuzz_NAME.c
+# links libFuzzer's main. `make fuzz` runs each for FUZZ_TIME seconds from its
+# seeds in tests/fuzz/corpus/NAME/ (new inputs go to build/fuzz/corpus/NAME/,
+# crashes to build/fuzz/crash-*); `make test` runs a FUZZ_SMOKE_TIME smoke.
+FUZZ_CC      ?= clang
+FUZZ_TIME    ?= 60
+FUZZ_SMOKE_TIME ?= 10
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g $(FUZZ_SAN) -Wno-pass-failed   # omp simd loops clang does not vectorise at -O1
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+build/fuzz/src/%.o: src/%.c $(HEADERS) | check-deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+build/fuzz/libbert.a: $(patsubst src/%.c,build/fuzz/src/%.o,$(LIB_SRC))
+	rm -f $@ && ar rcs $@ $^
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h build/fuzz/libbert.a
+	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< build/fuzz/libbert.a $(LIBS) -o $@
+fuzz-build: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+# One target after another, each for SECONDS; stops at the first crash.
+FUZZ_RUN = set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t; \
+	  echo "== fuzz $$t, $(1) s"; \
+	  ./build/fuzz/fuzz_$$t -max_total_time=$(1) -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+	    -print_final_stats=1 -artifact_prefix=build/fuzz/crash-$$t- build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+	    2>build/fuzz/$$t.log || { tail -60 build/fuzz/$$t.log; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units|^Done [0-9]+ runs' build/fuzz/$$t.log | tr '\n' ' '; echo; \
+	done
+fuzz: fuzz-build
+	@$(call FUZZ_RUN,$(FUZZ_TIME))
+fuzz-smoke: fuzz-build
+	@$(call FUZZ_RUN,$(FUZZ_SMOKE_TIME))
 
 # Copied then renamed, so a bert that is running (a long pretraining) is not
 # in the way of a rebuild.
@@ -103,6 +138,9 @@ test-run: check-deps $(foreach v,$(VARIANTS),build/$(v)/test_bert build/$(v)/ber
 	  echo "== Check suite, $$v build"; \
 	  CK_DEFAULT_TIMEOUT=300 ./build/$$v/test_bert; \
 	done
+	@if sh tests/fuzz/have-libfuzzer.sh $(FUZZ_CC); then \
+	  $(MAKE) --no-print-directory fuzz-smoke; \
+	else echo "== fuzz smoke skipped: $(FUZZ_CC) with libFuzzer not found (apt-get install clang libfuzzer-14-dev libomp-14-dev)"; fi
 
 # The whole Check suite under valgrind memcheck (about 5 minutes on 2 cores;
 # not part of `make test`). tests/valgrind.supp says what is suppressed, and why.

@@ -1,7 +1,10 @@
 /* test_bert_config.c — config.json loading (shipped configs, Google's and
  * HF's published files), save/load round trip, and every error case. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "test_util.h"
 #include "tmpdir.h"
 #include "io/bert_config.h"
@@ -189,8 +192,19 @@ START_TEST(errors_name_file_line_and_problem) {
         { "{\n\"vocab_size\": 100,\n\"hidden_size\": 64,\n\"num_hidden_layers\": 0,\n"
           "\"num_attention_heads\": 4,\n\"intermediate_size\": 128}", 4, "num_hidden_layers must be positive (got 0)" },
         { "{\n\"vocab_size\": 100,\n\"hiden_size\": 64,\n\"num_hidden_layers\": 2,\n"
+          "\"num_attention_heads\": 4,\n\"intermediate_size\": 128}", 3,
+          "unknown key \"hiden_size\": did you mean \"hidden_size\"? (refused: a misspelt key would leave "
+          "hidden_size at its default and change the model)" },
+        { "{\n\"vocab_size\": 100,\n\"hidden_size\": 64,\n\"n_layer\": 2,\n"
           "\"num_attention_heads\": 4,\n\"intermediate_size\": 128}", 0,
-          "missing required key \"hidden_size\" (unrecognised keys: hiden_size)" },
+          "missing required key \"num_hidden_layers\" (unrecognised keys: n_layer)" },
+        { SIZES ",\n\"num_layers\": 2}", 7, "unknown key \"num_layers\": did you mean \"num_labels\"?" },
+        { SIZES ",\n\"max_position_embedding\": 128}", 7, "did you mean \"max_position_embeddings\"?" },
+        { SIZES ",\n\"Layer-Norm-Eps\": 1e-5}", 7, "did you mean \"layer_norm_eps\"?" },
+        { SIZES ",\n\"hidden_dropuot_prob\": 0}", 7, "did you mean \"hidden_dropout_prob\"?" },
+        { SIZES ",\n\"num_label\": 3}", 7, "did you mean \"num_labels\"?" },
+        { SIZES ",\n\"num_labels\": 100000000}", 7, "num_labels 100000000 is more than bert.c's limit of 100000 labels" },
+        { SIZES ",\n\"num_labels\": 100001}", 7, "num_labels 100001 is more than bert.c's limit of 100000 labels" },
         { SIZES ",\n\"vocab_size\": 200}", 2, "key \"vocab_size\" appears twice" },
         { SIZES ",\n\"id2label\": {\"0\": \"a\", \"2\": \"b\"}}", 7, "id2label key \"2\" is not an id in 0..1" },
         { SIZES ",\n\"id2label\": {\"0\": \"a\", \"0\": \"b\"}}", 7, "id2label has id 0 twice" },
@@ -223,6 +237,82 @@ START_TEST(errors_name_file_line_and_problem) {
 }
 END_TEST
 
+/* Unknown keys that are no near-miss of a model key: one warning line each on
+ * stderr, naming the file, the line and the key. */
+START_TEST(unknown_keys_are_warned_about) {
+    char dir[64], path[128], err[256], log_path[128];
+    tmpdir_create(dir, "config");
+    snprintf(log_path, sizeof log_path, "%s/stderr.txt", dir);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    FILE *log = fopen(log_path, "w");
+    ck_assert(saved >= 0 && log);
+    dup2(fileno(log), STDERR_FILENO);
+    BertConfig c;
+    const char *json = SIZES ",\n\"my_note\": 1,\n\"summary_activation\": null}";
+    int rc = load_text(json, &c, err, sizeof err, path, sizeof path, dir);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    fclose(log);
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_str_eq(c.unknown_keys, "my_note, summary_activation");
+    bert_config_free(&c);
+    char *text, want[512];
+    size_t len;
+    ck_assert_int_eq(read_whole_file(log_path, &text, &len, err, sizeof err), 0);
+    snprintf(want, sizeof want, "bert: warning: %s:7: unknown key \"my_note\" ignored\n"
+             "bert: warning: %s:8: unknown key \"summary_activation\" ignored\n", path, path);
+    ck_assert_str_eq(text, want);
+    free(text);
+    tmpdir_remove(dir);
+}
+END_TEST
+
+/* Label checks are O(n log n): 100000 labels (BERT_MAX_LABELS) load in well
+ * under a second (the pairwise check took 27 s), a repeat among them is found,
+ * and one more label is refused. */
+static char *many_labels_json(int n, int repeat_of, int repeat_at) {
+    size_t cap = (size_t)n * 32 + 256, used = 0;
+    char *json = malloc(cap);
+    ck_assert_ptr_nonnull(json);
+    used += (size_t)snprintf(json, cap, "%s,\n\"id2label\": {", SIZES);
+    for (int i = 0; i < n; i++)
+        used += (size_t)snprintf(json + used, cap - used, "%s\"%d\": \"L%d\"", i ? ", " : "", i,
+                                 i == repeat_at ? repeat_of : i);
+    snprintf(json + used, cap - used, "}}");
+    return json;
+}
+
+START_TEST(many_labels_are_checked_in_linear_time) {
+    char dir[64], path[128], err[512];
+    tmpdir_create(dir, "config");
+    BertConfig c;
+    char *json = many_labels_json(BERT_MAX_LABELS, -1, -1);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_msg(load_text(json, &c, err, sizeof err, path, sizeof path, dir) == 0, "%s", err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    ck_assert_int_eq(c.num_labels, BERT_MAX_LABELS);
+    ck_assert_str_eq(c.id2label[99999], "L99999");
+    ck_assert_msg(seconds < 3, "100000 labels took %.2f s", seconds);
+    bert_config_free(&c);
+    free(json);
+
+    json = many_labels_json(BERT_MAX_LABELS, 77, 99998);
+    ck_assert_int_eq(load_text(json, &c, err, sizeof err, path, sizeof path, dir), -1);
+    ck_assert_msg(strstr(err, ":7: label \"L77\" is used for ids 77 and 99998"), "%s", err);
+    free(json);
+
+    json = many_labels_json(BERT_MAX_LABELS + 1, -1, -1);
+    ck_assert_int_eq(load_text(json, &c, err, sizeof err, path, sizeof path, dir), -1);
+    ck_assert_msg(strstr(err, ":7: id2label has 100001 entries, more than bert.c's limit of 100000 labels"), "%s", err);
+    free(json);
+    tmpdir_remove(dir);
+}
+END_TEST
+
 Suite *bert_config_suite(void) {
     Suite *s = suite_create("bert_config");
     TCase *tc = tcase_create("core");
@@ -231,6 +321,8 @@ Suite *bert_config_suite(void) {
     tcase_add_test(tc, save_load_round_trip);
     tcase_add_test(tc, lenient_about_harmless_keys);
     tcase_add_test(tc, errors_name_file_line_and_problem);
+    tcase_add_test(tc, unknown_keys_are_warned_about);
+    tcase_add_test(tc, many_labels_are_checked_in_linear_time);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -200,6 +200,96 @@ START_TEST(cli_demo_runs_end_to_end_on_the_samples) {
 }
 END_TEST
 
+
+/* An integer option is a long cast to int: out-of-range values must not wrap. */
+START_TEST(cli_integer_options_are_range_checked) {
+    char out[1 << 14];
+    ck_assert_int_eq(run_bert("pretrain --batch-size 4294967298", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "option --batch-size must be in 1..2147483647, not '4294967298'"), "%s", out);
+    ck_assert_int_eq(run_bert("pretrain --threads -3", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "option --threads must be in 0..1024, not '-3'"), "%s", out);
+    ck_assert_int_eq(run_bert("pretrain --steps 99999999999999999999", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "option --steps must be in 1..2147483647"), "%s", out);
+    ck_assert_int_eq(run_bert("eval --model m --data d --batch-size 0", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "bert eval: option --batch-size must be in 1..2147483647, not '0'"), "%s", out);
+    ck_assert_int_eq(run_bert("predict --model m --input d --threads 4294967297", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "option --threads must be in 0..1024"), "%s", out);
+    ck_assert_int_eq(run_bert("finetune --train t --text-column a --label-column b --epochs 4294967297", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "option --epochs must be in 1..2147483647"), "%s", out);
+    ck_assert_int_eq(run_bert("vocab --corpus c --out o --size 4294967298", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "--size must be an integer in 1..100000000, got '4294967298'"), "%s", out);
+    ck_assert_int_eq(run_bert("bench-tokenizer --vocab v --corpus c --threads 4294967298", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "unknown or incomplete option '--threads'"), "%s", out);
+    ck_assert_int_eq(run_bert("pretrain --warmup -1 --seed 1099511627776", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "need --config"), "%s", out);   /* in range: on to the next check */
+    /* --stop-at's exit status is documented */
+    ck_assert_int_eq(run_bert("pretrain --help", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "128 when it stopped at --stop-at"), "%s", out);
+}
+END_TEST
+
+
+/* Runs the shell command line "BERT ARGS" with ARGS holding its own
+ * redirections; returns the exit status. */
+static int run_bert_redirected(const char *args) {
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    ck_assert(n > 0);
+    self[n] = 0;
+    char command[PATH_MAX + 1024];
+    snprintf(command, sizeof command, "%s/bert %s", dirname(self), args);
+    int status = system(command);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Output that could not be written is an error: stdout on /dev/full. */
+START_TEST(cli_stdout_write_errors_exit_1) {
+    char log[] = "/tmp/bertc-stdout-XXXXXX", args[256], *text;
+    int fd = mkstemp(log);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    size_t len;
+    char err[256];
+    snprintf(args, sizeof args, "--help > /dev/full 2> %s", log);
+    ck_assert_int_eq(run_bert_redirected(args), 1);
+    ck_assert_int_eq(read_whole_file(log, &text, &len, err, sizeof err), 0);
+    ck_assert_msg(strstr(text, "bert: error writing to standard output: No space left on device"), "%s", text);
+    free(text);
+    snprintf(args, sizeof args, "eval --help > /dev/full 2> %s", log);
+    ck_assert_int_eq(run_bert_redirected(args), 1);
+    snprintf(args, sizeof args, "tokenize --vocab tests/data/tiny_vocab.txt --ids < tests/data/vocab_corpus.txt "
+             "> /dev/full 2> %s", log);
+    ck_assert_int_eq(run_bert_redirected(args), 1);
+    ck_assert_int_eq(run_bert_redirected("--help > /dev/null"), 0);
+    unlink(log);
+}
+END_TEST
+
+
+/* bert vocab --out through a symlink writes the file it points to. */
+START_TEST(cli_vocab_out_keeps_a_symlink) {
+    char dir[] = "/tmp/bertc-vocab-link-XXXXXX", target[128], link_path[128], args[512], out[1 << 14];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(target, sizeof target, "%s/real-vocab.txt", dir);
+    snprintf(link_path, sizeof link_path, "%s/vocab.txt", dir);
+    ck_assert_int_eq(symlink("real-vocab.txt", link_path), 0);
+    snprintf(args, sizeof args, "vocab --corpus tests/data/vocab_corpus.txt --size 120 --quiet --out %s", link_path);
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 0);
+    struct stat st;
+    ck_assert_int_eq(lstat(link_path, &st), 0);
+    ck_assert_msg(S_ISLNK(st.st_mode), "the symlink was replaced");
+    ck_assert_int_eq(stat(target, &st), 0);
+    ck_assert(S_ISREG(st.st_mode) && st.st_size > 0);
+    snprintf(args, sizeof args, "vocab --corpus tests/data/vocab_corpus.txt --size 120 --quiet --out /dev/null");
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 0);
+    ck_assert_int_eq(stat("/dev/null", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
+    unlink(link_path);
+    unlink(target);
+    rmdir(dir);
+}
+END_TEST
+
 Suite *cli_suite(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("bert");
@@ -211,6 +301,9 @@ Suite *cli_suite(void) {
     tcase_add_test(tc, cli_plot_draws_a_png);
     tcase_add_test(tc, cli_pretrain_saves_a_checkpoint_on_sigint);
     tcase_add_test(tc, cli_demo_runs_end_to_end_on_the_samples);
+    tcase_add_test(tc, cli_integer_options_are_range_checked);
+    tcase_add_test(tc, cli_stdout_write_errors_exit_1);
+    tcase_add_test(tc, cli_vocab_out_keeps_a_symlink);
     suite_add_tcase(s, tc);
     return s;
 }

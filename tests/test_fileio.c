@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "test_util.h"
 #include "tmpdir.h"
 #include "io/fileio.h"
@@ -103,6 +104,52 @@ START_TEST(line_and_column) {
 }
 END_TEST
 
+/* Only regular files are replaced: a symlink keeps pointing where it did (its
+ * target gets the new contents), a device is written in place and stays a
+ * device (/dev/full was replaced by a regular file when run as root). */
+START_TEST(never_replaces_what_is_not_a_regular_file) {
+    tmpdir_create(tmpdir, "fileio");
+    char target[128], link_path[128], dev_link[128], err[256];
+    snprintf(target, sizeof target, "%s/target.txt", tmpdir);
+    snprintf(link_path, sizeof link_path, "%s/link.txt", tmpdir);
+    snprintf(dev_link, sizeof dev_link, "%s/null-link", tmpdir);
+    ck_assert_int_eq(atomic_write_file(target, "old", 3, err, sizeof err), 0);
+    ck_assert_int_eq(symlink("target.txt", link_path), 0);
+    ck_assert_msg(atomic_write_file(link_path, "new", 3, err, sizeof err) == 0, "%s", err);
+    struct stat st;
+    ck_assert_int_eq(lstat(link_path, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    assert_file_is(target, "new");
+    ck_assert_int_eq(tmpdir_count(tmpdir, NULL), 2);   /* no temporary left beside either */
+    /* a link to a file not made yet creates it */
+    char dangling[128], later[128];
+    snprintf(dangling, sizeof dangling, "%s/dangling", tmpdir);
+    snprintf(later, sizeof later, "%s/later.txt", tmpdir);
+    ck_assert_int_eq(symlink("later.txt", dangling), 0);
+    ck_assert_msg(atomic_write_file(dangling, "made", 4, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(lstat(dangling, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    assert_file_is(later, "made");
+
+    ck_assert_msg(atomic_write_file("/dev/null", "x", 1, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(stat("/dev/null", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
+    ck_assert_int_eq(symlink("/dev/null", dev_link), 0);
+    ck_assert_msg(atomic_write_file(dev_link, "x", 1, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(lstat(dev_link, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    if (stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode)) {
+        ck_assert_int_eq(atomic_write_file("/dev/full", "x", 1, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, "/dev/full: write failed: No space left on device"), "%s", err);
+        ck_assert_int_eq(stat("/dev/full", &st), 0);
+        ck_assert(S_ISCHR(st.st_mode));
+    }
+    ck_assert_int_eq(atomic_write_file(tmpdir, "x", 1, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, ": is a directory"), "%s", err);
+    tmpdir_remove(tmpdir);
+}
+END_TEST
+
 Suite *fileio_suite(void) {
     Suite *s = suite_create("fileio");
     TCase *tc = tcase_create("core");
@@ -110,6 +157,7 @@ Suite *fileio_suite(void) {
     tcase_add_test(tc, target_is_old_or_new_never_partial);
     tcase_add_test(tc, errors_name_the_file);
     tcase_add_test(tc, line_and_column);
+    tcase_add_test(tc, never_replaces_what_is_not_a_regular_file);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -221,11 +221,11 @@ END_TEST
 
 /* Writes contents to a temporary file, loads it, and checks that loading fails
  * with a message containing every one of the given fragments. */
-static void check_load_error(const char *contents, const char *fragment1, const char *fragment2) {
+static void check_load_error_n(const char *contents, size_t len, const char *fragment1, const char *fragment2) {
     char path[] = "/tmp/bert_vocab_test_XXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, contents, strlen(contents)), (ssize_t)strlen(contents));
+    ck_assert_int_eq(write(fd, contents, len), (ssize_t)len);
     close(fd);
     char err[512] = "";
     Tokenizer *tok = tokenizer_load(path, true, err, sizeof err);
@@ -236,12 +236,19 @@ static void check_load_error(const char *contents, const char *fragment1, const 
     if (fragment2) ck_assert_msg(strstr(err, fragment2) != NULL, "message lacks '%s': %s", fragment2, err);
 }
 
+static void check_load_error(const char *contents, const char *fragment1, const char *fragment2) {
+    check_load_error_n(contents, strlen(contents), fragment1, fragment2);
+}
+
 #define SPECIALS "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n"
 START_TEST(vocab_load_errors) {
     check_load_error(SPECIALS "a\nb\na\n", ":8:", "duplicate token \"a\" (first on line 6)");
     check_load_error(SPECIALS "a\n\nb\n", ":7:", "empty line");
     check_load_error(SPECIALS "a\r\nb\n", ":6:", "carriage return");
     check_load_error(SPECIALS "a\xff\n", ":6:", "invalid UTF-8");
+    /* a NUL would make "ab\0c" print as "ab": refused where it is, before the later "ab" */
+    static const char nul[] = SPECIALS "ab\0c\nab\n";
+    check_load_error_n(nul, sizeof nul - 1, ":6:3:", "NUL byte in a token");
     check_load_error("[UNK]\n[CLS]\n[SEP]\n[MASK]\n", "[PAD] is missing", NULL);
     check_load_error("[PAD]\n[CLS]\n[SEP]\n[MASK]\n", "[UNK] is missing", NULL);
     check_load_error("[PAD]\n[UNK]\n[SEP]\n[MASK]\n", "[CLS] is missing", NULL);

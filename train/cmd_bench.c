@@ -4,6 +4,7 @@
  *
  * The FLOP count is analytic (docs/performance.md): matrix products only,
  * 2·M·N·K each, backward = 2 × forward, so a training step is 3 × forward. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,15 +97,15 @@ int cmd_bench(int argc, char **argv) {
     const char *config_path = NULL, *mode = "train";
     long batch_size = 32, seq = 128, predictions = 20, threads = 0, steps = 10, warmup = 2, peak_n = 2048;
     Option opts[] = {
-        { "--config", OPT_STRING, &config_path, "model config.json (configs/bert-*.json)", true },
-        { "--batch", OPT_INT, &batch_size, "sequences per step", false },
-        { "--seq", OPT_INT, &seq, "tokens per sequence", false },
-        { "--predictions", OPT_INT, &predictions, "masked-LM prediction slots per sequence", false },
-        { "--threads", OPT_INT, &threads, "threads for BLIS and OpenMP (0 = all cores)", false },
-        { "--steps", OPT_INT, &steps, "timed steps (the median is reported)", false },
-        { "--warmup", OPT_INT, &warmup, "untimed steps first", false },
-        { "--mode", OPT_STRING, &mode, "train (forward + backward + AdamW, dropout 0.1) or infer (forward, no dropout)", false },
-        { "--peak-size", OPT_INT, &peak_n, "n of the n³ sgemm that measures the peak (0 skips it)", false },
+        { "--config", OPT_STRING, &config_path, "model config.json (configs/bert-*.json)", true, 0, 0 },
+        { "--batch", OPT_INT, &batch_size, "sequences per step", false, 1, INT_MAX },
+        { "--seq", OPT_INT, &seq, "tokens per sequence", false, 2, INT_MAX },
+        { "--predictions", OPT_INT, &predictions, "masked-LM prediction slots per sequence", false, 0, INT_MAX },
+        { "--threads", OPT_INT, &threads, "threads for BLIS and OpenMP (0 = all cores)", false, 0, MAX_THREADS },
+        { "--steps", OPT_INT, &steps, "timed steps (the median is reported)", false, 1, INT_MAX },
+        { "--warmup", OPT_INT, &warmup, "untimed steps first", false, 0, INT_MAX },
+        { "--mode", OPT_STRING, &mode, "train (forward + backward + AdamW, dropout 0.1) or infer (forward, no dropout)", false, 0, 0 },
+        { "--peak-size", OPT_INT, &peak_n, "n of the n³ sgemm that measures the peak (0 skips it)", false, 0, 65536 },
     };
     int n_opts = sizeof opts / sizeof opts[0];
     int status = options_parse("bench", "Times BERT pretraining steps on synthetic batches.", opts, n_opts, argc, argv);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <omp.h>
 #include "commands.h"
+#include "options.h"
 #include "data/tokenizer.h"
 #include "data/vocab_train.h"
 
@@ -47,13 +48,15 @@ int cmd_bench_tokenizer(int argc, char **argv) {
     const char *vocab_path = NULL;
     const char **corpus = calloc((size_t)argc, sizeof *corpus);
     int n_corpus = 0, threads = omp_get_max_threads();
-    long train_size = 30522;
+    long train_size = 30522, value;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--vocab") == 0 && i + 1 < argc) vocab_path = argv[++i];
         else if (strcmp(argv[i], "--corpus") == 0 && i + 1 < argc)
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) corpus[n_corpus++] = argv[++i];
-        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0) threads = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--train-size") == 0 && i + 1 < argc && atol(argv[i + 1]) >= 0) train_size = atol(argv[++i]);
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && parse_long_in(argv[i + 1], 1, MAX_THREADS, &value))
+            threads = (int)value, i++;
+        else if (strcmp(argv[i], "--train-size") == 0 && i + 1 < argc && parse_long_in(argv[i + 1], 0, 100000000, &value))
+            train_size = value, i++;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { print_help(); free(corpus); return 0; }
         else {
             fprintf(stderr, "bert bench-tokenizer: unknown or incomplete option '%s' (see --help)\n", argv[i]);

@@ -1,6 +1,7 @@
 /* cmd_eval.c — `bert eval`: the evaluation report (loss, accuracy, macro-F1,
  * per-class precision/recall/F1, confusion matrix) of a fine-tuned model on a
  * labelled CSV/TSV file. The metrics are src/classify.c. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "commands.h"
@@ -14,14 +15,14 @@ int cmd_eval(int argc, char **argv) {
     bool json = false;
     long batch = 32, threads = 0;
     Option options[] = {
-        { "--model", OPT_STRING, &model, "fine-tuned model directory (bert finetune's OUT)", true },
-        { "--data", OPT_STRING, &data, "labelled CSV/TSV file (- for stdin)", true },
-        { "--text-column", OPT_STRING, &text, "text column (default: the one used in training)", false },
-        { "--text-pair-column", OPT_STRING, &pair, "second text column (default: as in training)", false },
-        { "--label-column", OPT_STRING, &label, "label column (default: the one used in training)", false },
-        { "--json", OPT_FLAG, &json, "print one JSON object instead of the table", false },
-        { "--batch-size", OPT_INT, &batch, "examples per forward pass", false },
-        { "--threads", OPT_INT, &threads, "threads (0: all cores)", false },
+        { "--model", OPT_STRING, &model, "fine-tuned model directory (bert finetune's OUT)", true, 0, 0 },
+        { "--data", OPT_STRING, &data, "labelled CSV/TSV file (- for stdin)", true, 0, 0 },
+        { "--text-column", OPT_STRING, &text, "text column (default: the one used in training)", false, 0, 0 },
+        { "--text-pair-column", OPT_STRING, &pair, "second text column (default: as in training)", false, 0, 0 },
+        { "--label-column", OPT_STRING, &label, "label column (default: the one used in training)", false, 0, 0 },
+        { "--json", OPT_FLAG, &json, "print one JSON object instead of the table", false, 0, 0 },
+        { "--batch-size", OPT_INT, &batch, "examples per forward pass", false, 1, INT_MAX },
+        { "--threads", OPT_INT, &threads, "threads (0: all cores)", false, 0, MAX_THREADS },
     };
     int n_opt = sizeof options / sizeof options[0];
     int status = options_parse("eval",
@@ -30,7 +31,6 @@ int cmd_eval(int argc, char **argv) {
                                "Precision of a class never predicted is 0 (docs/finetuning.md).",
                                options, n_opt, argc, argv);
     if (status) return status == 1 ? 0 : status;
-    if (batch < 1 || threads < 0) { fprintf(stderr, "bert eval: --batch-size must be >= 1\n"); return 2; }
     bert_runtime_init((int)threads);
     char err[1024];
     ClassifyReport report;

@@ -2,6 +2,7 @@
  * a CSV/TSV file (src/finetune.c does the work). SIGINT/SIGTERM stop after
  * the current step, save OUT/checkpoint-last and exit 130/143. */
 #include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,29 +51,29 @@ int cmd_finetune(int argc, char **argv) {
          threads = 0, save_steps = o.save_steps, log_steps = o.log_steps;
     double lr = o.lr, warmup = o.warmup_fraction, wd = o.weight_decay, dev_fraction = o.dev_fraction;
     Option options[] = {
-        { "--init", OPT_STRING, &init, "model directory to start from (HF BERT or bert.c checkpoint)", false },
-        { "--from-scratch", OPT_FLAG, &from_scratch, "random initialisation instead (needs --config, --vocab)", false },
-        { "--config", OPT_STRING, &config, "config.json for --from-scratch", false },
-        { "--vocab", OPT_STRING, &vocab, "vocab.txt for --from-scratch (uncased)", false },
-        { "--train", OPT_STRING, &train, "training CSV/TSV (.tsv/.tab: tab-separated)", true },
-        { "--dev", OPT_STRING, &dev, "dev CSV/TSV (default: hold out --dev-fraction of --train)", false },
-        { "--dev-fraction", OPT_REAL, &dev_fraction, "seeded held-out fraction without --dev", false },
-        { "--text-column", OPT_STRING, &text, "column with the text", true },
-        { "--text-pair-column", OPT_STRING, &pair, "second text: [CLS] A [SEP] B [SEP]", false },
-        { "--label-column", OPT_STRING, &label, "column with the label", true },
-        { "--out", OPT_STRING, &out, "output directory", false },
-        { "--resume", OPT_STRING, &resume, "continue the run in this directory (from checkpoint-last)", false },
-        { "--lr", OPT_REAL, &lr, "peak learning rate", false },
-        { "--warmup", OPT_REAL, &warmup, "fraction of steps with linear warmup", false },
-        { "--weight-decay", OPT_REAL, &wd, "AdamW weight decay", false },
-        { "--epochs", OPT_INT, &epochs, "passes over the training data", false },
-        { "--batch-size", OPT_INT, &batch, "examples per step", false },
-        { "--max-seq-length", OPT_INT, &msl, "tokens per example, [CLS] and [SEP] included", false },
-        { "--metric", OPT_STRING, &metric, "keeps the best model by accuracy or macro_f1", false },
-        { "--seed", OPT_INT, &seed, "seed for data order, dropout, init and held-out split", false },
-        { "--save-steps", OPT_INT, &save_steps, "also save checkpoint-last every N steps (0: epoch ends)", false },
-        { "--log-steps", OPT_INT, &log_steps, "a train record in metrics.jsonl every N steps", false },
-        { "--threads", OPT_INT, &threads, "threads (0: all cores)", false },
+        { "--init", OPT_STRING, &init, "model directory to start from (HF BERT or bert.c checkpoint)", false, 0, 0 },
+        { "--from-scratch", OPT_FLAG, &from_scratch, "random initialisation instead (needs --config, --vocab)", false, 0, 0 },
+        { "--config", OPT_STRING, &config, "config.json for --from-scratch", false, 0, 0 },
+        { "--vocab", OPT_STRING, &vocab, "vocab.txt for --from-scratch (uncased)", false, 0, 0 },
+        { "--train", OPT_STRING, &train, "training CSV/TSV (.tsv/.tab: tab-separated)", true, 0, 0 },
+        { "--dev", OPT_STRING, &dev, "dev CSV/TSV (default: hold out --dev-fraction of --train)", false, 0, 0 },
+        { "--dev-fraction", OPT_REAL, &dev_fraction, "seeded held-out fraction without --dev", false, 0, 0 },
+        { "--text-column", OPT_STRING, &text, "column with the text", true, 0, 0 },
+        { "--text-pair-column", OPT_STRING, &pair, "second text: [CLS] A [SEP] B [SEP]", false, 0, 0 },
+        { "--label-column", OPT_STRING, &label, "column with the label", true, 0, 0 },
+        { "--out", OPT_STRING, &out, "output directory", false, 0, 0 },
+        { "--resume", OPT_STRING, &resume, "continue the run in this directory (from checkpoint-last)", false, 0, 0 },
+        { "--lr", OPT_REAL, &lr, "peak learning rate", false, 0, 0 },
+        { "--warmup", OPT_REAL, &warmup, "fraction of steps with linear warmup", false, 0, 0 },
+        { "--weight-decay", OPT_REAL, &wd, "AdamW weight decay", false, 0, 0 },
+        { "--epochs", OPT_INT, &epochs, "passes over the training data", false, 1, INT_MAX },
+        { "--batch-size", OPT_INT, &batch, "examples per step", false, 1, INT_MAX },
+        { "--max-seq-length", OPT_INT, &msl, "tokens per example, [CLS] and [SEP] included", false, 3, INT_MAX },
+        { "--metric", OPT_STRING, &metric, "keeps the best model by accuracy or macro_f1", false, 0, 0 },
+        { "--seed", OPT_INT, &seed, "seed for data order, dropout, init and held-out split", false, 0, LONG_MAX },
+        { "--save-steps", OPT_INT, &save_steps, "also save checkpoint-last every N steps (0: epoch ends)", false, 0, INT_MAX },
+        { "--log-steps", OPT_INT, &log_steps, "a train record in metrics.jsonl every N steps", false, 0, INT_MAX },
+        { "--threads", OPT_INT, &threads, "threads (0: all cores)", false, 0, MAX_THREADS },
     };
     int n_opt = sizeof options / sizeof options[0];
     int status = options_parse("finetune", summary, options, n_opt, argc, argv);

@@ -37,7 +37,7 @@ static Series *series_for(Series *s, int *n, const char *dir, const char *split,
 int cmd_plot(int argc, char **argv) {
     const char *out = NULL;
     Option options[] = {
-        { "--out", OPT_STRING, &out, "PNG to write (default RUN_DIR/curves.png)", false },
+        { "--out", OPT_STRING, &out, "PNG to write (default RUN_DIR/curves.png)", false, 0, 0 },
     };
     if (argc < 2 || argv[1][0] == '-') {
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {

@@ -1,5 +1,6 @@
 /* cmd_predict.c — `bert predict`: the input CSV/TSV with predicted_label and
  * prob_<label> columns appended (src/classify.c). */
+#include <limits.h>
 #include <stdio.h>
 #include "commands.h"
 #include "options.h"
@@ -11,13 +12,13 @@ int cmd_predict(int argc, char **argv) {
     const char *model = NULL, *input = NULL, *output = "-", *text = NULL, *pair = NULL;
     long batch = 32, threads = 0;
     Option options[] = {
-        { "--model", OPT_STRING, &model, "fine-tuned model directory (bert finetune's OUT)", true },
-        { "--input", OPT_STRING, &input, "CSV/TSV with a header row (- for stdin)", true },
-        { "--output", OPT_STRING, &output, "where to write (- for stdout); same delimiter as the input", false },
-        { "--text-column", OPT_STRING, &text, "text column (default: the one used in training)", false },
-        { "--text-pair-column", OPT_STRING, &pair, "second text column (default: as in training)", false },
-        { "--batch-size", OPT_INT, &batch, "examples per forward pass", false },
-        { "--threads", OPT_INT, &threads, "threads (0: all cores)", false },
+        { "--model", OPT_STRING, &model, "fine-tuned model directory (bert finetune's OUT)", true, 0, 0 },
+        { "--input", OPT_STRING, &input, "CSV/TSV with a header row (- for stdin)", true, 0, 0 },
+        { "--output", OPT_STRING, &output, "where to write (- for stdout); same delimiter as the input", false, 0, 0 },
+        { "--text-column", OPT_STRING, &text, "text column (default: the one used in training)", false, 0, 0 },
+        { "--text-pair-column", OPT_STRING, &pair, "second text column (default: as in training)", false, 0, 0 },
+        { "--batch-size", OPT_INT, &batch, "examples per forward pass", false, 1, INT_MAX },
+        { "--threads", OPT_INT, &threads, "threads (0: all cores)", false, 0, MAX_THREADS },
     };
     int n_opt = sizeof options / sizeof options[0];
     int status = options_parse("predict",
@@ -25,7 +26,6 @@ int cmd_predict(int argc, char **argv) {
                                "prob_<label> column per class (softmax probabilities).",
                                options, n_opt, argc, argv);
     if (status) return status == 1 ? 0 : status;
-    if (batch < 1 || threads < 0) { fprintf(stderr, "bert predict: --batch-size must be >= 1\n"); return 2; }
     bert_runtime_init((int)threads);
     char err[1024];
     Progress line;

@@ -1,6 +1,7 @@
 /* cmd_pretrain.c — `bert pretrain`: flags → PretrainOptions → pretrain_run().
  * SIGINT/SIGTERM ask the run to save a checkpoint after the current step and
  * stop; a second signal stops at once. */
+#include <limits.h>
 #include <stdio.h>
 #include <signal.h>
 #include <string.h>
@@ -27,40 +28,43 @@ int cmd_pretrain(int argc, char **argv) {
     long seed = (long)o.seed, eval_batches = o.eval_batches, keep = o.keep_checkpoints, threads = 0;
     bool cased = false, prose = false, chapters = false, wwm = false, bias_correction = false, quiet = false;
     Option options[] = {
-        { "--config", OPT_STRING, &config, "model config, Hugging Face BertConfig JSON (configs/*.json)", false },
-        { "--vocab", OPT_STRING, &vocab, "vocab.txt (e.g. from bert vocab); its size must match the config", false },
-        { "--corpus", OPT_STRINGS, &corpus, "training text files", false },
-        { "--out", OPT_STRING, &out, "run directory: the model (HF layout), checkpoint-N/, metrics.jsonl", false },
-        { "--resume", OPT_STRING, &resume, "continue a run: its directory or one checkpoint-N in it", false },
-        { "--steps", OPT_INT, &o.steps, "optimizer steps", false },
-        { "--batch-size", OPT_INT, &batch, "sequences per micro-batch", false },
-        { "--grad-accum", OPT_INT, &accum, "micro-batches per optimizer step", false },
-        { "--lr", OPT_REAL, &o.lr, "peak learning rate", false },
-        { "--warmup", OPT_INT, &o.warmup, "linear warmup steps (-1: 10% of --steps)", false },
-        { "--max-seq-length", OPT_INT, &seq, "tokens per sequence", false },
-        { "--max-predictions", OPT_INT, &preds, "masked tokens per sequence at most", false },
-        { "--mask-prob", OPT_REAL, &o.masked_lm_prob, "share of tokens masked", false },
-        { "--short-seq-prob", OPT_REAL, &o.short_seq_prob, "share of shorter sequences", false },
-        { "--whole-word-mask", OPT_FLAG, &wwm, "mask all pieces of a word together", false },
-        { "--prose", OPT_FLAG, &prose, "corpus is wrapped prose (books): join lines, split sentences", false },
-        { "--chapters", OPT_FLAG, &chapters, "with --prose: each chapter is a document", false },
-        { "--cased", OPT_FLAG, &cased, "do not lowercase (for a cased vocab)", false },
-        { "--eval-corpus", OPT_STRINGS, &eval_corpus, "held-out text files (default: last --eval-fraction of documents)", false },
-        { "--eval-fraction", OPT_REAL, &o.eval_fraction, "share of documents held out when no --eval-corpus", false },
-        { "--eval-every", OPT_INT, &o.eval_every, "steps between held-out evaluations (0: at the end)", false },
-        { "--eval-batches", OPT_INT, &eval_batches, "held-out batches per evaluation", false },
-        { "--save-every", OPT_INT, &o.save_every, "steps between checkpoints (0: at the end)", false },
-        { "--keep", OPT_INT, &keep, "checkpoints kept", false },
-        { "--weight-decay", OPT_REAL, &o.weight_decay, "AdamW decoupled weight decay", false },
-        { "--max-grad-norm", OPT_REAL, &o.max_grad_norm, "global gradient-norm clip (0: off)", false },
-        { "--bias-correction", OPT_FLAG, &bias_correction, "Adam bias correction (off in Google's BERT optimizer)", false },
-        { "--stop-at", OPT_INT, &o.stop_at_step, "save a checkpoint and stop at this step (0: run to --steps)", false },
-        { "--seed", OPT_INT, &seed, "seed for initialisation, data order, masking and dropout", false },
-        { "--threads", OPT_INT, &threads, "threads (0: all cores)", false },
-        { "--quiet", OPT_FLAG, &quiet, "no progress line", false },
+        { "--config", OPT_STRING, &config, "model config, Hugging Face BertConfig JSON (configs/*.json)", false, 0, 0 },
+        { "--vocab", OPT_STRING, &vocab, "vocab.txt (e.g. from bert vocab); its size must match the config", false, 0, 0 },
+        { "--corpus", OPT_STRINGS, &corpus, "training text files", false, 0, 0 },
+        { "--out", OPT_STRING, &out, "run directory: the model (HF layout), checkpoint-N/, metrics.jsonl", false, 0, 0 },
+        { "--resume", OPT_STRING, &resume, "continue a run: its directory or one checkpoint-N in it", false, 0, 0 },
+        { "--steps", OPT_INT, &o.steps, "optimizer steps", false, 1, INT_MAX },
+        { "--batch-size", OPT_INT, &batch, "sequences per micro-batch", false, 1, INT_MAX },
+        { "--grad-accum", OPT_INT, &accum, "micro-batches per optimizer step", false, 1, INT_MAX },
+        { "--lr", OPT_REAL, &o.lr, "peak learning rate", false, 0, 0 },
+        { "--warmup", OPT_INT, &o.warmup, "linear warmup steps (-1: 10% of --steps)", false, -1, INT_MAX },
+        { "--max-seq-length", OPT_INT, &seq, "tokens per sequence", false, 8, INT_MAX },
+        { "--max-predictions", OPT_INT, &preds, "masked tokens per sequence at most", false, 1, INT_MAX },
+        { "--mask-prob", OPT_REAL, &o.masked_lm_prob, "share of tokens masked", false, 0, 0 },
+        { "--short-seq-prob", OPT_REAL, &o.short_seq_prob, "share of shorter sequences", false, 0, 0 },
+        { "--whole-word-mask", OPT_FLAG, &wwm, "mask all pieces of a word together", false, 0, 0 },
+        { "--prose", OPT_FLAG, &prose, "corpus is wrapped prose (books): join lines, split sentences", false, 0, 0 },
+        { "--chapters", OPT_FLAG, &chapters, "with --prose: each chapter is a document", false, 0, 0 },
+        { "--cased", OPT_FLAG, &cased, "do not lowercase (for a cased vocab)", false, 0, 0 },
+        { "--eval-corpus", OPT_STRINGS, &eval_corpus, "held-out text files (default: last --eval-fraction of documents)", false, 0, 0 },
+        { "--eval-fraction", OPT_REAL, &o.eval_fraction, "share of documents held out when no --eval-corpus", false, 0, 0 },
+        { "--eval-every", OPT_INT, &o.eval_every, "steps between held-out evaluations (0: at the end)", false, 0, INT_MAX },
+        { "--eval-batches", OPT_INT, &eval_batches, "held-out batches per evaluation", false, 1, INT_MAX },
+        { "--save-every", OPT_INT, &o.save_every, "steps between checkpoints (0: at the end)", false, 0, INT_MAX },
+        { "--keep", OPT_INT, &keep, "checkpoints kept", false, 1, INT_MAX },
+        { "--weight-decay", OPT_REAL, &o.weight_decay, "AdamW decoupled weight decay", false, 0, 0 },
+        { "--max-grad-norm", OPT_REAL, &o.max_grad_norm, "global gradient-norm clip (0: off)", false, 0, 0 },
+        { "--bias-correction", OPT_FLAG, &bias_correction, "Adam bias correction (off in Google's BERT optimizer)", false, 0, 0 },
+        { "--stop-at", OPT_INT, &o.stop_at_step, "save a checkpoint and stop at this step, exit status 128 (0: run to --steps)", false, 0, INT_MAX },
+        { "--seed", OPT_INT, &seed, "seed for initialisation, data order, masking and dropout", false, 0, LONG_MAX },
+        { "--threads", OPT_INT, &threads, "threads (0: all cores)", false, 0, MAX_THREADS },
+        { "--quiet", OPT_FLAG, &quiet, "no progress line", false, 0, 0 },
     };
     int n = sizeof options / sizeof options[0];
-    int status = options_parse("pretrain", "Pretrains a BERT (masked LM + next sentence) on text files.",
+    int status = options_parse("pretrain", "Pretrains a BERT (masked LM + next sentence) on text files.\n"
+                               "Exit status: 0 when --steps are done; 128 when it stopped at --stop-at; 128+N when\n"
+                               "signal N (SIGINT 2, SIGTERM 15) stopped it; in both cases after saving a checkpoint\n"
+                               "to continue from with --resume. 1 on an error, 2 on wrong options.",
                                options, n, argc, argv);
     if (status) { options_free(options, n); return status == 1 ? 0 : status; }
     if (!resume && (!config || !vocab || !corpus.count || !out)) {

@@ -3,8 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
+#include <limits.h>
 #include "commands.h"
+#include "options.h"
 #include "data/vocab_train.h"
 
 static void print_help(void) {
@@ -21,15 +22,6 @@ static void print_help(void) {
            "  --help            this text\n");
 }
 
-static bool parse_long(const char *s, long min, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min) return false;
-    *out = v;
-    return true;
-}
-
 int cmd_vocab(int argc, char **argv) {
     const char **corpus = calloc((size_t)argc, sizeof *corpus);
     int n_corpus = 0;
@@ -41,12 +33,12 @@ int cmd_vocab(int argc, char **argv) {
         if (strcmp(argv[i], "--corpus") == 0 && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) corpus[n_corpus++] = argv[++i];
         } else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) {
-            if (!parse_long(argv[++i], 1, &size) || size > 100000000) {
-                fprintf(stderr, "bert vocab: --size must be a positive integer, got '%s'\n", argv[i]);
+            if (!parse_long_in(argv[++i], 1, 100000000, &size)) {
+                fprintf(stderr, "bert vocab: --size must be an integer in 1..100000000, got '%s'\n", argv[i]);
                 goto done;
             }
         } else if (strcmp(argv[i], "--min-count") == 0 && i + 1 < argc) {
-            if (!parse_long(argv[++i], 1, &min_count)) {
+            if (!parse_long_in(argv[++i], 1, LONG_MAX, &min_count)) {
                 fprintf(stderr, "bert vocab: --min-count must be an integer >= 1, got '%s'\n", argv[i]);
                 goto done;
             }

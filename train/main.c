@@ -1,6 +1,8 @@
 /* main.c — the `bert` program: dispatches to one subcommand per job. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdbool.h>
 #include "commands.h"
 
 typedef struct {
@@ -28,7 +30,22 @@ static void usage(FILE *f) {
     for (int i = 0; i < command_count; i++) fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
 }
 
-int main(int argc, char **argv) {
+/* What the command wrote to stdout (a report, predictions, help) must have
+ * arrived: a full disk or a closed pipe is an error, not exit status 0. */
+static int finish_stdout(int status) {
+    errno = 0;
+    bool failed = ferror(stdout) != 0;
+    failed |= fflush(stdout) != 0;
+    int saved = errno;
+    failed |= fclose(stdout) != 0;
+    if (!saved) saved = errno;
+    if (!failed) return status;
+    if (status) return status;   /* the command failed and has said why */
+    fprintf(stderr, "bert: error writing to standard output: %s\n", saved ? strerror(saved) : "write error");
+    return 1;
+}
+
+static int run(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -38,4 +55,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bert: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
+}
+
+int main(int argc, char **argv) {
+    return finish_stdout(run(argc, argv));
 }

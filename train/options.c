@@ -3,7 +3,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <limits.h>
 #include "options.h"
+
+bool parse_long_in(const char *s, long min, long max, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) return false;
+    *out = v;
+    return true;
+}
 
 static void print_help(const char *command, const char *summary, const Option *o, int n) {
     printf("usage: bert %s [OPTIONS]\n%s\n\noptions:\n", command, summary);
@@ -56,8 +66,16 @@ int options_parse(const char *command, const char *summary, Option *o, int n, in
         switch (o[k].kind) {
         case OPT_INT: {
             long x = strtol(v, &end, 10);
-            if (errno || end == v || *end) status = bad(command, "option %s takes a whole number, not '%s'", o[k].name, v);
-            else *(long *)o[k].value = x;
+            long min = o[k].min, max = o[k].max ? o[k].max : INT_MAX;
+            if (errno == ERANGE || (end != v && !*end && (x < min || x > max))) {
+                fprintf(stderr, "bert %s: option %s must be in %ld..%ld, not '%s' (see bert %s --help)\n",
+                        command, o[k].name, min, max, v, command);
+                status = 2;
+            } else if (errno || end == v || *end) {
+                status = bad(command, "option %s takes a whole number, not '%s'", o[k].name, v);
+            } else {
+                *(long *)o[k].value = x;
+            }
             break;
         }
         case OPT_REAL: {

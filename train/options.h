@@ -24,12 +24,23 @@ typedef struct {
     void *value;          /* bool*, long*, double*, const char**, StringList* holding the default */
     const char *help;     /* one line */
     bool required;
+    /* OPT_INT only: the accepted range, checked when parsed (the value is
+     * stored as long and mostly used as int, so INT_MAX bounds most counts).
+     * Other kinds: 0, 0. For OPT_INT, min = max = 0 means 0..INT_MAX. */
+    long min, max;
 } Option;
+
+/* Upper bound of every --threads option. */
+#define MAX_THREADS 1024
+
+/* Parses all of s as a base-10 integer in [min, max] into *out; false (and
+ * *out untouched) if s is not one, has trailing characters or is out of range. */
+bool parse_long_in(const char *s, long min, long max, long *out);
 
 /* Parses argv[1..argc−1] (argv[0] is the subcommand name) into the table.
  * Prints help and returns 1 for --help; prints one error naming the option
- * and returns 2 for an unknown option, a missing or malformed value, or a
- * missing required option; returns 0 on success. */
+ * and returns 2 for an unknown option, a missing or malformed value, an
+ * OPT_INT value outside [min, max], or a missing required option; returns 0 on success. */
 int options_parse(const char *command, const char *summary, Option *options, int n,
                   int argc, char **argv);
 

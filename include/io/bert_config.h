@@ -9,13 +9,23 @@
  *   - keys that would change it to something bert.c does not implement are
  *     errors (hidden_act other than "gelu", position_embedding_type other than
  *     "absolute", is_decoder / add_cross_attention true);
- *   - any other key is ignored but listed in cfg->unknown_keys, so the caller
- *     can warn (a misspelt optional key would otherwise pass silently). */
+ *   - a key that is not one of those but is a near-miss of a key bert.c reads
+ *     (at most two edits away, or equal up to case and '-' for '_', e.g.
+ *     "num_hidden_layer", "Hidden_Size") is an error: the typo would leave
+ *     that setting at its default and silently change the model;
+ *   - any other key is ignored with a warning on stderr naming the file, the
+ *     line and the key, and is listed in cfg->unknown_keys;
+ *   - at most BERT_MAX_LABELS classification labels. */
 #ifndef BERT_BERT_CONFIG_H
 #define BERT_BERT_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* Most labels a config may declare (num_labels, id2label, label2id): far
+ * above any classification task, and low enough that a mistyped num_labels
+ * (1e8) is an error rather than gigabytes of label names. */
+#define BERT_MAX_LABELS 100000
 
 typedef struct {
     int vocab_size;                  /* 30522 */
@@ -42,7 +52,8 @@ typedef struct {
      * Default: 2 labels named "LABEL_0", "LABEL_1", as transformers does. */
     int num_labels;
     char **id2label;
-    /* Keys not recognised, comma-separated ("" if none); see the policy above. */
+    /* Keys not recognised, comma-separated ("" if none; "..." at the end when
+     * they do not fit); see the policy above. */
     char unknown_keys[256];
 } BertConfig;
 

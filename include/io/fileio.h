@@ -25,11 +25,15 @@ int read_whole_file(const char *path, char **data, size_t *len, char *err, size_
  * with fwrite/fprintf, then commit (publish) or abort (discard). */
 typedef struct {
     FILE *fp;
-    char *path;      /* the final name */
-    char *tmp_path;  /* PATH.tmp.PID */
+    char *path;      /* the final name (a symlink's target, resolved) */
+    char *tmp_path;  /* PATH.tmp.PID; NULL when writing straight to a device or FIFO */
 } AtomicFile;
 
-/* Creates PATH.tmp.PID for writing. */
+/* Creates PATH.tmp.PID for writing. Only a regular file is ever replaced:
+ * when PATH is a symlink the file it points to is written (the link stays);
+ * a character or block device, FIFO or socket (/dev/full, /dev/stdout, a
+ * pipe) is opened and written directly, with no temporary file or rename;
+ * a directory is an error. */
 int atomic_write_begin(AtomicFile *f, const char *path, char *err, size_t err_len);
 
 /* Checks that every write succeeded, fsyncs, renames over PATH and fsyncs the

@@ -126,6 +126,11 @@ Tokenizer *tokenizer_load(const char *vocab_path, bool lower_case, char *err, si
         pos++;
         if (n == 0) { snprintf(err, err_len, "%s:%d: empty line (every line must hold one token)", vocab_path, id + 1); goto fail; }
         if (text[start + n - 1] == '\r') { snprintf(err, err_len, "%s:%d: line ends in a carriage return (CRLF line endings are not allowed)", vocab_path, id + 1); goto fail; }
+        const char *nul = memchr(text + start, 0, (size_t)n);
+        if (nul) {
+            snprintf(err, err_len, "%s:%d:%ld: NUL byte in a token", vocab_path, id + 1, (long)(nul - (text + start)) + 1);
+            goto fail;
+        }
         if (!valid_utf8(text + start, n)) { snprintf(err, err_len, "%s:%d: invalid UTF-8", vocab_path, id + 1); goto fail; }
         if (n > 100000) { snprintf(err, err_len, "%s:%d: token longer than 100000 bytes", vocab_path, id + 1); goto fail; }
         uint64_t i = token_hash(false, text + start, n) & tok->slot_mask;

@@ -14,6 +14,7 @@
 #include <utf8proc.h>
 #include "data/tokenizer.h"
 #include "data/vocab_train.h"
+#include "io/fileio.h"
 
 static double now_seconds(void) {
     struct timespec t;
@@ -292,21 +293,12 @@ static int by_word_bytes(const void *x, const void *y) {
 }
 
 static int write_vocab(const char *out_path, const StrMap *symbols, const int *order, long n, char *err, size_t err_len) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", out_path) >= (int)sizeof tmp) { snprintf(err, err_len, "%s: path too long", out_path); return -1; }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) { snprintf(err, err_len, "%s: cannot create: %s", tmp, strerror(errno)); return -1; }
+    AtomicFile f;
+    if (atomic_write_begin(&f, out_path, err, err_len) != 0) return -1;
     static const char *const specials[5] = { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" };
-    for (int i = 0; i < 5; i++) fprintf(f, "%s\n", specials[i]);
-    for (long i = 0; i < n; i++) fprintf(f, "%s\n", strmap_str(symbols, order[i]));
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, out_path) != 0) {
-        snprintf(err, err_len, "%s: write failed: %s", out_path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    for (int i = 0; i < 5; i++) fprintf(f.fp, "%s\n", specials[i]);
+    for (long i = 0; i < n; i++) fprintf(f.fp, "%s\n", strmap_str(symbols, order[i]));
+    return atomic_write_commit(&f, err, err_len);
 }
 
 /* Everything vocab_train builds, passed between its phases. */

@@ -55,6 +55,34 @@ static const char *const problem_types[] = {
     "regression", "single_label_classification", "multi_label_classification",
 };
 
+typedef struct { const char *s; int index; } IndexedString;
+
+static int compare_indexed(const void *a, const void *b) {
+    const IndexedString *x = a, *y = b;
+    int c = strcmp(x->s, y->s);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Whether two of s[0..n-1] are equal, in O(n log n) (a config may carry
+ * BERT_MAX_LABELS labels). Returns 1 with the two lowest indices of the
+ * alphabetically first repeated string (*first < *second), 0 if all differ,
+ * -1 if out of memory. */
+static int find_repeated_string(const char *const *s, int n, int *first, int *second) {
+    IndexedString *order = malloc(sizeof *order * (size_t)(n > 0 ? n : 1));
+    if (!order) return -1;
+    for (int i = 0; i < n; i++) order[i] = (IndexedString){ s[i], i };
+    qsort(order, (size_t)n, sizeof *order, compare_indexed);
+    int found = 0;
+    for (int i = 1; i < n && !found; i++)
+        if (strcmp(order[i - 1].s, order[i].s) == 0) {
+            *first = order[i - 1].index;
+            *second = order[i].index;
+            found = 1;
+        }
+    free(order);
+    return found;
+}
+
 /* Returns NULL if cfg is valid, else the key at fault with the problem in msg. */
 static const char *check_config(const BertConfig *cfg, char *msg, size_t len) {
     const struct { const char *key; int value; } sizes[] = {
@@ -68,6 +96,10 @@ static const char *check_config(const BertConfig *cfg, char *msg, size_t len) {
             format_error(msg, len, "%s must be positive (got %d)", sizes[i].key, sizes[i].value);
             return sizes[i].key;
         }
+    if (cfg->num_labels > BERT_MAX_LABELS) {
+        format_error(msg, len, "num_labels %d is more than bert.c's limit of %d labels", cfg->num_labels, BERT_MAX_LABELS);
+        return "num_labels";
+    }
     if (cfg->hidden_size % cfg->num_attention_heads != 0) {
         format_error(msg, len, "hidden_size %d is not divisible by num_attention_heads %d",
                      cfg->hidden_size, cfg->num_attention_heads);
@@ -114,12 +146,15 @@ static const char *check_config(const BertConfig *cfg, char *msg, size_t len) {
         format_error(msg, len, "id2label is missing");
         return "id2label";
     }
-    for (int i = 0; i < cfg->num_labels; i++)
-        for (int j = 0; j < i; j++)
-            if (strcmp(cfg->id2label[i], cfg->id2label[j]) == 0) {
-                format_error(msg, len, "label \"%s\" is used for ids %d and %d", cfg->id2label[i], j, i);
-                return "id2label";
-            }
+    int a, b;
+    switch (find_repeated_string((const char *const *)cfg->id2label, cfg->num_labels, &a, &b)) {
+    case -1:
+        format_error(msg, len, "out of memory checking id2label");
+        return "id2label";
+    case 1:
+        format_error(msg, len, "label \"%.100s\" is used for ids %d and %d", cfg->id2label[a], a, b);
+        return "id2label";
+    }
     return NULL;
 }
 
@@ -221,11 +256,78 @@ static void note_unknown_key(BertConfig *cfg, const char *key) {
     if (n < 0 || (size_t)n >= room) strcpy(cfg->unknown_keys + sizeof cfg->unknown_keys - 4, "...");
 }
 
+/* Every key parse_config reads: a near-miss of one of these is refused. */
+static const char *const model_keys[] = {
+    "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+    "max_position_embeddings", "type_vocab_size", "pad_token_id", "num_labels", "hidden_dropout_prob",
+    "attention_probs_dropout_prob", "initializer_range", "layer_norm_eps", "classifier_dropout", "hidden_act",
+    "problem_type", "architectures", "model_type", "position_embedding_type", "is_decoder",
+    "add_cross_attention", "tie_word_embeddings", "id2label", "label2id",
+};
+
+/* Folds case and '-' to '_' ("Hidden-Size" → "hidden_size"). */
+static char fold_key_char(char c) {
+    return c == '-' ? '_' : (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Edits from a (an unknown key) to b: insertions, deletions, substitutions
+ * and swaps of neighbours (optimal string alignment distance), after folding
+ * case and '-'; 3 for anything further (only 0..2 matter here). */
+static int key_distance(const char *a, const char *b) {
+    enum { MAX = 64 };
+    size_t n = strlen(a), m = strlen(b);
+    if (n > MAX || m > MAX || (n > m ? n - m : m - n) > 2) return 3;
+    int d[MAX + 1][MAX + 1];
+    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            char x = fold_key_char(a[i - 1]), y = fold_key_char(b[j - 1]);
+            int best = d[i - 1][j - 1] + (x != y);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && x == fold_key_char(b[j - 2]) && fold_key_char(a[i - 2]) == y &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[n][m] < 3 ? d[n][m] : 3;
+}
+
+/* A key bert.c does not know: an error if it looks like a misspelt model key,
+ * else a warning on stderr and a note in cfg->unknown_keys. */
+static int unknown_key(BertConfig *cfg, const Source *src, const char *key) {
+    const char *closest = NULL;
+    int best = 3;
+    for (size_t i = 0; i < sizeof model_keys / sizeof model_keys[0]; i++) {
+        int d = key_distance(key, model_keys[i]);
+        if (d < best) { best = d; closest = model_keys[i]; }
+    }
+    if (closest) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "unknown key \"%.100s\": did you mean \"%s\"? (refused: a misspelt key "
+                 "would leave %s at its default and change the model)", key, closest, closest);
+        return key_error(src, key, msg);
+    }
+    int line = key_line(src, key);
+    char where[32] = "";
+    if (line > 0) snprintf(where, sizeof where, ":%d", line);
+    fprintf(stderr, "bert: warning: %s%s: unknown key \"%.100s\" ignored\n", src->path, where, key);
+    note_unknown_key(cfg, key);
+    return 0;
+}
+
 /* id2label: {"0": "NEG", "1": "POS"}; ids 0..n-1, each exactly once. */
 static int read_id2label(const Source *src, const cJSON *item, char ***labels_out, int *n_out) {
     if (!cJSON_IsObject(item)) return key_error(src, "id2label", "id2label must be an object {\"0\": \"LABEL\", ...}");
     int n = cJSON_GetArraySize(item);
     if (n == 0) return key_error(src, "id2label", "id2label is empty");
+    if (n > BERT_MAX_LABELS) {
+        char too_many[160];
+        snprintf(too_many, sizeof too_many, "id2label has %d entries, more than bert.c's limit of %d labels", n,
+                 BERT_MAX_LABELS);
+        return key_error(src, "id2label", too_many);
+    }
     char **labels = calloc((size_t)n, sizeof(char *));
     if (!labels) return key_error(src, NULL, "out of memory");
     const cJSON *kv;
@@ -257,6 +359,12 @@ static int read_label2id(const Source *src, const cJSON *item, char ***labels_ou
     if (!cJSON_IsObject(item)) return key_error(src, "label2id", "label2id must be an object {\"LABEL\": 0, ...}");
     int n = cJSON_GetArraySize(item);
     if (n == 0) return key_error(src, "label2id", "label2id is empty");
+    if (n > BERT_MAX_LABELS) {
+        char too_many[160];
+        snprintf(too_many, sizeof too_many, "label2id has %d entries, more than bert.c's limit of %d labels", n,
+                 BERT_MAX_LABELS);
+        return key_error(src, "label2id", too_many);
+    }
     char **labels = calloc((size_t)n, sizeof(char *));
     if (!labels) return key_error(src, NULL, "out of memory");
     const cJSON *kv;
@@ -285,16 +393,23 @@ static int parse_config(BertConfig *cfg, const Source *src, const cJSON *root) {
     char **id2label = NULL, **label2id = NULL;
     int n_id2label = 0, n_label2id = 0, num_labels = 0, rc = 0;
     const cJSON *item;
+    /* cJSON keeps both copies of a repeated key; Python's json keeps the last. Refuse to guess. */
+    int n_keys = cJSON_GetArraySize(root), k_index = 0, dup_first, dup_second;
+    const char **keys = malloc(sizeof(char *) * (size_t)(n_keys > 0 ? n_keys : 1));
+    if (!keys) return key_error(src, NULL, "out of memory");
+    cJSON_ArrayForEach(item, root) keys[k_index++] = item->string;
+    int repeated = find_repeated_string(keys, n_keys, &dup_first, &dup_second);
+    if (repeated < 0) {
+        rc = key_error(src, NULL, "out of memory");
+    } else if (repeated > 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "key \"%.100s\" appears twice", keys[dup_first]);
+        rc = key_error(src, keys[dup_first], msg);
+    }
+    free(keys);
+    if (rc != 0) return rc;
     cJSON_ArrayForEach(item, root) {
         const char *k = item->string;
-        /* cJSON keeps both copies of a repeated key; Python's json keeps the last. Refuse to guess. */
-        for (const cJSON *prev = root->child; prev != item && rc == 0; prev = prev->next)
-            if (strcmp(prev->string, k) == 0) {
-                char msg[160];
-                snprintf(msg, sizeof msg, "key \"%.100s\" appears twice", k);
-                rc = key_error(src, k, msg);
-            }
-        if (rc != 0) break;
         if (!strcmp(k, "vocab_size")) rc = read_int(src, item, &cfg->vocab_size);
         else if (!strcmp(k, "hidden_size")) rc = read_int(src, item, &cfg->hidden_size);
         else if (!strcmp(k, "num_hidden_layers")) rc = read_int(src, item, &cfg->num_hidden_layers);
@@ -332,7 +447,7 @@ static int parse_config(BertConfig *cfg, const Source *src, const cJSON *root) {
             bool ignored = false;
             for (size_t i = 0; i < sizeof ignored_keys / sizeof ignored_keys[0]; i++)
                 ignored |= strcmp(k, ignored_keys[i]) == 0;
-            if (!ignored) note_unknown_key(cfg, k);
+            if (!ignored) rc = unknown_key(cfg, src, k);
         }
         if (rc != 0) break;
     }
@@ -367,6 +482,10 @@ static int parse_config(BertConfig *cfg, const Source *src, const cJSON *root) {
         int n = id2label ? n_id2label : n_label2id;
         if (labels) {
             if (labels == id2label) id2label = NULL; else label2id = NULL;
+        } else if (num_labels > BERT_MAX_LABELS) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "num_labels %d is more than bert.c's limit of %d labels", num_labels, BERT_MAX_LABELS);
+            rc = key_error(src, "num_labels", msg);
         } else {
             n = num_labels ? num_labels : 2;
             if (n > 0 && !(labels = default_labels(n))) rc = key_error(src, NULL, "out of memory");

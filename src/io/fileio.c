@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,17 +70,67 @@ static void atomic_file_release(AtomicFile *f) {
     f->path = f->tmp_path = NULL;
 }
 
+/* PATH with every symlink at its end replaced by what it points to (a
+ * relative target is relative to the link's directory), malloc'd; NULL with
+ * errno set (ELOOP after 40 links) or 0 if out of memory. */
+static char *follow_symlinks(const char *path) {
+    char *p = string_copy(path);
+    for (int hops = 0; p; hops++) {
+        struct stat st;
+        if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+        if (hops == 40) { free(p); errno = ELOOP; return NULL; }
+        char target[PATH_MAX];
+        ssize_t n = readlink(p, target, sizeof target - 1);
+        if (n < 0) { free(p); return NULL; }
+        target[n] = 0;
+        const char *slash = strrchr(p, '/');
+        size_t dir_len = target[0] == '/' || !slash ? 0 : (size_t)(slash - p) + 1;
+        char *next = malloc(dir_len + (size_t)n + 1);
+        if (next) {
+            memcpy(next, p, dir_len);
+            memcpy(next + dir_len, target, (size_t)n + 1);
+        }
+        free(p);
+        p = next;
+        errno = 0;
+    }
+    errno = 0;
+    return NULL;
+}
+
 int atomic_write_begin(AtomicFile *f, const char *path, char *err, size_t err_len) {
     f->fp = NULL;
-    f->path = string_copy(path);
-    size_t n = strlen(path) + 32;
+    f->tmp_path = NULL;
+    /* Through a symlink: replace the file it names (which may not exist yet), not the link. */
+    f->path = follow_symlinks(path);
+    if (!f->path) {
+        format_error(err, err_len, "%s: cannot follow the symlink: %s", path, errno ? strerror(errno) : "out of memory");
+        return -1;
+    }
+    struct stat st;
+    bool exists = stat(f->path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
+        format_error(err, err_len, "%s: is a directory", path);
+        atomic_file_release(f);
+        return -1;
+    }
+    if (exists && !S_ISREG(st.st_mode)) {
+        f->fp = fopen(f->path, "wb");
+        if (!f->fp) {
+            format_error(err, err_len, "%s: cannot open for writing: %s", path, strerror(errno));
+            atomic_file_release(f);
+            return -1;
+        }
+        return 0;
+    }
+    size_t n = strlen(f->path) + 32;
     f->tmp_path = malloc(n);
-    if (!f->path || !f->tmp_path) {
+    if (!f->tmp_path) {
         format_error(err, err_len, "%s: out of memory", path);
         atomic_file_release(f);
         return -1;
     }
-    snprintf(f->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(f->tmp_path, n, "%s.tmp.%ld", f->path, (long)getpid());
     f->fp = fopen(f->tmp_path, "wb");
     if (!f->fp) {
         format_error(err, err_len, "%s: cannot create %s: %s", path, f->tmp_path, strerror(errno));
@@ -111,6 +164,17 @@ int atomic_write_commit(AtomicFile *f, char *err, size_t err_len) {
         format_error(err, err_len, "%s: atomic write was not started", f->path ? f->path : "(null)");
         atomic_write_abort(f);
         return -1;
+    }
+    if (!f->tmp_path) {   /* a device or FIFO, written directly */
+        errno = 0;
+        bool failed = ferror(f->fp) != 0;
+        failed |= fflush(f->fp) != 0;
+        int saved = errno;
+        failed |= fclose(f->fp) != 0;
+        f->fp = NULL;
+        if (failed) format_error(err, err_len, "%s: write failed: %s", f->path, strerror(saved ? saved : errno));
+        atomic_file_release(f);
+        return failed ? -1 : 0;
     }
     /* ferror catches any earlier fwrite that failed (disk full, ...). */
     if (ferror(f->fp) || fflush(f->fp) != 0 || fsync(fileno(f->fp)) != 0) {
