@@ -3,7 +3,7 @@
 # (wordnet-base: the text of the demo's pretraining corpus and classification task).
 # As root it runs apt-get; otherwise (or with --print) it prints the command.
 set -e
-PACKAGES="build-essential pkg-config libblis-dev check libcjson-dev libutf8proc-dev gnuplot-nox wordnet-base"
+PACKAGES="build-essential pkg-config libblis-dev libdnnl-dev check libcjson-dev libutf8proc-dev gnuplot-nox wordnet-base"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
