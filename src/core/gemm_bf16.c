@@ -101,21 +101,21 @@ GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, i
     if (ok && beta == 1)
         ok = dnnl_post_ops_create(&ops) == dnnl_success && dnnl_post_ops_append_sum(ops, 1.0f) == dnnl_success &&
              dnnl_primitive_attr_set_post_ops(attr, ops) == dnnl_success;
-    /* The primitive is described with run-time shape and strides
-     * (DNNL_RUNTIME_DIM_VAL), the memory objects with the real ones. oneDNN
-     * then takes its jit gemm driver instead of the brgemm kernel it picks
-     * for a fixed shape, which measured as fast on one thread and up to 2×
-     * faster on two (2048³ bf16, 2 threads: 790 against 370 GFLOP/s; the
-     * brgemm kernel did not use the second core). A shape it refuses that
-     * way, or only with its reference loops (as oneDNN 2.6 did for the padded,
-     * post-op and scaled products of tests/test_gemm_bf16.c), is made fixed. */
+    /* The primitive is described with run-time dimensions
+     * (DNNL_RUNTIME_DIM_VAL) and the real strides; the memory objects carry
+     * the real dimensions. oneDNN then takes its jit gemm driver instead of
+     * the brgemm kernel it picks for a fixed shape: as fast on one thread,
+     * up to 2× faster on two (2048³ bf16, 2 threads: 790 against 370
+     * GFLOP/s; brgemm did not use the second core). Run-time strides too
+     * gave oneDNN's reference loops. A plan whose run-time form is refused,
+     * or gets only the reference loops, is made for the fixed shape. */
     dnnl_memory_desc_t ra_md, rb_md, rc_md;
     dnnl_matmul_desc_t rdesc;
     dnnl_dims_t any = { DNNL_RUNTIME_DIM_VAL, DNNL_RUNTIME_DIM_VAL };
     bool runtime = ok &&
-        dnnl_memory_desc_init_by_strides(&ra_md, 2, any, dnnl_bf16, any) == dnnl_success &&
-        dnnl_memory_desc_init_by_strides(&rb_md, 2, any, dnnl_bf16, any) == dnnl_success &&
-        dnnl_memory_desc_init_by_strides(&rc_md, 2, any, dnnl_f32, any) == dnnl_success &&
+        dnnl_memory_desc_init_by_strides(&ra_md, 2, any, dnnl_bf16, a_strides) == dnnl_success &&
+        dnnl_memory_desc_init_by_strides(&rb_md, 2, any, dnnl_bf16, b_strides) == dnnl_success &&
+        dnnl_memory_desc_init_by_strides(&rc_md, 2, any, dnnl_f32, c_strides) == dnnl_success &&
         dnnl_matmul_desc_init(&rdesc, &ra_md, &rb_md, NULL, &rc_md) == dnnl_success &&
         dnnl_primitive_desc_create(&pd, &rdesc, attr, engine, NULL) == dnnl_success;
     if (runtime) {   /* oneDNN's reference loops are no use: then fixed */
