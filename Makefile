@@ -17,7 +17,7 @@ WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
 OPT     ?= -O2 -march=native -fno-math-errno
 BASE_CFLAGS := -std=gnu11 $(WARN) -fopenmp -Iinclude -I/usr/include/x86_64-linux-gnu \
                $(shell pkg-config --cflags libcjson libutf8proc 2>/dev/null)
-LIBS    := -lblis $(shell pkg-config --libs libcjson libutf8proc 2>/dev/null) -lm -fopenmp
+LIBS    := -lblis -ldnnl $(shell pkg-config --libs libcjson libutf8proc 2>/dev/null) -lm -fopenmp
 TEST_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -160,7 +160,7 @@ deps:
 	@sh .ci/install-deps.sh
 
 check-deps:
-	@pkg-config --exists $(PKGS) && test -f /usr/include/x86_64-linux-gnu/blis.h || \
+	@pkg-config --exists $(PKGS) && test -f /usr/include/x86_64-linux-gnu/blis.h && test -f /usr/include/oneapi/dnnl/dnnl.h || \
 	  { echo "bert.c: missing build dependencies; run 'make deps' (as root) or:"; \
 	    sh .ci/install-deps.sh --print; exit 1; }
 

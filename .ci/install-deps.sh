@@ -5,7 +5,7 @@
 # clang, libfuzzer-14-dev, libomp-14-dev: the fuzz harnesses, docs/fuzzing.md).
 # As root it runs apt-get; otherwise (or with --print) it prints the command.
 set -e
-PACKAGES="build-essential pkg-config libblis-dev check libcjson-dev libutf8proc-dev libopenmpi-dev openmpi-bin gnuplot-nox wordnet-base clang libfuzzer-14-dev libomp-14-dev"
+PACKAGES="build-essential pkg-config libblis-dev libdnnl-dev check libcjson-dev libutf8proc-dev libopenmpi-dev openmpi-bin gnuplot-nox wordnet-base clang libfuzzer-14-dev libomp-14-dev"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

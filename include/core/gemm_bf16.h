@@ -1,0 +1,52 @@
+/* gemm_bf16.h — bf16 matrix products through oneDNN, for --precision bf16.
+ *
+ * Same row-major, strided, transposed-in-place semantics as gemm():
+ *
+ *   C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C[M,N],   beta 0 or 1
+ *
+ * but A and B are bf16 (the upper 16 bits of an IEEE f32) and the products
+ * accumulate and are written in f32. The types are fixed (uint16_t, float)
+ * whatever `real` is, so the f64 build compiles and tests this file too.
+ *
+ * A GemmBf16Plan holds one oneDNN matmul primitive for one (shape, strides,
+ * transposes, alpha, beta): create it where buffers are reserved, run it
+ * any number of times on any pointers of that layout; running creates
+ * nothing. oneDNN here is built on OpenMP (libgomp, the runtime bert.c uses)
+ * and takes omp_get_max_threads() threads, the count bert_runtime_init set;
+ * inside an OpenMP parallel region it runs on the calling thread. */
+#ifndef BERT_GEMM_BF16_H
+#define BERT_GEMM_BF16_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+typedef uint16_t bf16;
+
+/* True when the CPU executes AVX512-BF16 (the only bf16 path offered). */
+bool bf16_cpu_supported(void);
+
+/* f32 → bf16, round to nearest even. NaN stays NaN (quiet); f32 subnormals
+ * become signed zero, as the AVX512-BF16 conversion instruction does. */
+bf16 bf16_from_float(float x);
+static inline float bf16_to_float(bf16 h) {
+    union { uint32_t u; float f; } v = { .u = (uint32_t)h << 16 };
+    return v.f;
+}
+/* dst[n] = bf16_from_float(src[n]), vectorised with AVX512-BF16. */
+void bf16_convert(bf16 *dst, const float *src, size_t n);
+/* The same over a rows × cols view with row stride ld_src (dst contiguous
+ * with row stride ld_dst), for converting a strided activation view. */
+void bf16_convert_rows(bf16 *dst, int ld_dst, const float *src, int ld_src, int rows, int cols);
+
+typedef struct GemmBf16Plan GemmBf16Plan;
+
+/* NULL with a message in err when oneDNN has no implementation or the CPU
+ * lacks AVX512-BF16. */
+GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, int N, int K,
+                                    float alpha, int lda, int ldb, float beta, int ldc,
+                                    char *err, size_t errlen);
+void gemm_bf16_run(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B, float *C);
+void gemm_bf16_plan_free(GemmBf16Plan *plan);
+
+#endif
