@@ -91,8 +91,11 @@ static int label_at(const char *s, char *out) {
 }
 
 /* An old label: "(" one capital, one or two digits ")". */
+/* The labels the pages used before the prefixes: one of these letters and a
+ * number from 1 (so code such as free(C0) is not taken for one). */
 static int old_label_at(const char *s) {
-    if (s[0] != '(' || !isupper((unsigned char)s[1]) || !isdigit((unsigned char)s[2])) return 0;
+    if (s[0] != '(' || !s[1] || !strchr("ABDEFGHKLMNPRSX", s[1]) || !isdigit((unsigned char)s[2]) || s[2] == '0')
+        return 0;
     int i = 3;
     if (isdigit((unsigned char)s[i])) i++;
     return s[i] == ')' ? i + 1 : 0;
