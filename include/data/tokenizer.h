@@ -21,6 +21,12 @@ typedef struct Tokenizer Tokenizer;   /* immutable after load: safe to share acr
  * duplicate token, CRLF line end, invalid UTF-8, or a missing special token
  * ([PAD], [UNK], [CLS], [SEP], [MASK]). */
 Tokenizer *tokenizer_load(const char *vocab_path, bool lower_case, char *err, size_t err_len);
+/* The same from vocab.txt's contents already in memory: text holds size bytes
+ * and one more (any value; it is overwritten), is malloc'd and owned by the
+ * Tokenizer from the call on, also when loading fails. vocab_path names the
+ * source in messages. */
+Tokenizer *tokenizer_load_text(const char *vocab_path, char *text, long size, bool lower_case, char *err,
+                               size_t err_len);
 void tokenizer_free(Tokenizer *tok);
 
 int tokenizer_vocab_size(const Tokenizer *tok);

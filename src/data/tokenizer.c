@@ -98,6 +98,11 @@ Tokenizer *tokenizer_load(const char *vocab_path, bool lower_case, char *err, si
     long size;
     char *text = read_whole_file(vocab_path, &size, err, err_len);
     if (!text) return NULL;
+    return tokenizer_load_text(vocab_path, text, size, lower_case, err, err_len);
+}
+
+Tokenizer *tokenizer_load_text(const char *vocab_path, char *text, long size, bool lower_case, char *err,
+                               size_t err_len) {
     Tokenizer *tok = calloc(1, sizeof *tok);
     if (!tok) { free(text); snprintf(err, err_len, "%s: out of memory", vocab_path); return NULL; }
     tok->arena = text;   /* lines are NUL-terminated in place */
