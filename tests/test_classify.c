@@ -12,6 +12,7 @@
 #include "train/classify.h"
 #include "io/fileio.h"
 #include "io/safetensors.h"
+#include "io/tokenizer_json.h"
 
 #define TRAIN_CSV "tests/data/finetune_train.csv"
 #define DEV_CSV "tests/data/finetune_dev.csv"
@@ -450,6 +451,36 @@ START_TEST(predict_reproduces_reference_classifier) {
         ck_assert_str_eq(t.rows[i].fields[csv_column(&t, "predicted_label")], names[best]);
     }
     csv_free(&t);
+
+    /* The same model directory with tokenizer.json in place of vocab.txt (as
+     * a Hugging Face directory may come) predicts the same file, byte for byte. */
+    char hf[64], from[256], to[256], out2[128];
+    tmpdir_create(hf, "ft-ref-tokjson");
+    const char *copied[] = { "config.json", "model.safetensors" };
+    for (int i = 0; i < 2; i++) {
+        char *bytes;
+        size_t n_bytes;
+        snprintf(from, sizeof from, "%s/%s", REFERENCE_DIR, copied[i]);
+        snprintf(to, sizeof to, "%s/%s", hf, copied[i]);
+        ck_assert_msg(read_whole_file(from, &bytes, &n_bytes, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(atomic_write_file(to, bytes, n_bytes, err, sizeof err) == 0, "%s", err);
+        free(bytes);
+    }
+    Tokenizer *tok = tokenizer_load(REFERENCE_DIR "/vocab.txt", true, err, sizeof err);
+    ck_assert_msg(tok != NULL, "%s", err);
+    ck_assert_msg(tokenizer_json_save(hf, tok, err, sizeof err) == 0, "%s", err);
+    tokenizer_free(tok);
+    snprintf(out2, sizeof out2, "%s/pred.csv", hf);
+    ck_assert_msg(classify_predict_file(hf, csv_path, out2, "text", NULL, 3, NULL, err, sizeof err) == 0, "%s", err);
+    char *a, *b;
+    size_t la, lb;
+    ck_assert(read_whole_file(out_path, &a, &la, err, sizeof err) == 0);
+    ck_assert(read_whole_file(out2, &b, &lb, err, sizeof err) == 0);
+    ck_assert_msg(la == lb && memcmp(a, b, la) == 0, "predictions differ with tokenizer.json");
+    free(a);
+    free(b);
+    tmpdir_remove(hf);
+
     unlink(csv_path);
     unlink(out_path);
     tmpdir_remove(dir);

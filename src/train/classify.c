@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include "train/classify.h"
 #include "io/checkpoint.h"
+#include "io/tokenizer_json.h"
 #include "io/fileio.h"
 #include "core/intvec.h"
 #include "core/rng.h"
@@ -456,8 +457,7 @@ int classifier_open(Classifier *c, const char *dir, char *err, size_t err_len) {
     }
     bool lower_case;
     if (checkpoint_read_lower_case(dir, &lower_case, err, err_len) != 0) goto fail;
-    snprintf(path, sizeof path, "%s/vocab.txt", dir);
-    c->tok = tokenizer_load(path, lower_case, err, err_len);
+    c->tok = tokenizer_load_dir(dir, lower_case, path, sizeof path, err, err_len);
     if (!c->tok) goto fail;
     if (tokenizer_vocab_size(c->tok) != c->model.config.vocab_size) {
         format_error(err, err_len, "%s: %d tokens, but %s/config.json says vocab_size %d", path,

@@ -19,6 +19,7 @@
 #include "train/adamw.h"
 #include "io/bert_config.h"
 #include "io/checkpoint.h"
+#include "io/tokenizer_json.h"
 #include "io/fileio.h"
 #include "core/rng.h"
 #include "io/safetensors.h"
@@ -53,7 +54,7 @@ static uint64_t epoch_seed(uint64_t seed, int epoch) {
 static void remove_flat_dir(const char *dir) {
     char cmd_path[4096];
     const char *names[] = { "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json",
-                            "training_args.json", "trainer_state.safetensors", "eval_report.json" };
+                            "tokenizer.json", "special_tokens_map.json", "training_args.json", "trainer_state.safetensors", "eval_report.json" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(cmd_path, sizeof cmd_path, "%s/%s", dir, names[i]);
         unlink(cmd_path);
@@ -72,15 +73,6 @@ static int make_dir(const char *dir, char *err, size_t err_len) {
         return -1;
     }
     return 0;
-}
-
-static int copy_file(const char *from, const char *to, char *err, size_t err_len) {
-    char *data;
-    size_t len;
-    if (read_whole_file(from, &data, &len, err, err_len) != 0) return -1;
-    int rc = atomic_write_file(to, data, len, err, err_len);
-    free(data);
-    return rc;
 }
 
 typedef struct {
@@ -109,7 +101,8 @@ static int write_model_dir(Run *r, const char *dir, char *err, size_t err_len) {
     const char *const *names = (const char *const *)r->labels.names;
     if (checkpoint_save(&r->model, dir, r->vocab_path, names, err, err_len) != 0) return -1;
     if (checkpoint_save_tokenizer_config(dir, r->lower_case, r->model.config.max_position_embeddings, err,
-                                        err_len) != 0)
+                                        err_len) != 0 ||
+        tokenizer_json_save(dir, r->tok, err, err_len) != 0)
         return -1;
     return classify_write_training_args(dir, r->o->text_column, r->o->pair_column, r->o->label_column,
                                         r->o->max_seq_length, err, err_len);
@@ -167,8 +160,8 @@ static int save_best(Run *r, const ClassifyReport *report, char *err, size_t err
     if (write_model_dir(r, tmp, err, err_len) != 0) return -1;
     snprintf(from, sizeof from, "%s/eval_report.json", tmp);
     if (classify_write_report(from, report, &r->labels, err, err_len) != 0) return -1;
-    const char *names[] = { "config.json", "tokenizer_config.json", "training_args.json", "model.safetensors",
-                            "eval_report.json" };
+    const char *names[] = { "config.json", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json",
+                            "training_args.json", "model.safetensors", "eval_report.json" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(from, sizeof from, "%s/%s", tmp, names[i]);
         snprintf(to, sizeof to, "%s/%s", r->o->out_dir, names[i]);
@@ -226,7 +219,8 @@ static int load_model(Run *r, char *err, size_t err_len) {
         if (o->log && !(heads & BERT_HEADS_CLASSIFIER))
             fprintf(o->log, "note: %s has no classifier; a new one for %d labels is initialised\n", dir, K);
         if (checkpoint_read_lower_case(dir, &r->lower_case, err, err_len) != 0) return -1;
-        snprintf(r->vocab_path, sizeof r->vocab_path, "%s/vocab.txt", dir);
+        r->tok = tokenizer_load_dir(dir, r->lower_case, r->vocab_path, sizeof r->vocab_path, err, err_len);
+        if (!r->tok) return -1;
     } else {
         BertConfig cfg;
         if (bert_config_load(&cfg, o->config_path, err, err_len) != 0) return -1;
@@ -236,9 +230,9 @@ static int load_model(Run *r, char *err, size_t err_len) {
         bert_init_weights(&r->model, o->seed);
         r->lower_case = true;
         snprintf(r->vocab_path, sizeof r->vocab_path, "%s", o->vocab_path);
+        r->tok = tokenizer_load(r->vocab_path, r->lower_case, err, err_len);
+        if (!r->tok) return -1;
     }
-    r->tok = tokenizer_load(r->vocab_path, r->lower_case, err, err_len);
-    if (!r->tok) return -1;
     if (tokenizer_vocab_size(r->tok) != r->model.config.vocab_size) {
         format_error(err, err_len, "%s: %d tokens, but the model's config.json says vocab_size %d",
                      r->vocab_path, tokenizer_vocab_size(r->tok), r->model.config.vocab_size);
@@ -368,7 +362,7 @@ static int set_up(Run *r, RunPosition *start, char *err, size_t err_len) {
     /* The vocabulary every saved directory copies: OUT/vocab.txt. */
     char out_vocab[4200];
     snprintf(out_vocab, sizeof out_vocab, "%s/vocab.txt", o->out_dir);
-    if (!o->resume && copy_file(r->vocab_path, out_vocab, err, err_len) != 0) return -1;
+    if (!o->resume && tokenizer_save_vocab_txt(r->tok, out_vocab, err, err_len) != 0) return -1;
     snprintf(r->vocab_path, sizeof r->vocab_path, "%s", out_vocab);
 
     long total_steps = (r->train.n + o->batch_size - 1) / o->batch_size * o->epochs;

@@ -19,6 +19,7 @@
 #include "train/pretrain.h"
 #include "io/bert_config.h"
 #include "io/checkpoint.h"
+#include "io/tokenizer_json.h"
 #include "data/corpus.h"
 #include "io/fileio.h"
 #include "model/model.h"
@@ -180,7 +181,9 @@ static void resume_values(const Run *r, uint64_t values[N_RESUME_KEYS]) {
 
 static int write_model_directory(Run *r, const char *dir, char *err, size_t err_len) {
     if (checkpoint_save(&r->model, dir, r->opt->vocab_path, NULL, err, err_len) != 0) return -1;
-    return checkpoint_save_tokenizer_config(dir, !r->opt->cased, r->config.max_position_embeddings, err, err_len);
+    if (checkpoint_save_tokenizer_config(dir, !r->opt->cased, r->config.max_position_embeddings, err, err_len) != 0)
+        return -1;
+    return tokenizer_json_save(dir, r->tok, err, err_len);
 }
 
 /* Writes OUT/checkpoint-STEP (complete, or not at all: it is assembled in a
