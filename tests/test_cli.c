@@ -14,12 +14,8 @@
 
 /* Runs "bert ARGS" (stdout and stderr captured into out), returns its exit status. */
 static int run_bert(const char *args, char *out, size_t out_len) {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    ck_assert(n > 0);
-    self[n] = 0;
     char command[PATH_MAX + 1024];
-    snprintf(command, sizeof command, "%s/bert %s 2>&1", dirname(self), args);
+    snprintf(command, sizeof command, "%s %s 2>&1", bert_program_path(), args);
     FILE *p = popen(command, "r");
     ck_assert_ptr_nonnull(p);
     size_t len = fread(out, 1, out_len - 1, p);
@@ -117,10 +113,8 @@ START_TEST(cli_pretrain_saves_a_checkpoint_on_sigint) {
     f = fopen(path, "w");
     for (int doc = 0; doc < 6; doc++) fprintf(f, "hello world!\na cafe, un x y i\nhello hello worlds\n\n");
     fclose(f);
-    char self[PATH_MAX], bert[PATH_MAX + 8], config[300], corpus[300], run[300];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    self[n] = 0;
-    snprintf(bert, sizeof bert, "%s/bert", dirname(self));
+    char bert[PATH_MAX + 8], config[300], corpus[300], run[300];
+    snprintf(bert, sizeof bert, "%s", bert_program_path());
     snprintf(config, sizeof config, "%s/config.json", dir);
     snprintf(corpus, sizeof corpus, "%s/corpus.txt", dir);
     snprintf(run, sizeof run, "%s/run", dir);
@@ -158,14 +152,11 @@ START_TEST(cli_demo_runs_end_to_end_on_the_samples) {
     /* data/demo.sh --sample with tiny budgets, into a temporary directory,
      * with the bert beside this test: every step runs and the final table
      * has all four fine-tuned rows. (make demo runs the full WordNet one.) */
-    char self[PATH_MAX], dir[] = "/tmp/bertc-demo-XXXXXX", command[2 * PATH_MAX], path[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    ck_assert(n > 0);
-    self[n] = 0;
+    char dir[] = "/tmp/bertc-demo-XXXXXX", command[2 * PATH_MAX], path[PATH_MAX];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(command, sizeof command,
-             "DEMO_OUT=%s/out DEMO_BERT=%s/bert DEMO_PRETRAIN_STEPS=6 DEMO_EPOCHS=1 DEMO_FEW_EPOCHS=2 "
-             "DEMO_THREADS=1 sh data/demo.sh --sample > %s/log 2>&1", dir, dirname(self), dir);
+             "DEMO_OUT=%s/out DEMO_BERT=%s DEMO_PRETRAIN_STEPS=6 DEMO_EPOCHS=1 DEMO_FEW_EPOCHS=2 "
+             "DEMO_THREADS=1 sh data/demo.sh --sample > %s/log 2>&1", dir, bert_program_path(), dir);
     int status = system(command);
     snprintf(path, sizeof path, "%s/log", dir);
     char *log, err[512];
@@ -232,12 +223,8 @@ END_TEST
 /* Runs the shell command line "BERT ARGS" with ARGS holding its own
  * redirections; returns the exit status. */
 static int run_bert_redirected(const char *args) {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    ck_assert(n > 0);
-    self[n] = 0;
     char command[PATH_MAX + 1024];
-    snprintf(command, sizeof command, "%s/bert %s", dirname(self), args);
+    snprintf(command, sizeof command, "%s %s", bert_program_path(), args);
     int status = system(command);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

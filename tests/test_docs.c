@@ -288,12 +288,8 @@ END_TEST
 /* ---- command-line flags ---------------------------------------------------- */
 
 static char *run_capture(const char *args) {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    ck_assert(n > 0);
-    self[n] = 0;
     char command[PATH_MAX + 256];
-    snprintf(command, sizeof command, "%s/bert %s 2>&1", dirname(self), args);
+    snprintf(command, sizeof command, "%s %s 2>&1", bert_program_path(), args);
     FILE *p = popen(command, "r");
     ck_assert_ptr_nonnull(p);
     size_t cap = 1 << 16, len = 0;

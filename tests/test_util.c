@@ -1,3 +1,5 @@
+#include <libgen.h>
+#include <limits.h>
 /* test_util.c — helpers shared by the Check tests. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,4 +38,16 @@ void write_temp_file(char *path, const char *contents, size_t len, const char *s
     ck_assert_msg(fd >= 0, "cannot create temporary file %s", path);
     ck_assert_msg(write(fd, contents, len) == (ssize_t)len, "cannot write %s", path);
     close(fd);
+}
+
+const char *bert_program_path(void) {
+    static char path[PATH_MAX + 8];
+    if (!path[0]) {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        ck_assert(n > 0);
+        self[n] = 0;
+        snprintf(path, sizeof path, "%s/bert", dirname(self));
+    }
+    return path;
 }

@@ -27,6 +27,10 @@ const char *shared_data_dir(const char *test_name);
 #include <stddef.h>
 void write_temp_file(char *path, const char *contents, size_t len, const char *suffix);
 
+/* The bert program built beside this test binary (build/VARIANT/bert), the
+ * one the command-line tests run. */
+const char *bert_program_path(void);
+
 /* Tolerance for comparing a forward value computed in `real` with an exact one. */
 #ifdef BERT_DOUBLE
 #define REAL_TOL 1e-12
