@@ -537,6 +537,25 @@ START_TEST(finetune_errors_are_clear) {
     o.init_dir = REFERENCE_DIR;
     expect_finetune_error(&o, "its classifier has 3 labels but " TRAIN_CSV " has 2");
 
+    /* text pairs on a model with one token type (no type for the second text) */
+    char one_type[64], config[4096];
+    char *tiny;
+    size_t tiny_len;
+    ck_assert(read_whole_file(TINY_CONFIG, &tiny, &tiny_len, want, sizeof want) == 0);
+    char *at = strstr(tiny, "\"type_vocab_size\": 2");
+    ck_assert_ptr_nonnull(at);
+    at[strlen("\"type_vocab_size\": ")] = '1';
+    snprintf(config, sizeof config, "%s", tiny);
+    free(tiny);
+    write_temp_file(one_type, config, strlen(config), ".json");
+    o = tiny_options(out);
+    o.config_path = one_type;
+    o.pair_column = "text";
+    snprintf(want, sizeof want, "%s: type_vocab_size 1 has no token type for the second text of a pair (column 'text')",
+             one_type);
+    expect_finetune_error(&o, want);
+    unlink(one_type);
+
     /* --from-scratch with a vocab.txt that does not match the config */
     o = tiny_options(out);
     o.vocab_path = REFERENCE_DIR "/vocab.txt";

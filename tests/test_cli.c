@@ -277,6 +277,22 @@ START_TEST(cli_vocab_out_keeps_a_symlink) {
 }
 END_TEST
 
+/* Pretraining builds sentence pairs: a config with one token type is refused
+ * at the start, naming the file, not indexed past its table later. */
+START_TEST(cli_pretrain_refuses_one_token_type) {
+    char out[1 << 14], config[64], args[512];
+    const char *one_type = "{\"vocab_size\": 23, \"hidden_size\": 16, \"num_hidden_layers\": 1, "
+                           "\"num_attention_heads\": 2, \"intermediate_size\": 32, "
+                           "\"max_position_embeddings\": 32, \"type_vocab_size\": 1}";
+    write_temp_file(config, one_type, strlen(one_type), ".json");
+    snprintf(args, sizeof args, "pretrain --config %s --vocab tests/data/tiny_vocab.txt "
+             "--corpus tests/data/vocab_corpus.txt --out /tmp/bertc-cli-unused --steps 1 --max-seq-length 32", config);
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, config) && strstr(out, "type_vocab_size 1: pretraining builds sentence pairs"), "%s", out);
+    unlink(config);
+}
+END_TEST
+
 Suite *cli_suite(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("bert");
@@ -284,6 +300,7 @@ Suite *cli_suite(void) {
     tcase_add_test(tc, cli_help_and_unknown_commands);
     tcase_add_test(tc, cli_wrong_flags_exit_2_with_one_message);
     tcase_add_test(tc, cli_pretrain_reports_a_missing_config);
+    tcase_add_test(tc, cli_pretrain_refuses_one_token_type);
     tcase_add_test(tc, cli_gradcheck_one_layer_prints_a_passing_table);
     tcase_add_test(tc, cli_plot_draws_a_png);
     tcase_add_test(tc, cli_pretrain_saves_a_checkpoint_on_sigint);

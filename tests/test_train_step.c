@@ -408,6 +408,30 @@ START_TEST(a_failing_batch_source_changes_nothing) {
 }
 END_TEST
 
+/* A batch whose ids fall outside the model's tables (here a token type 2 with
+ * type_vocab_size 2, as text pairs on a one-type model would be) is refused
+ * before anything is looked up, naming the step, and changes nothing. */
+START_TEST(a_batch_outside_the_models_tables_is_refused) {
+    Data d;
+    make_data(&d);
+    d.types[B * T - 1] = 2;   /* the last sequence's last position, in the second half */
+    BertModel m;
+    make_model(&m, true);
+    TrainStepConfig c = config(2, 1e-3, 0, 0);
+    TrainStep ts;
+    init(&ts, &m, &c);
+    Source src = { &d, 2, 0, -1 };
+    Snapshot before = snapshot(&ts);
+    TrainStepStats s;
+    char err[256];
+    ck_assert_int_eq(train_step(&ts, next_batch, &src, &s, err, sizeof err), TRAIN_STEP_BATCH_FAILED);
+    ck_assert_msg(strstr(err, "step 1, micro-batch 1: token type 2") && strstr(err, "type_vocab_size 2"), "%s", err);
+    assert_unchanged(&ts, &before);
+    train_step_free(&ts);
+    bert_free(&m);
+}
+END_TEST
+
 Suite *train_step_suite(void) {
     Suite *s = suite_create("train_step");
     TCase *tc = tcase_create("core");
@@ -418,6 +442,7 @@ Suite *train_step_suite(void) {
     tcase_add_test(tc, a_poisoned_weight_is_an_error_naming_the_step);
     tcase_add_test(tc, a_huge_learning_rate_stops_at_the_first_bad_step);
     tcase_add_test(tc, a_failing_batch_source_changes_nothing);
+    tcase_add_test(tc, a_batch_outside_the_models_tables_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -138,6 +138,11 @@ typedef struct {
 int classifier_open(Classifier *c, const char *dir, char *err, size_t err_len);
 void classifier_close(Classifier *c);
 
+/* Text pairs need a second token type: refuses (naming model_name and the
+ * column) when pair_column is set and the model's type_vocab_size is below 2. */
+int classify_check_pairs(const BertModel *m, const char *model_name, const char *pair_column, char *err,
+                         size_t err_len);
+
 /* `bert eval`: the report of the classifier in DIR on a labelled file (columns
  * NULL = those of training). */
 int classify_eval_file(const char *model_dir, const char *data_path, const char *text_column,

@@ -517,6 +517,16 @@ static int resolve_columns(const Classifier *c, const CsvTable *table, const cha
     return 0;
 }
 
+/* A text pair puts its second text in token type 1 (tokenizer_build_input):
+ * the model needs type_vocab_size ≥ 2 for it. */
+int classify_check_pairs(const BertModel *m, const char *model_name, const char *pair_column, char *err,
+                         size_t err_len) {
+    if (!pair_column || m->config.type_vocab_size >= 2) return 0;
+    format_error(err, err_len, "%s: type_vocab_size %d has no token type for the second text of a pair "
+                 "(column '%s'); text pairs need at least 2", model_name, m->config.type_vocab_size, pair_column);
+    return -1;
+}
+
 int classify_eval_file(const char *model_dir, const char *data_path, const char *text_name,
                        const char *pair_name, const char *label_name, int batch_size,
                        const ClassifyProgress *progress, ClassifyReport *report, LabelMap *labels,
@@ -530,6 +540,9 @@ int classify_eval_file(const char *model_dir, const char *data_path, const char 
     int text_column, pair_column, label_column;
     if (csv_read(&table, data_path, 0, err, err_len) != 0) goto done;
     if (resolve_columns(&c, &table, text_name, pair_name, &text_column, &pair_column, err, err_len) != 0) goto done;
+    if (pair_column >= 0 &&
+        classify_check_pairs(&c.model, model_dir, table.header[pair_column], err, err_len) != 0)
+        goto done;
     if (!label_name) label_name = c.label_column[0] ? c.label_column : NULL;
     if (!label_name) {
         format_error(err, err_len, "%s: no --label-column given and the model has no training_args.json naming one",
@@ -591,6 +604,9 @@ int classify_predict_file(const char *model_dir, const char *input_path, const c
     FILE *out = NULL;
     if (csv_read(&table, input_path, 0, err, err_len) != 0) goto done;
     if (resolve_columns(&c, &table, text_name, pair_name, &text_column, &pair_column, err, err_len) != 0) goto done;
+    if (pair_column >= 0 &&
+        classify_check_pairs(&c.model, model_dir, table.header[pair_column], err, err_len) != 0)
+        goto done;
     if (classify_dataset_build(&ds, &table, NULL, 0, c.tok, text_column, pair_column, -1, NULL,
                                c.max_seq_length, err, err_len) != 0)
         goto done;

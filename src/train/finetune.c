@@ -266,6 +266,9 @@ static int build_datasets(Run *r, char *err, size_t err_len) {
     int text = csv_column(tt, o->text_column), label = csv_column(tt, o->label_column);
     int pair = o->pair_column ? csv_column(tt, o->pair_column) : -1;
     int rc = -1;
+    if (classify_check_pairs(&r->model, o->init_dir ? o->init_dir : o->config_path, o->pair_column, err,
+                             err_len) != 0)
+        return -1;
     long *rows = NULL;
     if (o->dev_path) {
         if (classify_dataset_build(&r->train, tt, NULL, 0, r->tok, text, pair, label, &r->labels,

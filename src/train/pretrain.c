@@ -266,6 +266,11 @@ static int evaluate(Run *r, EvalFigures *f, char *err, size_t err_len) {
             return -1;
         }
         BertBatch b = as_model_batch(&r->batch);
+        char why[256];
+        if (bert_check_batch(&r->model, &b, why, sizeof why) != 0) {
+            snprintf(err, err_len, "held-out data: %s", why);
+            return -1;
+        }
         bert_forward(&r->model, &b, false, 0);
         mlm_sum += r->model.mlm_loss * r->model.M;
         predictions += r->model.M;
@@ -357,6 +362,12 @@ static int set_up(Run *r, char *err, size_t err_len) {
     if (tokenizer_vocab_size(r->tok) != r->config.vocab_size) {
         snprintf(err, err_len, "%s has %d tokens but %s says vocab_size %d: make them agree",
                  o->vocab_path, tokenizer_vocab_size(r->tok), o->config_path, r->config.vocab_size);
+        return -1;
+    }
+    if (r->config.type_vocab_size < 2) {
+        snprintf(err, err_len, "%s: type_vocab_size %d: pretraining builds sentence pairs ([CLS] A [SEP] B [SEP]), "
+                 "whose second segment is token type 1; it must be at least 2", o->config_path,
+                 r->config.type_vocab_size);
         return -1;
     }
     if (o->max_seq_length > r->config.max_position_embeddings) {

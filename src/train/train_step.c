@@ -51,6 +51,12 @@ int train_step(TrainStep *ts, TrainNextBatch next_batch, void *ctx, TrainStepSta
         BertBatch batch;
         uint64_t dropout_key = 0;
         if (next_batch(ctx, step, micro, &batch, &dropout_key, err, err_len) != 0) return TRAIN_STEP_BATCH_FAILED;
+        /* Every id inside the model's tables, before any is looked up. */
+        char why[256];
+        if (bert_check_batch(m, &batch, why, sizeof why) != 0) {
+            format_error(err, err_len, "step %ld, micro-batch %d: %s", step + 1, micro, why);
+            return TRAIN_STEP_BATCH_FAILED;
+        }
         bert_forward(m, &batch, true, dropout_key);
         /* The mean over micro-batches: each one's gradient is scaled by 1/accum. */
         bert_backward(m, (real)(1.0 / accum));
