@@ -121,6 +121,46 @@ END_TEST
 START_TEST(dropout_gradcheck) { assert_gradcheck_passes("dropout"); }
 END_TEST
 
+/* The row helpers attention.c calls: elements first .. first + n − 1 of a
+ * dropout_forward call, computed alone, are the same bits (mask and output),
+ * also in place; dropout_row_backward assigning is 0 where dropped and
+ * dy · scale where kept, accumulating adds only where kept, and in place
+ * (dx == dy) is the same as into another buffer. */
+START_TEST(dropout_row_helpers_are_slices_of_the_layer) {
+    enum { N = 1000, FIRST = 337, LEN = 101 };
+    const real p = (real)0.3;
+    const uint64_t key = 99;
+    real inp[N], out[N], row[LEN], in_place[LEN];
+    uint8_t mask[N], row_mask[LEN];
+    for (int i = 0; i < N; i++) inp[i] = (real)(i % 17) - 8;
+    dropout_forward(out, mask, inp, p, key, N, true);
+    real scale = dropout_keep_scale(p);
+    ck_assert_near(scale, 1 / (1 - 0.3), REAL_TOL);
+    dropout_row_forward(row, row_mask, inp + FIRST, LEN, scale, rng_threshold(p), key, FIRST);
+    ck_assert_mem_eq(row_mask, mask + FIRST, LEN);
+    ck_assert_mem_eq(row, out + FIRST, sizeof row);
+    memcpy(in_place, inp + FIRST, sizeof in_place);
+    dropout_row_forward(in_place, row_mask, in_place, LEN, scale, rng_threshold(p), key, FIRST);
+    ck_assert_mem_eq(in_place, row, sizeof row);
+    ck_assert(dropout_keep_scale(1) == 0);
+
+    real dy[LEN], assigned[LEN], onto[LEN], same[LEN];
+    for (int i = 0; i < LEN; i++) { dy[i] = (real)i - 50; onto[i] = 7; }
+    dropout_row_backward(assigned, dy, row_mask, scale, LEN, false);
+    dropout_row_backward(onto, dy, row_mask, scale, LEN, true);
+    int kept = 0;
+    for (int i = 0; i < LEN; i++) {
+        kept += row_mask[i];
+        ck_assert(assigned[i] == (row_mask[i] ? dy[i] * scale : 0));
+        ck_assert_near(onto[i], row_mask[i] ? 7 + (double)dy[i] * scale : 7, REAL_TOL * 100);   /* may be fused (FMA) */
+    }
+    ck_assert_msg(kept > 0 && kept < LEN, "%d of %d kept: the test needs both", kept, LEN);
+    memcpy(same, dy, sizeof dy);
+    dropout_row_backward(same, same, row_mask, scale, LEN, false);
+    ck_assert_mem_eq(same, assigned, sizeof assigned);
+}
+END_TEST
+
 Suite *dropout_suite(void) {
     Suite *s = suite_create("dropout");
     TCase *tc = tcase_create("core");
@@ -129,6 +169,7 @@ Suite *dropout_suite(void) {
     tcase_add_test(tc, dropout_mask_depends_only_on_key);
     tcase_add_test(tc, dropout_backward_by_hand_accumulates);
     tcase_add_test(tc, dropout_integer_threshold_equals_uniform_test);
+    tcase_add_test(tc, dropout_row_helpers_are_slices_of_the_layer);
     tcase_add_test(tc, dropout_gradcheck);
     suite_add_tcase(s, tc);
     return s;

@@ -1,5 +1,6 @@
 /* test_softmax.c — softmax: closed-form values, shift invariance, no overflow,
  * a hand-computed backward, and finite differences. */
+#include <math.h>
 #include "test_util.h"
 #include "layers/softmax.h"
 
@@ -72,6 +73,32 @@ END_TEST
 START_TEST(softmax_gradcheck) { assert_gradcheck_passes("softmax"); }
 END_TEST
 
+/* The row helpers attention.c calls: softmax_row_forward on [1, 2, 3] by hand,
+ * in place the same bits as out of place; softmax_row_backward assigning
+ * equals accumulating onto zeros, accumulating adds to what is there, and in
+ * place (dx == dy) is the same as into another buffer. */
+START_TEST(softmax_row_helpers_by_hand) {
+    real x[3] = {1, 2, 3}, y[3], in_place[3] = {1, 2, 3};
+    softmax_row_forward(y, x, 3);
+    double z = exp(1.0) + exp(2.0) + exp(3.0);
+    for (int i = 0; i < 3; i++) ck_assert_near(y[i], exp(i + 1.0) / z, REAL_TOL);
+    softmax_row_forward(in_place, in_place, 3);
+    ck_assert_mem_eq(in_place, y, sizeof y);
+
+    real dy[3] = {0.5, -1, 2}, assigned[3], accumulated[3] = {0, 0, 0}, onto[3] = {10, 20, 30};
+    double dot = 0.5 * y[0] - y[1] + 2 * y[2];
+    softmax_row_backward(assigned, dy, y, 3, false);
+    for (int i = 0; i < 3; i++) ck_assert_near(assigned[i], y[i] * (dy[i] - dot), REAL_TOL);
+    softmax_row_backward(accumulated, dy, y, 3, true);
+    ck_assert_mem_eq(accumulated, assigned, sizeof assigned);
+    softmax_row_backward(onto, dy, y, 3, true);
+    for (int i = 0; i < 3; i++) ck_assert_near(onto[i], 10 * (i + 1) + assigned[i], REAL_TOL * 100);
+    real same[3] = {0.5, -1, 2};
+    softmax_row_backward(same, same, y, 3, false);
+    ck_assert_mem_eq(same, assigned, sizeof assigned);
+}
+END_TEST
+
 Suite *softmax_suite(void) {
     Suite *s = suite_create("softmax");
     TCase *tc = tcase_create("core");
@@ -80,6 +107,7 @@ Suite *softmax_suite(void) {
     tcase_add_test(tc, softmax_invariant_to_adding_a_constant);
     tcase_add_test(tc, softmax_large_inputs_do_not_overflow);
     tcase_add_test(tc, softmax_backward_by_hand_accumulates);
+    tcase_add_test(tc, softmax_row_helpers_by_hand);
     tcase_add_test(tc, softmax_gradcheck);
     suite_add_tcase(s, tc);
     return s;
