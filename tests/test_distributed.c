@@ -102,23 +102,6 @@ static void slice_model(BertModel *m, int heads, int num_labels) {
     bert_config_free(&cfg);
 }
 
-static BertBatch slice_of(const BertBatch *whole, int first, int rows) {
-    BertBatch b = *whole;
-    b.B = rows;
-    b.input_ids += first * ST;
-    b.token_type_ids += first * ST;
-    b.attention_mask += first * ST;
-    if (b.mlm_positions) { b.mlm_positions += first * SP; b.mlm_labels += first * SP; }
-    if (b.nsp_labels) b.nsp_labels += first;
-    if (b.class_labels) b.class_labels += first;
-    b.first_row = first;
-    b.whole_rows = whole->B;
-    b.whole_predictions = 0;
-    if (b.mlm_labels)
-        for (int i = 0; i < whole->B * SP; i++) b.whole_predictions += whole->mlm_labels[i] != IGNORE_INDEX;
-    return b;
-}
-
 static void check_slices_sum_to_the_whole(int heads) {
     BertModel m;
     slice_model(&m, heads, 3);
@@ -154,7 +137,7 @@ static void check_slices_sum_to_the_whole(int heads) {
     double sliced_loss = 0;
     const int cuts[][2] = { {0, 3}, {3, 2} };
     for (int c = 0; c < 2; c++) {
-        BertBatch b = slice_of(&whole, cuts[c][0], cuts[c][1]);
+        BertBatch b = bert_batch_slice(&whole, cuts[c][0], cuts[c][1]);
         bert_forward(&m, &b, true, key);
         bert_backward(&m, 1);   /* += into the same gradients, as the allreduce's sum */
         double share_mlm = b.whole_predictions ? (double)m.M / b.whole_predictions : 0;

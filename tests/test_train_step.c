@@ -294,7 +294,8 @@ START_TEST(hooks_run_after_the_last_backward_and_after_the_update) {
     Source src = { &d, 2, 0, -1 };
     Hooks h = { .source = &src, .params_after_update = malloc(sizeof(real) * (size_t)m.num_params),
                 .poison_index = -1 };
-    ts.hooks = (TrainStepHooks){ .reduce_gradients = reduce_hook, .after_update = update_hook, .ctx = &h };
+    ts.hooks = (TrainStepHooks){ .reduce_gradients = reduce_hook, .reduce_ctx = &h, .after_update = update_hook,
+                                 .update_ctx = &h };
     TrainStepStats s;
     char err[256];
     ck_assert_int_eq(train_step(&ts, next_batch, &src, &s, err, sizeof err), TRAIN_STEP_OK);

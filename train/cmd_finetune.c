@@ -102,6 +102,14 @@ int cmd_finetune(int argc, char **argv) {
                         "--warmup in [0,1], --dev-fraction in (0,1), --threads >= 0\n");
         return 2;
     }
+    char err[1024], metrics_path[4200];
+    DistContext dist;
+    if (dist_init(&dist, NULL, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "bert finetune: %s\n", err);
+        return 1;
+    }
+    o.dist = &dist;
+    bool root = dist_is_root(&dist);
     bert_runtime_init((int)threads);
     o.init_dir = resume ? NULL : init;
     o.from_scratch = !resume && from_scratch;
@@ -128,13 +136,13 @@ int cmd_finetune(int argc, char **argv) {
     o.stop = &stop_signal;
     o.log = stdout;
 
-    char err[1024], metrics_path[4200];
-    mkdir(out, 0777);
+    /* Rank 0 alone writes OUT and reports. */
+    if (root) mkdir(out, 0777);
     snprintf(metrics_path, sizeof metrics_path, "%s/metrics.jsonl", out);
     Progress progress;
-    if (progress_open(&progress, metrics_path, 0, 1, err, sizeof err) != 0) {
+    if (progress_open(&progress, root ? metrics_path : NULL, 0, 1, err, sizeof err) != 0) {
         fprintf(stderr, "bert finetune: %s\n", err);
-        return 1;
+        dist_abort(&dist, 1);
     }
     o.on_progress = show_progress;
     o.on_record = record_metrics;
@@ -150,9 +158,12 @@ int cmd_finetune(int argc, char **argv) {
 
     FinetuneResult result;
     int rc = classify_finetune(&o, &result, err, sizeof err);
-    progress_done(&progress);
+    if (root) progress_done(&progress);
     progress_close(&progress);
+    dist_finalize(&dist);
+    if (rc == -2) return 1;   /* another rank failed and said why */
     if (rc < 0) { fprintf(stderr, "bert finetune: %s\n", err); return 1; }
+    if (!root) return rc == 1 ? (stop_signal == SIGTERM ? 143 : 130) : 0;
     if (rc == 1) {
         fprintf(stderr, "bert finetune: stopped after step %ld; %s/checkpoint-last is saved. To continue, run "
                         "the same command with --resume %s\n", result.steps, out, out);

@@ -57,7 +57,7 @@ int cmd_pretrain(int argc, char **argv) {
         { "--bias-correction", OPT_FLAG, &bias_correction, "Adam bias correction (off in Google's BERT optimizer)", false, 0, 0 },
         { "--stop-at", OPT_INT, &o.stop_at_step, "save a checkpoint and stop at this step, exit status 128 (0: run to --steps)", false, 0, INT_MAX },
         { "--seed", OPT_INT, &seed, "seed for initialisation, data order, masking and dropout", false, 0, LONG_MAX },
-        { "--threads", OPT_INT, &threads, "threads (0: all cores)", false, 0, MAX_THREADS },
+        { "--threads", OPT_INT, &threads, "threads (0: all cores, divided among the ranks mpirun starts on a machine)", false, 0, MAX_THREADS },
         { "--quiet", OPT_FLAG, &quiet, "no progress line", false, 0, 0 },
     };
     int n = sizeof options / sizeof options[0];
@@ -101,12 +101,21 @@ int cmd_pretrain(int argc, char **argv) {
     o.log = quiet ? NULL : stderr;
     o.stop = &stop_requested;
 
+    char err[1024];
+    DistContext dist;
+    if (dist_init(&dist, NULL, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "bert pretrain: %s\n", err);
+        options_free(options, n);
+        return 1;
+    }
+    o.dist = &dist;
     bert_runtime_init((int)threads);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    char err[1024];
     PretrainResult result = pretrain_run(&o, err, sizeof err);
     options_free(options, n);
+    dist_finalize(&dist);
+    if (result == PRETRAIN_FAILED_ELSEWHERE) return 1;
     if (result == PRETRAIN_FAILED) {
         fprintf(stderr, "bert pretrain: %s\n", err);
         return 1;

@@ -163,6 +163,11 @@ void bert_zero_grad(BertModel *m);
  * Returns 0, or −1 with err naming the problem. */
 int bert_check_batch(const BertModel *m, const BertBatch *batch, char *err, size_t err_len);
 
+/* Rows [first, first + rows) of WHOLE as a slice of it (first_row,
+ * whole_rows and whole_predictions set; the arrays are views into whole's):
+ * what one rank of a data-parallel job trains on. rows may be 0. */
+BertBatch bert_batch_slice(const BertBatch *whole, long first, long rows);
+
 /* Describes the parameter buffer to the optimizer: one segment per tensor
  * (segments must hold m->num_tensors entries). Returns the count. */
 int bert_param_segments(const BertModel *m, ParamSegment *segments);

@@ -16,6 +16,7 @@
 #include "data/label_map.h"
 #include "model/model.h"
 #include "data/tokenizer.h"
+#include "train/distributed.h"
 
 /* Examples tokenized once up front: example i is ids[offset[i] .. offset[i]+length[i])
  * (already [CLS] a [SEP] (b [SEP]), truncated to max_seq_length) with its segment ids. */
@@ -180,6 +181,8 @@ typedef struct {
     void *ctx;
     const ClassifyProgress *eval_progress;   /* the dev evaluations' progress (may be NULL) */
     FILE *log;                     /* notes and the per-epoch report (NULL: silent) */
+    const DistContext *dist;       /* the ranks of a data-parallel job (docs/distributed.md); NULL: one
+                                    * process. Rank 0 alone reports and writes OUT. */
 } FinetuneOptions;
 
 /* Default values as listed above. */
@@ -194,7 +197,11 @@ typedef struct {
 } FinetuneResult;
 
 /* Runs the whole fine-tuning. Returns 0 when finished, 1 when stopped early
- * (by *stop or stop_at_step; checkpoint-last is saved), −1 on error. */
+ * (by *stop or stop_at_step; checkpoint-last is saved), −1 on error, −2 when
+ * another rank failed and said why (err is empty). With o->dist of P > 1
+ * ranks every rank calls it: each trains on its rows of every batch
+ * (dist_rows) and evaluates its share of the dev examples; a failure after
+ * set-up on one rank alone ends the job (dist_abort) after printing err. */
 int classify_finetune(const FinetuneOptions *o, FinetuneResult *result, char *err, size_t err_len);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/real.h"
+#include "train/train_step.h"
 
 typedef struct {
     int rank, size;        /* this process, and how many take part (0 and 1 alone) */
@@ -51,6 +52,24 @@ uint64_t dist_fingerprint(uint64_t h, const void *bytes, size_t n);
 /* Sums n doubles over all ranks, in place, the same result on every rank
  * (evaluation counts and losses). */
 int dist_sum_doubles(const DistContext *d, double *values, int n);
+
+/* This rank's rows of a batch of B: [*first, *first + *count) with
+ * first = rank·B/P (rounded down), so the ranks' rows are disjoint, in
+ * order and cover the batch; a rank's count may be 0 when B < P. */
+void dist_rows(const DistContext *d, long B, long *first, long *count);
+
+/* The largest count dist_rows gives any rank for a batch of B: ⌈B/P⌉. */
+long dist_max_rows(const DistContext *d, long B);
+
+/* True on every rank when `mine` is true on any (a stop requested by a
+ * signal that reached one rank first must stop all at the same step). */
+bool dist_any(const DistContext *d, bool mine);
+
+/* After a stage every rank passes (set-up): how many ranks failed, and
+ * whether rank 0 did. Collective. A failure on rank 0 is reported by rank 0
+ * alone (every rank usually fails the same way on a bad option or file);
+ * otherwise each failing rank reports its own, naming itself. */
+int dist_count_failures(const DistContext *d, bool failed, bool *root_failed);
 
 /* ---- gradient averaging ----------------------------------------------------------
  *
@@ -91,5 +110,19 @@ void grad_allreduce_start_ready(GradAllreduce *g, long ready_from);
  * batch whose losses were weighted by its share (model.h BertBatch.first_row),
  * so the sum is the whole batch's mean gradient. Returns 0, or −1 with a message. */
 int grad_allreduce_finish(GradAllreduce *g, char *err, size_t err_len);
+
+/* ---- the training step's seam ------------------------------------------------------
+ *
+ * Installs the data-parallel hook on ts (train_step.h reduce_gradients):
+ * the gradient sum of grad_allreduce_finish, then the step's figures
+ * (losses, counts) summed the same way. With one rank nothing is installed.
+ * dp must outlive ts's use. */
+typedef struct {
+    GradAllreduce grads;
+    const DistContext *dist;
+} DataParallel;
+
+int data_parallel_attach(DataParallel *dp, const DistContext *d, TrainStep *ts, char *err, size_t err_len);
+void data_parallel_free(DataParallel *dp);
 
 #endif

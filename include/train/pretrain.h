@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "train/distributed.h"
 
 typedef struct {
     const char *config_path;          /* model config (HF BertConfig JSON) */
@@ -38,6 +39,8 @@ typedef struct {
     FILE *log;                        /* progress line and messages; NULL for silence */
     long stop_at_step;                /* > 0: save a checkpoint and stop when this step is reached */
     volatile sig_atomic_t *stop;      /* set (by a signal handler) to save and stop after this step */
+    const DistContext *dist;          /* the ranks of a data-parallel job (docs/distributed.md);
+                                       * NULL: one process */
 } PretrainOptions;
 
 /* Google's defaults (batch 32, lr 1e-4, T 128, P 20, 0.15, 0.1, wd 0.01,
@@ -45,9 +48,17 @@ typedef struct {
 PretrainOptions pretrain_options_default(void);
 
 /* Outcome of a run. */
-typedef enum { PRETRAIN_DONE = 0, PRETRAIN_STOPPED = 1, PRETRAIN_FAILED = -1 } PretrainResult;
+typedef enum {
+    PRETRAIN_DONE = 0, PRETRAIN_STOPPED = 1, PRETRAIN_FAILED = -1,
+    PRETRAIN_FAILED_ELSEWHERE = -2,   /* another rank failed to set up and has said why; err is empty */
+} PretrainResult;
 
-/* Runs (or resumes) pretraining. On PRETRAIN_FAILED err says what and where. */
+/* Runs (or resumes) pretraining. On PRETRAIN_FAILED err says what and where.
+ * With opt->dist of P > 1 ranks, every rank calls it: each trains on its
+ * rows of every global batch of opt->batch_size (dist_rows), the gradients
+ * are summed before the one AdamW step, and rank 0 alone writes the run
+ * directory, the metrics and the progress line. A failure after set-up on
+ * one rank alone ends the job (dist_abort) after printing err to stderr. */
 PretrainResult pretrain_run(const PretrainOptions *opt, char *err, size_t err_len);
 
 #endif

@@ -40,7 +40,8 @@ typedef struct {
     long step;                  /* this update's number, 1-based (adam.step after it) */
     double lr;                  /* the rate applied: the schedule's at step − 1 */
     double grad_norm;           /* global gradient norm before clipping (OP1) */
-    double loss, mlm_loss, nsp_loss, cls_loss;   /* Σ over micro-batches of loss / grad_accum */
+    double loss, mlm_loss, nsp_loss, cls_loss;   /* Σ over micro-batches of loss / grad_accum (a slice's
+                                                 * loss times its share: BertBatch.first_row) */
     long sequences;             /* Σ B over the micro-batches */
     long mlm_predictions, mlm_correct, nsp_correct, cls_correct;   /* Σ over the micro-batches */
 } TrainStepStats;
@@ -64,8 +65,9 @@ typedef struct {
  * next step's forward reads weights that match the f32 master copy. */
 typedef struct {
     int (*reduce_gradients)(void *ctx, real *grads, long n, TrainStepStats *stats, char *err, size_t err_len);
+    void *reduce_ctx;           /* reduce_gradients' ctx (data parallelism's) */
     void (*after_update)(void *ctx, const real *params, long n);
-    void *ctx;
+    void *update_ctx;           /* after_update's ctx (mixed precision's) */
 } TrainStepHooks;
 
 typedef struct {

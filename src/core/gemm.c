@@ -77,7 +77,14 @@ void bert_runtime_init(int threads) {
      * here. Must be set before BLIS initialises; an explicit setting wins. */
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) setenv("BLIS_ARCH_TYPE", "0", 0);
-    if (threads <= 0) threads = omp_get_num_procs();
+    if (threads <= 0) {
+        /* All cores, shared among the ranks mpirun started on this machine,
+         * so ranks × threads does not oversubscribe them. */
+        threads = omp_get_num_procs();
+        const char *local_ranks = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+        long ranks = local_ranks ? strtol(local_ranks, NULL, 10) : 1;
+        if (ranks > 1) threads = threads / (int)ranks > 0 ? threads / (int)ranks : 1;
+    }
     runtime_threads = threads;
     omp_set_num_threads(threads);
     bli_thread_set_num_threads(1);   /* gemm() does the splitting itself */

@@ -683,6 +683,28 @@ void bert_backward(BertModel *m, real loss_scale) {
 
 /* ---- input validation -------------------------------------------------------- */
 
+BertBatch bert_batch_slice(const BertBatch *whole, long first, long rows) {
+    BertBatch s = *whole;
+    long T = whole->T, P = whole->P;
+    s.B = (int)rows;
+    s.input_ids = whole->input_ids + first * T;
+    s.token_type_ids = whole->token_type_ids ? whole->token_type_ids + first * T : NULL;
+    s.attention_mask = whole->attention_mask ? whole->attention_mask + first * T : NULL;
+    s.mlm_positions = whole->mlm_positions ? whole->mlm_positions + first * P : NULL;
+    s.mlm_labels = whole->mlm_labels ? whole->mlm_labels + first * P : NULL;
+    s.nsp_labels = whole->nsp_labels ? whole->nsp_labels + first : NULL;
+    s.class_labels = whole->class_labels ? whole->class_labels + first : NULL;
+    s.first_row = whole->first_row + first;
+    s.whole_rows = whole->whole_rows > 0 ? whole->whole_rows : whole->B;
+    if (whole->whole_predictions > 0) s.whole_predictions = whole->whole_predictions;
+    else {
+        s.whole_predictions = 0;
+        if (whole->mlm_labels)
+            for (long i = 0; i < (long)whole->B * P; i++) s.whole_predictions += whole->mlm_labels[i] != IGNORE_INDEX;
+    }
+    return s;
+}
+
 int bert_check_batch(const BertModel *m, const BertBatch *b, char *err, size_t err_len) {
     const BertConfig *c = &m->config;
     if (b->B < 1 || b->B > m->max_B || b->T < 1 || b->T > m->max_T) {

@@ -81,7 +81,7 @@ int dist_check_agreement(const DistContext *d, const char *what, const void *byt
         if (all[2 * r] != all[0] || all[2 * r + 1] != all[1]) differs = r;
     free(all);
     if (differs < 0) return 0;
-    snprintf(err, err_len, "rank %d has a different %s from rank 0; every rank must be started with "
+    snprintf(err, err_len, "rank %d and rank 0 differ in %s; every rank must be started with "
              "the same files and options", differs, what);
     return -1;
 }
@@ -89,6 +89,22 @@ int dist_check_agreement(const DistContext *d, const char *what, const void *byt
 int dist_sum_doubles(const DistContext *d, double *values, int n) {
     if (d->size == 1) return 0;
     return MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) == MPI_SUCCESS ? 0 : -1;
+}
+
+bool dist_any(const DistContext *d, bool mine) {
+    if (d->size == 1) return mine;
+    int any = mine ? 1 : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
+    return any != 0;
+}
+
+int dist_count_failures(const DistContext *d, bool failed, bool *root_failed) {
+    *root_failed = d->rank == 0 && failed;
+    if (d->size == 1) return failed ? 1 : 0;
+    int counts[2] = {failed ? 1 : 0, (d->rank == 0 && failed) ? 1 : 0};
+    MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    *root_failed = counts[1] != 0;
+    return counts[0];
 }
 
 static void start_bucket(GradAllreduce *g, int i) {
@@ -124,6 +140,13 @@ int dist_check_agreement(const DistContext *d, const char *what, const void *byt
 }
 
 int dist_sum_doubles(const DistContext *d, double *values, int n) { return 0; }
+
+bool dist_any(const DistContext *d, bool mine) { return mine; }
+
+int dist_count_failures(const DistContext *d, bool failed, bool *root_failed) {
+    *root_failed = failed;
+    return failed ? 1 : 0;
+}
 
 static void start_bucket(GradAllreduce *g, int i) { (void)g; (void)i; }
 static int wait_buckets(GradAllreduce *g) { return 0; }
@@ -185,4 +208,55 @@ int grad_allreduce_finish(GradAllreduce *g, char *err, size_t err_len) {
     }
     g->next_to_start = g->num_buckets;
     return 0;
+}
+
+void dist_rows(const DistContext *d, long B, long *first, long *count) {
+    long begin = B * d->rank / d->size, end = B * (d->rank + 1) / d->size;
+    *first = begin;
+    *count = end - begin;
+}
+
+long dist_max_rows(const DistContext *d, long B) { return (B + d->size - 1) / d->size; }
+
+/* TrainStepHooks.reduce_gradients: each rank's gradient and figures are its
+ * slice's share of the whole batch's, so sums are the whole batch's. */
+static int reduce_step(void *ctx, real *grads, long n, TrainStepStats *stats, char *err, size_t err_len) {
+    DataParallel *dp = ctx;
+    if (grad_allreduce_finish(&dp->grads, err, err_len) != 0) return -1;
+    double figures[9] = {
+        stats->loss, stats->mlm_loss, stats->nsp_loss, stats->cls_loss, (double)stats->sequences,
+        (double)stats->mlm_predictions, (double)stats->mlm_correct, (double)stats->nsp_correct,
+        (double)stats->cls_correct,
+    };
+    if (dist_sum_doubles(dp->dist, figures, 9) != 0) {
+        snprintf(err, err_len, "summing the step's losses across %d ranks failed", dp->dist->size);
+        return -1;
+    }
+    stats->loss = figures[0];
+    stats->mlm_loss = figures[1];
+    stats->nsp_loss = figures[2];
+    stats->cls_loss = figures[3];
+    stats->sequences = (long)figures[4];
+    stats->mlm_predictions = (long)figures[5];
+    stats->mlm_correct = (long)figures[6];
+    stats->nsp_correct = (long)figures[7];
+    stats->cls_correct = (long)figures[8];
+    return 0;
+}
+
+int data_parallel_attach(DataParallel *dp, const DistContext *d, TrainStep *ts, char *err, size_t err_len) {
+    memset(dp, 0, sizeof *dp);
+    dp->dist = d;
+    if (!d || d->size == 1) return 0;
+    if (grad_allreduce_create(&dp->grads, d, ts->model->grads_memory, ts->model->num_params, GRAD_BUCKET_ELEMS,
+                              err, err_len) != 0)
+        return -1;
+    ts->hooks.reduce_gradients = reduce_step;
+    ts->hooks.reduce_ctx = dp;
+    return 0;
+}
+
+void data_parallel_free(DataParallel *dp) {
+    if (dp->grads.buckets) grad_allreduce_free(&dp->grads);
+    memset(dp, 0, sizeof *dp);
 }

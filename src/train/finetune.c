@@ -25,6 +25,7 @@
 #include "io/safetensors.h"
 #include "train/trainer_state.h"
 #include "train/train_step.h"
+#include "core/gemm.h"
 
 FinetuneOptions finetune_defaults(void) {
     FinetuneOptions o = {
@@ -91,7 +92,14 @@ typedef struct {
     BatchPlan plan;
     long next_batch;
     int *batch_buf, max_T;
+    const DistContext *dist;    /* o->dist, or `alone` */
+    DistContext alone;
+    DataParallel data_parallel;
+    uint64_t batches_fingerprint; /* of every training batch, compared across ranks at each save */
 } Run;
+
+static bool is_root(const Run *r) { return dist_is_root(r->dist); }
+static int rows_per_rank(const Run *r) { return (int)dist_max_rows(r->dist, r->o->batch_size); }
 
 /* Where a run stands: `batch` batches of epoch `epoch` (0-based) are done.
  * A finished epoch is (epoch + 1, 0). */
@@ -311,15 +319,44 @@ static int build_datasets(Run *r, char *err, size_t err_len) {
     return rc;
 }
 
+/* Each rank predicts its block of the dev examples (dist_rows); the
+ * predictions and the loss are summed across ranks, so every rank holds the
+ * whole report and takes the same decisions on it. */
 static int evaluate(Run *r, ClassifyReport *report, char *err, size_t err_len) {
     int K = r->labels.n_labels;
-    double *probs = malloc(sizeof(double) * (size_t)r->dev.n * K);
-    int *pred = malloc(sizeof(int) * (size_t)r->dev.n);
-    if (!probs || !pred) { free(probs); free(pred); format_error(err, err_len, "out of memory"); return -1; }
-    double loss = classify_predict(&r->model, &r->dev, r->o->batch_size, probs, pred, r->o->eval_progress);
-    int rc = classify_report_compute(report, r->dev.label, pred, r->dev.n, K, loss);
+    long n = r->dev.n, first, count;
+    dist_rows(r->dist, n, &first, &count);
+    ClassifyDataset mine = r->dev;
+    mine.n = count;
+    mine.offset += first;
+    mine.length += first;
+    mine.label += first;
+    mine.row += first;
+    double *probs = malloc(sizeof(double) * (size_t)(count > 0 ? count : 1) * K);
+    int *pred = malloc(sizeof(int) * (size_t)n);
+    double *shared = malloc(sizeof(double) * (size_t)(n + 1));
+    if (!probs || !pred || !shared) {
+        free(probs); free(pred); free(shared);
+        format_error(err, err_len, "out of memory");
+        return -1;
+    }
+    double loss = count > 0 ? classify_predict(&r->model, &mine, rows_per_rank(r), probs, pred + first,
+                                               r->o->eval_progress) : 0;
+    if (r->dist->size > 1) {
+        for (long i = 0; i < n; i++) shared[i] = i >= first && i < first + count ? pred[i] : 0;
+        shared[n] = loss * (double)count;
+        if (dist_sum_doubles(r->dist, shared, (int)(n + 1)) != 0) {
+            free(probs); free(pred); free(shared);
+            format_error(err, err_len, "summing the dev predictions across %d ranks failed", r->dist->size);
+            return -1;
+        }
+        for (long i = 0; i < n; i++) pred[i] = (int)shared[i];
+        loss = n ? shared[n] / (double)n : 0;
+    }
+    int rc = classify_report_compute(report, r->dev.label, pred, n, K, loss);
     free(probs);
     free(pred);
+    free(shared);
     if (rc != 0) format_error(err, err_len, "out of memory");
     return rc;
 }
@@ -332,6 +369,7 @@ static void free_run(Run *r) {
     classify_dataset_free(&r->dev);
     csv_free(&r->train_table);
     csv_free(&r->dev_table);
+    data_parallel_free(&r->data_parallel);
     train_step_free(&r->ts);
     classify_plan_free(&r->plan);
     free(r->batch_buf);
@@ -347,7 +385,7 @@ static int set_up(Run *r, RunPosition *start, char *err, size_t err_len) {
         format_error(err, err_len, "--batch-size, --epochs must be >= 1, --max-seq-length >= 3, --lr > 0");
         return -1;
     }
-    if (make_dir(o->out_dir, err, err_len) != 0) return -1;
+    if (is_root(r) && make_dir(o->out_dir, err, err_len) != 0) return -1;
     char last_dir[4200];
     snprintf(last_dir, sizeof last_dir, "%s/checkpoint-last", o->out_dir);
     if (!o->resume && exists(last_dir)) {
@@ -360,12 +398,12 @@ static int set_up(Run *r, RunPosition *start, char *err, size_t err_len) {
     if (build_datasets(r, err, err_len) != 0) return -1;
     if (r->train.n == 0) { format_error(err, err_len, "%s: no training rows", o->train_path); return -1; }
     r->max_T = r->train.max_length > r->dev.max_length ? r->train.max_length : r->dev.max_length;
-    if (bert_reserve(&r->model, o->batch_size, r->max_T, 0, err, err_len) != 0) return -1;
+    if (bert_reserve(&r->model, rows_per_rank(r), r->max_T, 0, err, err_len) != 0) return -1;
 
     /* The vocabulary every saved directory copies: OUT/vocab.txt. */
     char out_vocab[4200];
     snprintf(out_vocab, sizeof out_vocab, "%s/vocab.txt", o->out_dir);
-    if (!o->resume && tokenizer_save_vocab_txt(r->tok, out_vocab, err, err_len) != 0) return -1;
+    if (is_root(r) && !o->resume && tokenizer_save_vocab_txt(r->tok, out_vocab, err, err_len) != 0) return -1;
     snprintf(r->vocab_path, sizeof r->vocab_path, "%s", out_vocab);
 
     long total_steps = (r->train.n + o->batch_size - 1) / o->batch_size * o->epochs;
@@ -376,6 +414,7 @@ static int set_up(Run *r, RunPosition *start, char *err, size_t err_len) {
     };
     tc.adamw.weight_decay = (real)o->weight_decay;
     if (train_step_init(&r->ts, &r->model, &tc, err, err_len) != 0) return -1;
+    if (data_parallel_attach(&r->data_parallel, r->dist, &r->ts, err, err_len) != 0) return -1;
 
     double neg_one = -1;
     memcpy(&r->best_bits, &neg_one, sizeof neg_one);
@@ -441,6 +480,14 @@ static int next_training_batch(void *ctx, long step, int micro, BertBatch *batch
     size_t BT = (size_t)r->o->batch_size * r->max_T;
     *batch = classify_make_batch(&r->train, &r->plan, r->next_batch, tokenizer_pad_id(r->tok), buf, buf + BT,
                                  buf + 2 * BT, buf + 3 * BT);
+    if (r->dist->size > 1) {
+        uint64_t h = dist_fingerprint(r->batches_fingerprint, batch->input_ids,
+                                      sizeof(int) * (size_t)batch->B * (size_t)batch->T);
+        r->batches_fingerprint = dist_fingerprint(h, batch->class_labels, sizeof(int) * (size_t)batch->B);
+        long first, rows;
+        dist_rows(r->dist, batch->B, &first, &rows);
+        *batch = bert_batch_slice(batch, first, rows);
+    }
     *key = dropout_key_for(r->o->seed, step + 1);
     return 0;
 }
@@ -497,22 +544,110 @@ static int end_epoch(Run *r, uint64_t epoch, char *err, size_t err_len) {
     if (metric > best) {
         memcpy(&r->best_bits, &metric, sizeof metric);
         r->best_epoch = epoch + 1;
-        rc = save_best(r, &report, err, err_len);
+        rc = is_root(r) ? save_best(r, &report, err, err_len) : 0;
         if (rc == 0 && o->log)
             fprintf(o->log, "new best %s %.4f: saved to %s\n", o->metric_macro_f1 ? "macro-F1" : "accuracy",
                     metric, o->out_dir);
     }
     classify_report_free(&report);
     if (rc != 0) return -1;
-    return save_last(r, (RunPosition){ epoch + 1, 0 }, err, err_len);
+    return is_root(r) ? save_last(r, (RunPosition){ epoch + 1, 0 }, err, err_len) : 0;
 }
 
-int classify_finetune(const FinetuneOptions *o, FinetuneResult *result, char *err, size_t err_len) {
-    Run run = { .o = o }, *r = &run;
+/* ---- ranks -------------------------------------------------------------------------- */
+
+/* Every rank must fine-tune the same model on the same rows with the same
+ * options: compared once the data and model are loaded. */
+static int check_ranks_agree(Run *r, char *err, size_t err_len) {
+    const FinetuneOptions *o = r->o;
+    const DistContext *d = r->dist;
+    if (d->size == 1) return 0;
+    int64_t whole[] = {o->epochs, o->batch_size, o->max_seq_length, (int64_t)o->seed, o->metric_macro_f1,
+                       o->save_steps, o->stop_at_step, o->resume, o->from_scratch};
+    double reals[] = {o->lr, o->warmup_fraction, o->weight_decay, o->dev_fraction};
+    uint64_t h = dist_fingerprint(DIST_FINGERPRINT_SEED, whole, sizeof whole);
+    h = dist_fingerprint(h, reals, sizeof reals);
+    h = dist_fingerprint(h, o->out_dir, strlen(o->out_dir));
+    if (dist_check_agreement(d, "the options (seed, batch size, epochs, learning rate, --out)", &h, sizeof h, err,
+                             err_len) != 0)
+        return -1;
+    h = DIST_FINGERPRINT_SEED;
+    for (int i = 0; i < tokenizer_vocab_size(r->tok); i++) {
+        const char *token = tokenizer_id_to_token(r->tok, i);
+        h = dist_fingerprint(h, token, strlen(token) + 1);
+    }
+    if (dist_check_agreement(d, "the vocabulary", &h, sizeof h, err, err_len) != 0) return -1;
+    const ClassifyDataset *sets[2] = {&r->train, &r->dev};
+    h = DIST_FINGERPRINT_SEED;
+    for (int k = 0; k < 2; k++) {
+        const ClassifyDataset *ds = sets[k];
+        long tokens = ds->n ? ds->offset[ds->n - 1] + ds->length[ds->n - 1] : 0;
+        h = dist_fingerprint(h, &ds->n, sizeof ds->n);
+        h = dist_fingerprint(h, ds->ids, sizeof(int) * (size_t)tokens);
+        if (ds->label) h = dist_fingerprint(h, ds->label, sizeof(int) * (size_t)ds->n);
+    }
+    for (int i = 0; i < r->labels.n_labels; i++) h = dist_fingerprint(h, r->labels.names[i], strlen(r->labels.names[i]) + 1);
+    if (dist_check_agreement(d, "the data (--train, --dev, the labels)", &h, sizeof h, err, err_len) != 0) return -1;
+    h = dist_fingerprint(DIST_FINGERPRINT_SEED, r->model.params_memory, sizeof(real) * (size_t)r->model.num_params);
+    h = dist_fingerprint(h, &r->ts.adam.step, sizeof r->ts.adam.step);
+    return dist_check_agreement(d, "the model's weights (--init, --config or the checkpoint resumed)", &h, sizeof h,
+                                err, err_len);
+}
+
+/* Before a save: the ranks still hold the same weights and drew the same batches. */
+static int check_ranks_in_step(Run *r, char *err, size_t err_len) {
+    if (r->dist->size == 1) return 0;
+    uint64_t h = dist_fingerprint(r->batches_fingerprint, r->model.params_memory,
+                                  sizeof(real) * (size_t)r->model.num_params);
+    return dist_check_agreement(r->dist, "the weights or the batches drawn since the start", &h, sizeof h, err,
+                                err_len);
+}
+
+/* A failure after set-up on one rank alone (a write on rank 0, a broken
+ * collective): the others would wait for ever, so the job ends here. */
+static void end_job_on_failure(const Run *r, const char *err) {
+    if (r->dist->size == 1) return;
+    fprintf(stderr, "bert finetune: rank %d of %d: %s; ending the job\n", r->dist->rank, r->dist->size, err);
+    dist_abort(r->dist, 1);
+}
+
+int classify_finetune(const FinetuneOptions *options, FinetuneResult *result, char *err, size_t err_len) {
+    /* Only rank 0 reports: the others run with the reporting switched off. */
+    FinetuneOptions quiet = *options;
+    Run run = { .o = options }, *r = &run;
+    r->alone.size = 1;
+    r->dist = options->dist ? options->dist : &r->alone;
+    if (!is_root(r)) {
+        quiet.log = NULL;
+        quiet.on_progress = NULL;
+        quiet.on_record = NULL;
+        quiet.eval_progress = NULL;
+        r->o = &quiet;
+    }
+    const FinetuneOptions *o = r->o;
     memset(result, 0, sizeof *result);
     int status = -1;
     RunPosition start;
-    if (set_up(r, &start, err, err_len) != 0) goto done;
+    bool failed = set_up(r, &start, err, err_len) != 0, root_failed;
+    if (dist_count_failures(r->dist, failed, &root_failed) > 0) {
+        /* One message: rank 0's when it failed (every rank usually fails alike). */
+        if (!failed || (root_failed && !is_root(r))) {
+            if (err_len) err[0] = 0;
+            status = -2;
+        } else if (!is_root(r)) {
+            char mine[1024];
+            snprintf(mine, sizeof mine, "%s", err);
+            format_error(err, err_len, "rank %d of %d: %s", r->dist->rank, r->dist->size, mine);
+        }
+        goto done;
+    }
+    if (check_ranks_agree(r, err, err_len) != 0) {
+        if (!is_root(r)) { if (err_len) err[0] = 0; status = -2; }
+        goto done;
+    }
+    if (o->log && r->dist->size > 1)
+        fprintf(o->log, "%d ranks, %d examples of each batch per rank at most, %d thread%s each\n", r->dist->size,
+                rows_per_rank(r), bert_threads(), bert_threads() == 1 ? "" : "s");
 
     Window w = { .t_start = wall_seconds() };
     bool stopped = false;
@@ -524,18 +659,26 @@ int classify_finetune(const FinetuneOptions *o, FinetuneResult *result, char *er
             r->next_batch = k;
             int rc = train_step(&r->ts, next_training_batch, r, &s, err, err_len);
             if (rc == TRAIN_STEP_NOT_FINITE) {
+                /* Decided on the summed loss and gradient: every rank stops here alike. */
                 size_t len = strlen(err);
                 snprintf(err + len, err_len - len, "; lower --lr");
+                if (!is_root(r)) { err[0] = 0; status = -2; }
+                goto done;
             }
-            if (rc != TRAIN_STEP_OK) goto done;
+            if (rc != TRAIN_STEP_OK) { end_job_on_failure(r, err); goto done; }
             RunPosition at = { epoch, (uint64_t)k + 1 };
             report_step(r, &s, at, &w);
-            stopped = (o->stop && *o->stop) || (o->stop_at_step > 0 && s.step == o->stop_at_step);
-            if (stopped || (o->save_steps > 0 && s.step % o->save_steps == 0))
-                if (save_last(r, at, err, err_len) != 0) goto done;
+            stopped = dist_any(r->dist, (o->stop && *o->stop) || (o->stop_at_step > 0 && s.step == o->stop_at_step));
+            if (stopped || (o->save_steps > 0 && s.step % o->save_steps == 0)) {
+                if (check_ranks_in_step(r, err, err_len) != 0) {
+                    if (!is_root(r)) { err[0] = 0; status = -2; }
+                    goto done;
+                }
+                if (is_root(r) && save_last(r, at, err, err_len) != 0) { end_job_on_failure(r, err); goto done; }
+            }
             if (stopped) break;
         }
-        if (!stopped && end_epoch(r, epoch, err, err_len) != 0) goto done;
+        if (!stopped && end_epoch(r, epoch, err, err_len) != 0) { end_job_on_failure(r, err); goto done; }
     }
     result->steps = r->ts.adam.step;
     memcpy(&result->best_metric, &r->best_bits, sizeof result->best_metric);

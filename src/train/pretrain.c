@@ -29,6 +29,7 @@
 #include "data/tokenizer.h"
 #include "train/trainer_state.h"
 #include "train/train_step.h"
+#include "core/gemm.h"
 
 PretrainOptions pretrain_options_default(void) {
     PretrainOptions o = {
@@ -67,13 +68,27 @@ typedef struct {
     BertModel model;
     TrainStep ts;               /* the optimizer state and its step counter */
     Progress progress;
+    const DistContext *dist;    /* opt->dist, or `alone` */
+    DistContext alone;          /* one process: rank 0 of 1 */
+    DataParallel data_parallel; /* the gradient sum across ranks (train_step's seam) */
+    uint64_t batches_fingerprint; /* of every training batch drawn, compared across ranks at each save */
 } Run;
+
+static bool is_root(const Run *r) { return dist_is_root(r->dist); }
 
 /* Each micro-batch's dropout masks come from its own key, a function of the
  * seed and the position in the run only. */
 static uint64_t dropout_key(const Run *r, long step, int micro) {
     uint64_t index = (uint64_t)step * (uint64_t)r->opt->grad_accum + (uint64_t)micro + 1;
     return splitmix64_mix(r->opt->seed ^ (0xd1b54a32d192ed03ULL * index));
+}
+
+/* This rank's rows of the whole batch b (all of them for one process). */
+static BertBatch rank_slice(const Run *r, BertBatch whole) {
+    if (r->dist->size == 1) return whole;
+    long first, rows;
+    dist_rows(r->dist, whole.B, &first, &rows);
+    return bert_batch_slice(&whole, first, rows);
 }
 
 static BertBatch as_model_batch(const PretrainBatch *b) {
@@ -88,7 +103,7 @@ static BertBatch as_model_batch(const PretrainBatch *b) {
 
 static void say(const Run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const Run *r, const char *fmt, ...) {
-    if (!r->opt->log) return;
+    if (!r->opt->log || !is_root(r)) return;
     va_list args;
     va_start(args, fmt);
     vfprintf(r->opt->log, fmt, args);
@@ -265,12 +280,13 @@ static int evaluate(Run *r, EvalFigures *f, char *err, size_t err_len) {
             snprintf(err, err_len, "held-out data: %s", pretrain_stream_error(r->eval));
             return -1;
         }
-        BertBatch b = as_model_batch(&r->batch);
+        BertBatch b = rank_slice(r, as_model_batch(&r->batch));
         char why[256];
         if (bert_check_batch(&r->model, &b, why, sizeof why) != 0) {
             snprintf(err, err_len, "held-out data: %s", why);
             return -1;
         }
+        if (b.B == 0) continue;
         bert_forward(&r->model, &b, false, 0);
         mlm_sum += r->model.mlm_loss * r->model.M;
         predictions += r->model.M;
@@ -279,6 +295,15 @@ static int evaluate(Run *r, EvalFigures *f, char *err, size_t err_len) {
         sequences += b.B;
         nsp_correct += r->model.nsp_correct;
     }
+    /* Each rank evaluated its rows: the figures of all are the sums. */
+    double sums[6] = {mlm_sum, (double)predictions, (double)mlm_correct, nsp_sum, (double)sequences,
+                      (double)nsp_correct};
+    if (dist_sum_doubles(r->dist, sums, 6) != 0) {
+        snprintf(err, err_len, "summing the held-out figures across %d ranks failed", r->dist->size);
+        return -1;
+    }
+    mlm_sum = sums[0], predictions = (long)sums[1], mlm_correct = (long)sums[2];
+    nsp_sum = sums[3], sequences = (long)sums[4], nsp_correct = (long)sums[5];
     f->mlm_loss = predictions ? mlm_sum / predictions : 0;
     f->mlm_acc = predictions ? (double)mlm_correct / predictions : 0;
     f->nsp_loss = sequences ? nsp_sum / sequences : 0;
@@ -377,7 +402,7 @@ static int set_up(Run *r, char *err, size_t err_len) {
     }
     char checkpoint_dir[4096] = "";
     if (o->resume && resolve_resume(o->resume, checkpoint_dir, sizeof checkpoint_dir, err, err_len) != 0) return -1;
-    if (make_directory_path(o->out_dir, err, err_len) != 0) return -1;
+    if (is_root(r) && make_directory_path(o->out_dir, err, err_len) != 0) return -1;
     if (open_data(r, err, err_len) != 0) return -1;
 
     if (o->resume) {
@@ -394,7 +419,8 @@ static int set_up(Run *r, char *err, size_t err_len) {
         if (bert_create(&r->model, &r->config, BERT_HEADS_PRETRAINING, 0, err, err_len) != 0) return -1;
         bert_init_weights(&r->model, o->seed);
     }
-    if (bert_reserve(&r->model, o->batch_size, o->max_seq_length, o->max_predictions, err, err_len) != 0) return -1;
+    int rows = (int)dist_max_rows(r->dist, o->batch_size);
+    if (bert_reserve(&r->model, rows, o->max_seq_length, o->max_predictions, err, err_len) != 0) return -1;
     TrainStepConfig tc = {
         .adamw = adamw_config_bert(), .peak_lr = (real)o->lr,
         .warmup_steps = o->warmup >= 0 ? o->warmup : o->steps / 10, .total_steps = o->steps,
@@ -404,6 +430,7 @@ static int set_up(Run *r, char *err, size_t err_len) {
     tc.adamw.max_grad_norm = (real)o->max_grad_norm;
     tc.adamw.bias_correction = o->bias_correction;
     if (train_step_init(&r->ts, &r->model, &tc, err, err_len) != 0) return -1;
+    if (data_parallel_attach(&r->data_parallel, r->dist, &r->ts, err, err_len) != 0) return -1;
 
     if (o->resume) {
         char path[4200];
@@ -425,16 +452,74 @@ static int set_up(Run *r, char *err, size_t err_len) {
         };
         if (pretrain_stream_restore(r->train, &s, err, err_len) != 0) return -1;
         snprintf(path, sizeof path, "%s/metrics.jsonl", o->out_dir);
-        if (truncate_metrics(path, r->ts.adam.step, err, err_len) != 0) return -1;
+        if (is_root(r) && truncate_metrics(path, r->ts.adam.step, err, err_len) != 0) return -1;
         say(r, "bert pretrain: resuming from %s at step %ld\n", checkpoint_dir, r->ts.adam.step);
     }
     char metrics[4200];
     snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", o->out_dir);
-    return progress_open(&r->progress, metrics, r->ts.adam.step, o->steps, err, err_len);
+    return progress_open(&r->progress, is_root(r) ? metrics : NULL, r->ts.adam.step, o->steps, err, err_len);
+}
+
+/* ---- ranks -------------------------------------------------------------------------- */
+
+static uint64_t fingerprint_string(uint64_t h, const char *text) {
+    return dist_fingerprint(h, text ? text : "", text ? strlen(text) + 1 : 1);
+}
+
+/* Every rank must train the same model on the same data with the same
+ * options, or the averaged gradient means nothing: compared at the start. */
+static int check_ranks_agree(Run *r, char *err, size_t err_len) {
+    const PretrainOptions *o = r->opt;
+    const DistContext *d = r->dist;
+    if (d->size == 1) return 0;
+    int64_t whole[] = {
+        o->steps, o->batch_size, o->grad_accum, o->warmup, o->max_seq_length, o->max_predictions,
+        o->save_every, o->eval_every, o->eval_batches, o->keep_checkpoints, o->stop_at_step,
+        o->whole_word_mask, o->bias_correction, o->prose, o->chapters, o->cased, (int64_t)o->seed,
+    };
+    double reals[] = {o->lr, o->masked_lm_prob, o->short_seq_prob, o->eval_fraction, o->weight_decay,
+                      o->max_grad_norm};
+    uint64_t h = dist_fingerprint(DIST_FINGERPRINT_SEED, whole, sizeof whole);
+    h = dist_fingerprint(h, reals, sizeof reals);
+    h = fingerprint_string(h, o->out_dir);
+    if (dist_check_agreement(d, "the options (seed, batch size, steps, learning rate, masking, --out)", &h,
+                             sizeof h, err, err_len) != 0)
+        return -1;
+    h = DIST_FINGERPRINT_SEED;
+    for (int i = 0; i < tokenizer_vocab_size(r->tok); i++) h = fingerprint_string(h, tokenizer_id_to_token(r->tok, i));
+    if (dist_check_agreement(d, "the vocabulary (--vocab)", &h, sizeof h, err, err_len) != 0) return -1;
+    int64_t data[] = {pretrain_stream_num_documents(r->train), r->eval ? pretrain_stream_num_documents(r->eval) : -1};
+    h = dist_fingerprint(DIST_FINGERPRINT_SEED, data, sizeof data);
+    PretrainStreamState at = pretrain_stream_state(r->train);
+    h = dist_fingerprint(h, &at, sizeof at);
+    for (int i = 0; i < o->n_corpus; i++) {
+        struct stat st;
+        int64_t size = stat(o->corpus[i], &st) == 0 ? (int64_t)st.st_size : -1;
+        h = dist_fingerprint(h, &size, sizeof size);
+    }
+    if (dist_check_agreement(d, "the training data (--corpus: its files, documents and position)", &h, sizeof h,
+                             err, err_len) != 0)
+        return -1;
+    h = dist_fingerprint(DIST_FINGERPRINT_SEED, r->model.params_memory, sizeof(real) * (size_t)r->model.num_params);
+    h = dist_fingerprint(h, &r->ts.adam.step, sizeof r->ts.adam.step);
+    return dist_check_agreement(d, "the model's weights (--config, the initialisation or the checkpoint resumed)",
+                                &h, sizeof h, err, err_len);
+}
+
+/* Before a save: the ranks still hold the same weights and drew the same
+ * batches (a rank whose data or arithmetic drifted would make rank 0's
+ * checkpoint describe a run that did not happen). */
+static int check_ranks_in_step(Run *r, char *err, size_t err_len) {
+    if (r->dist->size == 1) return 0;
+    uint64_t h = dist_fingerprint(r->batches_fingerprint, r->model.params_memory,
+                                  sizeof(real) * (size_t)r->model.num_params);
+    return dist_check_agreement(r->dist, "the weights or the batches drawn since the start", &h, sizeof h, err,
+                                err_len);
 }
 
 static void tear_down(Run *r) {
     progress_close(&r->progress);
+    data_parallel_free(&r->data_parallel);
     train_step_free(&r->ts);
     bert_free(&r->model);
     pretrain_batch_free(&r->batch);
@@ -456,7 +541,14 @@ static int next_training_batch(void *ctx, long step, int micro, BertBatch *batch
         snprintf(err, err_len, "training data: %s", pretrain_stream_error(r->train));
         return -1;
     }
-    *batch = as_model_batch(&r->batch);
+    BertBatch whole = as_model_batch(&r->batch);
+    if (r->dist->size > 1) {
+        size_t BT = (size_t)whole.B * (size_t)whole.T, BP = (size_t)whole.B * (size_t)whole.P;
+        uint64_t h = dist_fingerprint(r->batches_fingerprint, whole.input_ids, sizeof(int) * BT);
+        h = dist_fingerprint(h, whole.mlm_labels, sizeof(int) * BP);
+        r->batches_fingerprint = dist_fingerprint(h, whole.nsp_labels, sizeof(int) * (size_t)whole.B);
+    }
+    *batch = rank_slice(r, whole);
     *key = dropout_key(r, step, micro);
     return 0;
 }
@@ -478,7 +570,7 @@ static void report_step(Run *r, const TrainStepStats *s, double seconds, double 
              s->loss, s->mlm_loss, mlm_acc, s->nsp_loss, nsp_acc, s->lr,
              (double)(s->step - r->progress.first_step) * o->grad_accum * o->batch_size * o->max_seq_length /
                  (elapsed > 0 ? elapsed : 1));
-    if (o->log) progress_show(&r->progress, s->step, figures);
+    if (o->log && is_root(r)) progress_show(&r->progress, s->step, figures);
 }
 
 /* Held-out evaluation after update STEP: its metrics record and log line. */
@@ -490,7 +582,7 @@ static int report_evaluation(Run *r, long step, char *err, size_t err_len) {
              "{\"split\": \"eval\", \"step\": %ld, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g, \"nsp_loss\": %.6g, "
              "\"nsp_acc\": %.4g}", step, f.mlm_loss, f.mlm_acc, f.nsp_loss, f.nsp_acc);
     progress_record(&r->progress, record);
-    if (r->opt->log) {
+    if (r->opt->log && is_root(r)) {
         progress_done(&r->progress);
         fprintf(r->opt->log, "held-out at step %ld: mlm loss %.4f acc %.4f | nsp loss %.4f acc %.4f\n",
                 step, f.mlm_loss, f.mlm_acc, f.nsp_loss, f.nsp_acc);
@@ -498,37 +590,78 @@ static int report_evaluation(Run *r, long step, char *err, size_t err_len) {
     return 0;
 }
 
+/* A failure after set-up that not every rank shares (the data, a write on
+ * rank 0): the others would wait in the next collective for ever, so the
+ * failing rank says why and ends the job. The last checkpoint is intact:
+ * checkpoints are renamed into place whole. */
+static void end_job_on_failure(const Run *r, const char *err) {
+    if (r->dist->size == 1) return;
+    fprintf(stderr, "bert pretrain: rank %d of %d: %s; ending the job\n", r->dist->rank, r->dist->size, err);
+    dist_abort(r->dist, 1);
+}
+
 PretrainResult pretrain_run(const PretrainOptions *opt, char *err, size_t err_len) {
     Run run, *r = &run;
     memset(r, 0, sizeof *r);
     r->opt = opt;
+    r->alone.size = 1;
+    r->dist = opt->dist ? opt->dist : &r->alone;
     PretrainResult result = PRETRAIN_FAILED;
-    if (set_up(r, err, err_len) != 0) goto done;
+    bool failed = set_up(r, err, err_len) != 0;
+    bool root_failed;
+    if (dist_count_failures(r->dist, failed, &root_failed) > 0) {
+        /* One message: rank 0's when it failed (every rank usually fails alike). */
+        if (!failed || (root_failed && !is_root(r))) {
+            if (err_len) err[0] = 0;
+            result = PRETRAIN_FAILED_ELSEWHERE;
+        } else if (!is_root(r)) {
+            size_t len = strlen(err);
+            char mine[1024];
+            snprintf(mine, sizeof mine, "%.*s", (int)len, err);
+            snprintf(err, err_len, "rank %d of %d: %s", r->dist->rank, r->dist->size, mine);
+        }
+        goto done;
+    }
+    if (check_ranks_agree(r, err, err_len) != 0) {
+        if (!is_root(r)) { if (err_len) err[0] = 0; result = PRETRAIN_FAILED_ELSEWHERE; }
+        goto done;
+    }
 
     const PretrainOptions *o = opt;
     say(r, "bert pretrain: %ld parameters, %ld training documents, batch %d × %d (× %d accumulated), %ld steps\n",
         r->model.num_params, pretrain_stream_num_documents(r->train), o->batch_size, o->max_seq_length,
         o->grad_accum, o->steps);
+    if (r->dist->size > 1)
+        say(r, "bert pretrain: %d ranks, %ld sequences of each batch per rank at most, %d thread%s each\n",
+            r->dist->size, dist_max_rows(r->dist, o->batch_size), bert_threads(), bert_threads() == 1 ? "" : "s");
     double window_start = now_seconds();
     while (r->ts.adam.step < o->steps) {
         double t0 = now_seconds();
         TrainStepStats s;
         int rc = train_step(&r->ts, next_training_batch, r, &s, err, err_len);
         if (rc == TRAIN_STEP_NOT_FINITE) {
+            /* Decided on the summed loss and gradient: every rank stops here alike. */
             size_t len = strlen(err);
             snprintf(err + len, err_len - len, "; lower --lr or check the data");
+            if (!is_root(r)) { err[0] = 0; result = PRETRAIN_FAILED_ELSEWHERE; }
+            goto done;
         }
-        if (rc != TRAIN_STEP_OK) goto done;
+        if (rc != TRAIN_STEP_OK) { end_job_on_failure(r, err); goto done; }
         report_step(r, &s, now_seconds() - t0, window_start);
 
         bool last = s.step == o->steps;
-        bool stopping = (o->stop && *o->stop) || (o->stop_at_step > 0 && s.step >= o->stop_at_step);
+        bool stopping = dist_any(r->dist, (o->stop && *o->stop) || (o->stop_at_step > 0 && s.step >= o->stop_at_step));
         if (r->eval && ((o->eval_every > 0 && s.step % o->eval_every == 0) || last))
-            if (report_evaluation(r, s.step, err, err_len) != 0) goto done;
-        if ((o->save_every > 0 && s.step % o->save_every == 0) || last || stopping)
-            if (save_checkpoint(r, s.step, err, err_len) != 0) goto done;
+            if (report_evaluation(r, s.step, err, err_len) != 0) { end_job_on_failure(r, err); goto done; }
+        if ((o->save_every > 0 && s.step % o->save_every == 0) || last || stopping) {
+            if (check_ranks_in_step(r, err, err_len) != 0) {
+                if (!is_root(r)) { err[0] = 0; result = PRETRAIN_FAILED_ELSEWHERE; }
+                goto done;
+            }
+            if (is_root(r) && save_checkpoint(r, s.step, err, err_len) != 0) { end_job_on_failure(r, err); goto done; }
+        }
         if (stopping && !last) {
-            if (o->log) {
+            if (o->log && is_root(r)) {
                 progress_done(&r->progress);
                 fprintf(o->log, "bert pretrain: stopped at step %ld; checkpoint saved in %s/checkpoint-%ld; "
                         "continue with --resume %s\n", s.step, o->out_dir, s.step, o->out_dir);
@@ -537,7 +670,7 @@ PretrainResult pretrain_run(const PretrainOptions *opt, char *err, size_t err_le
             goto done;
         }
     }
-    if (o->log) {
+    if (o->log && is_root(r)) {
         progress_done(&r->progress);
         if (r->encode.invalid_bytes)
             fprintf(o->log, "bert pretrain: warning: %ld invalid UTF-8 bytes in the corpus were dropped\n",

@@ -51,6 +51,9 @@ int train_step(TrainStep *ts, TrainNextBatch next_batch, void *ctx, TrainStepSta
         BertBatch batch;
         uint64_t dropout_key = 0;
         if (next_batch(ctx, step, micro, &batch, &dropout_key, err, err_len) != 0) return TRAIN_STEP_BATCH_FAILED;
+        /* A rank's slice of a batch smaller than the ranks can be empty: it
+         * adds nothing, but still takes part in reduce_gradients. */
+        if (batch.B == 0) continue;
         /* Every id inside the model's tables, before any is looked up. */
         char why[256];
         if (bert_check_batch(m, &batch, why, sizeof why) != 0) {
@@ -60,10 +63,15 @@ int train_step(TrainStep *ts, TrainNextBatch next_batch, void *ctx, TrainStepSta
         bert_forward(m, &batch, true, dropout_key);
         /* The mean over micro-batches: each one's gradient is scaled by 1/accum. */
         bert_backward(m, (real)(1.0 / accum));
-        stats->loss += m->loss / accum;
-        stats->mlm_loss += m->mlm_loss / accum;
-        stats->nsp_loss += m->nsp_loss / accum;
-        stats->cls_loss += m->cls_loss / accum;
+        /* A slice's losses count by its share of the whole batch, as its
+         * gradient does (model.h BertBatch.first_row), so the ranks' figures
+         * sum to the whole batch's. A whole batch has shares 1. */
+        double sequence_share = batch.whole_rows > 0 ? (double)batch.B / (double)batch.whole_rows : 1.0;
+        double mlm_share = batch.whole_predictions > 0 ? (double)m->M / (double)batch.whole_predictions : 1.0;
+        stats->mlm_loss += m->mlm_loss * mlm_share / accum;
+        stats->nsp_loss += m->nsp_loss * sequence_share / accum;
+        stats->cls_loss += m->cls_loss * sequence_share / accum;
+        stats->loss += (m->mlm_loss * mlm_share + m->nsp_loss * sequence_share + m->cls_loss * sequence_share) / accum;
         stats->sequences += batch.B;
         stats->mlm_predictions += m->M;
         stats->mlm_correct += m->mlm_correct;
@@ -74,7 +82,7 @@ int train_step(TrainStep *ts, TrainNextBatch next_batch, void *ctx, TrainStepSta
     /* Seam (a): data-parallel gradient averaging, between the last backward
      * and everything that reads the gradients or the loss. */
     if (ts->hooks.reduce_gradients &&
-        ts->hooks.reduce_gradients(ts->hooks.ctx, m->grads_memory, m->num_params, stats, err, err_len) != 0)
+        ts->hooks.reduce_gradients(ts->hooks.reduce_ctx, m->grads_memory, m->num_params, stats, err, err_len) != 0)
         return TRAIN_STEP_HOOK_FAILED;
 
     if (!isfinite(stats->loss)) {
@@ -94,6 +102,6 @@ int train_step(TrainStep *ts, TrainNextBatch next_batch, void *ctx, TrainStepSta
     }
 
     /* Seam (b): whatever derives from the updated weights (a bf16 copy). */
-    if (ts->hooks.after_update) ts->hooks.after_update(ts->hooks.ctx, m->params_memory, m->num_params);
+    if (ts->hooks.after_update) ts->hooks.after_update(ts->hooks.update_ctx, m->params_memory, m->num_params);
     return TRAIN_STEP_OK;
 }

@@ -1,0 +1,299 @@
+/* test_mpi.c — data-parallel training under mpirun, end to end: `bert
+ * pretrain` and `bert finetune` on two ranks against one process with the
+ * same global batch, an exact resume on two ranks, ranks that disagree, and a
+ * rank that fails alone. Runs in the builds linked with Open MPI (f32, f64)
+ * when mpirun is installed; the others skip with a message. What makes the
+ * ranks agree with one process (a batch cut into slices has the whole
+ * batch's gradient) is tested in one process in test_distributed.c. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <cJSON.h>
+#include "test_util.h"
+#include "tmpdir.h"
+#include "io/fileio.h"
+#include "io/safetensors.h"
+#include "train/distributed.h"
+
+/* Parameters of two runs agree to this relative L2 distance, per tensor: the
+ * ranks add the same numbers in another order, and AdamW's first steps
+ * (m/√v ≈ ±1) pass small differences on almost unchanged. */
+#ifdef BERT_DOUBLE
+#define PARAMS_RTOL 1e-10
+#else
+#define PARAMS_RTOL 1e-5
+#endif
+
+static bool mpi_usable(const char *test) {
+    if (!dist_available()) {
+        printf("%s: skipped: this build has no MPI (the sanitizer builds run one process)\n", test);
+        return false;
+    }
+    if (system("command -v mpirun >/dev/null 2>&1") != 0) {
+        printf("%s: skipped: mpirun not found (apt-get install openmpi-bin)\n", test);
+        return false;
+    }
+    return true;
+}
+
+/* Runs a shell command with stdout and stderr into LOG; returns its exit status. */
+static int run_logged(const char *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run_logged(const char *log, const char *fmt, ...) {
+    char command[8192], line[8400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(command, sizeof command, fmt, ap);
+    va_end(ap);
+    snprintf(line, sizeof line, "( %s ) >%s 2>&1", command, log);
+    int status = system(line);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void remove_tree(const char *dir) {
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    ck_assert_int_eq(system(command), 0);
+}
+
+static char *slurp(const char *path) {
+    char *data = NULL, err[256];
+    size_t len = 0;
+    ck_assert_msg(read_whole_file(path, &data, &len, err, sizeof err) == 0, "%s", err);
+    return data;
+}
+
+static int count_of(const char *haystack, const char *needle) {
+    int n = 0;
+    for (const char *p = haystack; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+#define MPIRUN "timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2"
+
+/* Every tensor of A's model.safetensors within PARAMS_RTOL of B's (or equal
+ * bit for bit when exact). */
+static void assert_same_weights_within(const char *dir_a, const char *dir_b, bool exact, double rtol) {
+    char path_a[512], path_b[512], err[512];
+    snprintf(path_a, sizeof path_a, "%s/model.safetensors", dir_a);
+    snprintf(path_b, sizeof path_b, "%s/model.safetensors", dir_b);
+    SafeTensors *a = safetensors_open(path_a, err, sizeof err);
+    ck_assert_msg(a, "%s", err);
+    SafeTensors *b = safetensors_open(path_b, err, sizeof err);
+    ck_assert_msg(b, "%s", err);
+    ck_assert_int_eq(safetensors_count(a), safetensors_count(b));
+    double worst = 0;
+    const char *worst_name = "";
+    for (int i = 0; i < safetensors_count(a); i++) {
+        const SafeTensorInfo *ta = safetensors_info(a, i);
+        const SafeTensorInfo *tb = safetensors_find(b, ta->name);
+        ck_assert_msg(tb && tb->numel == ta->numel, "%s: %s missing or of another size", path_b, ta->name);
+        if (ta->dtype != ST_F32 && ta->dtype != ST_F64) continue;
+        /* The attention key bias's exact gradient is 0 (it adds q·b to every
+         * score of a query alike, and softmax ignores a shift,
+         * docs/attention.md): what it gets is rounding noise, which AdamW
+         * scales up to ±lr a step, so two sums in another order differ
+         * there by design. Only an exact comparison includes it. */
+        if (!exact && strstr(ta->name, "attention.self.key.bias")) continue;
+        real *va = malloc(sizeof(real) * (size_t)ta->numel), *vb = malloc(sizeof(real) * (size_t)ta->numel);
+        ck_assert(va && vb);
+        ck_assert_msg(safetensors_read_real(a, ta->name, va, ta->ndim, ta->shape, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(safetensors_read_real(b, ta->name, vb, tb->ndim, tb->shape, err, sizeof err) == 0, "%s", err);
+        if (exact) ck_assert_msg(memcmp(va, vb, sizeof(real) * (size_t)ta->numel) == 0, "%s differs", ta->name);
+        double diff = 0, norm = 0;
+        for (int64_t k = 0; k < ta->numel; k++) {
+            diff += ((double)va[k] - vb[k]) * ((double)va[k] - vb[k]);
+            norm += (double)va[k] * va[k];
+        }
+        double rel = norm > 0 ? sqrt(diff / norm) : sqrt(diff);
+        if (rel > worst) worst = rel, worst_name = ta->name;
+        free(va);
+        free(vb);
+    }
+    printf("  %s vs %s: worst relative L2 difference %.2e (%s)\n", dir_a, dir_b, worst, worst_name);
+    ck_assert_msg(worst <= rtol, "%s differs by %.3g relative (> %.0e)", worst_name, worst, rtol);
+    safetensors_close(a);
+    safetensors_close(b);
+}
+
+static void assert_same_weights(const char *dir_a, const char *dir_b, bool exact) {
+    assert_same_weights_within(dir_a, dir_b, exact, PARAMS_RTOL);
+}
+
+/* The value of KEY in the last metrics.jsonl record of SPLIT. */
+static double last_metric(const char *run, const char *split, const char *key) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+    char *text = slurp(path);
+    double value = NAN;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *record = cJSON_Parse(line);
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(record, "split");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(record, key);
+        if (cJSON_IsString(s) && strcmp(s->valuestring, split) == 0 && cJSON_IsNumber(v)) value = v->valuedouble;
+        cJSON_Delete(record);
+    }
+    free(text);
+    ck_assert_msg(!isnan(value), "%s: no %s record with %s", path, split, key);
+    return value;
+}
+
+/* A vocabulary learnt from the sample corpus and a 2-layer model with
+ * BERT's dropout, in DIR. */
+static void write_model_files(const char *dir, const char *bert) {
+    char log[128];
+    snprintf(log, sizeof log, "%s/vocab.log", dir);
+    ck_assert_int_eq(run_logged(log, "%s vocab --corpus data/sample_corpus.txt --size 400 --out %s/vocab.txt --quiet",
+                                bert, dir), 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "{\"vocab_size\": 400, \"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2,"
+               " \"intermediate_size\": 64, \"max_position_embeddings\": 64}\n");
+    fclose(f);
+}
+
+/* Pretraining options shared by the runs compared: a global batch of 7 (cut
+ * 3 + 4 on two ranks), two micro-batches per step, dropout on. */
+#define PRETRAIN_ARGS "pretrain --config %s/config.json --vocab %s/vocab.txt --corpus data/sample_corpus.txt " \
+    "--batch-size 7 --grad-accum 2 --max-seq-length 32 --max-predictions 5 --eval-every 4 --eval-batches 2 " \
+    "--save-every 2 --quiet"
+
+START_TEST(pretraining_on_two_ranks_matches_one_process) {
+    if (!mpi_usable("pretraining_on_two_ranks_matches_one_process")) return;
+    char dir[64], log[128], one[128], two[128], resumed[128];
+    tmpdir_create(dir, "mpi-pretrain");
+    const char *bert = bert_program_path();
+    write_model_files(dir, bert);
+    snprintf(log, sizeof log, "%s/run.log", dir);
+    snprintf(one, sizeof one, "%s/one", dir);
+    snprintf(two, sizeof two, "%s/two", dir);
+    snprintf(resumed, sizeof resumed, "%s/resumed", dir);
+    ck_assert_msg(run_logged(log, "%s " PRETRAIN_ARGS " --steps 4 --out %s --threads 2", bert, dir, dir, one) == 0,
+                  "%s", slurp(log));
+    ck_assert_msg(run_logged(log, MPIRUN " %s " PRETRAIN_ARGS " --steps 4 --out %s", bert, dir, dir, two) == 0,
+                  "%s", slurp(log));
+    assert_same_weights(one, two, false);
+    double loss_one = last_metric(one, "train", "loss"), loss_two = last_metric(two, "train", "loss");
+    ck_assert_msg(fabs(loss_one - loss_two) <= 1e-5 * fabs(loss_one), "train loss %.9g vs %.9g", loss_one, loss_two);
+    double eval_one = last_metric(one, "eval", "mlm_loss"), eval_two = last_metric(two, "eval", "mlm_loss");
+    ck_assert_msg(fabs(eval_one - eval_two) <= 1e-5 * fabs(eval_one), "held-out loss %.9g vs %.9g", eval_one,
+                  eval_two);
+
+    /* Stopped at step 2 and resumed on two ranks: bit for bit the straight
+     * run in the float build (checkpoints hold F32, so the double build's
+     * resume rounds the weights once: within PARAMS_RTOL·1e3 there). */
+    ck_assert_int_eq(run_logged(log, MPIRUN " %s " PRETRAIN_ARGS " --steps 4 --out %s --stop-at 2", bert, dir, dir,
+                                resumed), 128);
+    ck_assert_msg(run_logged(log, MPIRUN " %s " PRETRAIN_ARGS " --steps 4 --resume %s", bert, dir, dir, resumed) == 0,
+                  "%s", slurp(log));
+#ifdef BERT_DOUBLE
+    assert_same_weights_within(two, resumed, false, 1e-6);
+#else
+    assert_same_weights(two, resumed, true);
+#endif
+    remove_tree(dir);
+}
+END_TEST
+
+START_TEST(finetuning_on_two_ranks_matches_one_process) {
+    if (!mpi_usable("finetuning_on_two_ranks_matches_one_process")) return;
+    char dir[64], log[128], one[128], two[128], base[128];
+    tmpdir_create(dir, "mpi-finetune");
+    const char *bert = bert_program_path();
+    write_model_files(dir, bert);
+    snprintf(log, sizeof log, "%s/run.log", dir);
+    snprintf(base, sizeof base, "%s/base", dir);
+    snprintf(one, sizeof one, "%s/one", dir);
+    snprintf(two, sizeof two, "%s/two", dir);
+    ck_assert_int_eq(run_logged(log, "%s " PRETRAIN_ARGS " --steps 2 --out %s --threads 1", bert, dir, dir, base), 0);
+    /* 40 training rows in batches of 3: the last batch has 1 row, so one
+     * rank's slice is empty; 12 dev rows are evaluated 6 + 6. */
+    const char *args = "finetune --init %s --train tests/data/finetune_train.csv --dev tests/data/finetune_dev.csv "
+                       "--text-column text --label-column label --epochs 2 --batch-size 3 --max-seq-length 32 "
+                       "--log-steps 1 --lr 1e-4";
+    char command[2048];
+    snprintf(command, sizeof command, args, base);
+    ck_assert_msg(run_logged(log, "%s %s --out %s --threads 2", bert, command, one) == 0, "%s", slurp(log));
+    ck_assert_msg(run_logged(log, MPIRUN " %s %s --out %s", bert, command, two) == 0, "%s", slurp(log));
+    assert_same_weights(one, two, false);
+    double acc_one = last_metric(one, "eval", "accuracy"), acc_two = last_metric(two, "eval", "accuracy");
+    ck_assert(acc_one == acc_two);
+    double loss_one = last_metric(one, "eval", "loss"), loss_two = last_metric(two, "eval", "loss");
+    ck_assert_msg(fabs(loss_one - loss_two) <= 1e-5 * fabs(loss_one), "dev loss %.9g vs %.9g", loss_one, loss_two);
+    remove_tree(dir);
+}
+END_TEST
+
+/* Ranks started with different seeds: one message, from rank 0, naming
+ * what differs, and no run directory written beyond its creation. */
+START_TEST(ranks_that_disagree_stop_with_one_message) {
+    if (!mpi_usable("ranks_that_disagree_stop_with_one_message")) return;
+    char dir[64], log[128], run[128];
+    tmpdir_create(dir, "mpi-disagree");
+    const char *bert = bert_program_path();
+    write_model_files(dir, bert);
+    snprintf(log, sizeof log, "%s/run.log", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    int status = run_logged(log, "timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 %s " PRETRAIN_ARGS
+                            " --steps 4 --out %s --seed 1 : -np 1 %s " PRETRAIN_ARGS " --steps 4 --out %s --seed 2",
+                            bert, dir, dir, run, bert, dir, dir, run);
+    char *out = slurp(log);
+    ck_assert_msg(status != 0 && status != 124, "exit %d:\n%s", status, out);
+    ck_assert_msg(count_of(out, "bert pretrain: rank 1 and rank 0 differ in the options") == 1, "%s", out);
+    ck_assert_msg(count_of(out, "bert pretrain:") == 1, "more than one message:\n%s", out);
+    char path[256];
+    snprintf(path, sizeof path, "%s/checkpoint-2", run);
+    struct stat st;
+    ck_assert_msg(stat(path, &st) != 0, "a checkpoint was written");
+    free(out);
+    remove_tree(dir);
+}
+END_TEST
+
+/* Rank 0 cannot write checkpoint 4 (its temporary directory's name is taken
+ * by a file): the job ends, rather than the other rank waiting for ever, and
+ * checkpoint 2 is intact. */
+START_TEST(a_rank_that_fails_alone_ends_the_job) {
+    if (!mpi_usable("a_rank_that_fails_alone_ends_the_job")) return;
+    char dir[64], log[128], run[128], path[256];
+    tmpdir_create(dir, "mpi-fail");
+    const char *bert = bert_program_path();
+    write_model_files(dir, bert);
+    snprintf(log, sizeof log, "%s/run.log", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    ck_assert_int_eq(mkdir(run, 0777), 0);
+    snprintf(path, sizeof path, "%s/.checkpoint-4.tmp", run);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    int status = run_logged(log, MPIRUN " %s " PRETRAIN_ARGS " --steps 6 --out %s", bert, dir, dir, run);
+    char *out = slurp(log);
+    ck_assert_msg(status != 0 && status != 124, "exit %d (124: it hung):\n%s", status, out);
+    ck_assert_msg(strstr(out, "bert pretrain: rank 0 of 2:") && strstr(out, ".checkpoint-4.tmp"), "%s", out);
+    free(out);
+    char checkpoint[256];
+    snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint-2", run);
+    snprintf(log, sizeof log, "%s/resume.log", dir);
+    unlink(path);
+    ck_assert_msg(run_logged(log, "%s " PRETRAIN_ARGS " --steps 6 --resume %s --threads 1", bert, dir, dir,
+                             checkpoint) == 0, "%s", slurp(log));
+    remove_tree(dir);
+}
+END_TEST
+
+Suite *mpi_suite(void) {
+    Suite *s = suite_create("mpi");
+    TCase *tc = tcase_create("mpirun");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, pretraining_on_two_ranks_matches_one_process);
+    tcase_add_test(tc, finetuning_on_two_ranks_matches_one_process);
+    tcase_add_test(tc, ranks_that_disagree_stop_with_one_message);
+    tcase_add_test(tc, a_rank_that_fails_alone_ends_the_job);
+    suite_add_tcase(s, tc);
+    return s;
+}
