@@ -24,3 +24,7 @@ fi
 echo "== tokenizer (encoding on 1 and all threads; vocabulary training)"
 ./bert bench-tokenizer --vocab "$DATA/bert-tiny/vocab.txt" \
     --corpus "$DATA"/gutenberg/*.txt "$DATA"/wikipedia/enwiki-sample-*.txt "$DATA"/wikitext/wiki.test.raw
+
+# Data-parallel pretraining: 1 rank × all cores against 2 ranks (skips
+# itself without mpirun or the shared data).
+sh bench/distributed.sh

@@ -334,9 +334,10 @@ static int flag_in(const char *help, const char *flag) {
 }
 
 /* Flags of other programs that the docs name: demo.sh, bench/compare.sh,
- * update-alternatives, bench/pretraining_probe.py. */
+ * update-alternatives, bench/pretraining_probe.py, mpirun. */
 static const char *other_flags[] = { "--sample", "--plain-blas", "--display", "--task",
-                                     "--tensors", "--rare" };
+                                     "--tensors", "--rare", "--allow-run-as-root", "--oversubscribe",
+                                     "--hostfile", "--map-by", "--bind-to" };
 
 static int command_index(const char *s, size_t len) {
     for (int i = 0; i < n_commands; i++)

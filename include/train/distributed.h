@@ -120,6 +120,7 @@ int grad_allreduce_finish(GradAllreduce *g, char *err, size_t err_len);
 typedef struct {
     GradAllreduce grads;
     const DistContext *dist;
+    double last_reduce_seconds;   /* wall time of the last step's sums (the allreduce's share of a step) */
 } DataParallel;
 
 int data_parallel_attach(DataParallel *dp, const DistContext *d, TrainStep *ts, char *err, size_t err_len);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "train/distributed.h"
+#include "train/progress.h"
 
 #ifdef BERT_MPI
 #include <mpi.h>
@@ -222,6 +223,7 @@ long dist_max_rows(const DistContext *d, long B) { return (B + d->size - 1) / d-
  * slice's share of the whole batch's, so sums are the whole batch's. */
 static int reduce_step(void *ctx, real *grads, long n, TrainStepStats *stats, char *err, size_t err_len) {
     DataParallel *dp = ctx;
+    double start = now_seconds();
     if (grad_allreduce_finish(&dp->grads, err, err_len) != 0) return -1;
     double figures[9] = {
         stats->loss, stats->mlm_loss, stats->nsp_loss, stats->cls_loss, (double)stats->sequences,
@@ -241,6 +243,7 @@ static int reduce_step(void *ctx, real *grads, long n, TrainStepStats *stats, ch
     stats->mlm_correct = (long)figures[6];
     stats->nsp_correct = (long)figures[7];
     stats->cls_correct = (long)figures[8];
+    dp->last_reduce_seconds = now_seconds() - start;
     return 0;
 }
 

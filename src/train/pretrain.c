@@ -564,6 +564,12 @@ static void report_step(Run *r, const TrainStepStats *s, double seconds, double 
              "{\"split\": \"train\", \"step\": %ld, \"loss\": %.6g, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g, "
              "\"nsp_loss\": %.6g, \"nsp_acc\": %.4g, \"lr\": %.6g, \"grad_norm\": %.6g, \"tokens_per_s\": %.1f}",
              s->step, s->loss, s->mlm_loss, mlm_acc, s->nsp_loss, nsp_acc, s->lr, s->grad_norm, tokens_per_s);
+    if (r->dist->size > 1) {
+        /* The gradient sum's share of the step (docs/distributed.md). */
+        size_t len = strlen(record) - 1;
+        snprintf(record + len, sizeof record - len, ", \"ranks\": %d, \"allreduce_ms\": %.2f}", r->dist->size,
+                 1e3 * r->data_parallel.last_reduce_seconds);
+    }
     progress_record(&r->progress, record);
     double elapsed = now_seconds() - window_start;
     snprintf(figures, sizeof figures, "loss %.3f | mlm %.3f acc %.3f | nsp %.3f acc %.2f | lr %.2e | %.0f tok/s",
