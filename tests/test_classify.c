@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "test_util.h"
+#include "train/adamw.h"
+#include "train/trainer_state.h"
+#include "io/run_dir.h"
 #include "tmpdir.h"
 #include "train/classify.h"
 #include "io/fileio.h"
@@ -589,6 +592,79 @@ START_TEST(finetune_errors_are_clear) {
 }
 END_TEST
 
+/* OUT and its run: 300 distinct labels train and save (no limit below
+ * BERT_MAX_LABELS, no temporary left); an earlier run is refused without
+ * --resume or --overwrite, and --overwrite starts again; a directory another
+ * run holds is refused, naming the holder; a damaged trainer state is refused. */
+START_TEST(finetune_guards_its_run_directory) {
+    char out[64], err[1024], csv[64];
+    tmpdir_create(out, "ft-guard");
+    size_t cap = 300 * 32, n = (size_t)snprintf(NULL, 0, "text,label\n");
+    char *rows = malloc(cap);
+    n = (size_t)snprintf(rows, cap, "text,label\n");
+    for (int i = 0; i < 300; i++) n += (size_t)snprintf(rows + n, cap - n, "hello world,class%03d\n", i);
+    write_temp_file(csv, rows, n, ".csv");
+    free(rows);
+    FinetuneOptions o = tiny_options(out);
+    o.train_path = o.dev_path = csv;
+    o.epochs = 1;
+    o.batch_size = 64;
+    FinetuneResult res;
+    ck_assert_msg(classify_finetune(&o, &res, err, sizeof err) == 0, "%s", err);
+    char name[256];
+    char path[160];
+    snprintf(path, sizeof path, "%s/best.tmp", out);
+    struct stat st;
+    ck_assert_msg(stat(path, &st) != 0, "best.tmp left behind");
+    snprintf(path, sizeof path, "%s/config.json", out);
+    char *config;
+    size_t len;
+    ck_assert(read_whole_file(path, &config, &len, err, sizeof err) == 0);
+    ck_assert_msg(strstr(config, "\"class299\""), "config.json lacks label 299");
+    free(config);
+
+    ck_assert_int_eq(classify_finetune(&o, &res, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "already holds a run (checkpoint-last)") && strstr(err, "--overwrite"), "%s", err);
+    o.overwrite = true;
+    ck_assert_msg(classify_finetune(&o, &res, err, sizeof err) == 0, "%s", err);
+
+    RunDirLock other;
+    ck_assert_msg(run_dir_lock(&other, out, "bert finetune", err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(classify_finetune(&o, &res, err, sizeof err), -1);
+    snprintf(name, sizeof name, "pid %ld on ", (long)getpid());
+    ck_assert_msg(strstr(err, "is in use by another run") && strstr(err, name), "%s", err);
+    run_dir_unlock(&other);
+
+    /* checkpoint-last says epoch 7 of a 1-epoch run */
+    char state[160];
+    snprintf(state, sizeof state, "%s/checkpoint-last/trainer_state.safetensors", out);
+    AdamWState adam;
+    SafeTensors *file = safetensors_open(state, err, sizeof err);
+    ck_assert_msg(file, "%s", err);
+    ck_assert(adamw_state_init(&adam, (long)safetensors_find(file, "adamw.m")->numel) == 0);
+    safetensors_close(file);
+    static const char *const keys[] = {"step", "epoch", "batch_in_epoch", "best_metric_bits", "best_epoch", "seed",
+                                       "train_examples", "batch_size", "epochs"};
+    uint64_t values[9], *outputs[9];
+    for (int k = 0; k < 9; k++) outputs[k] = &values[k];
+    ck_assert_msg(trainer_state_load(state, &adam, keys, outputs, 9, err, sizeof err) == 0, "%s", err);
+    values[1] = 7;
+    TrainerValues tv = { .count = 0 };
+    for (int k = 0; k < 9; k++) trainer_values_set(&tv, keys[k], values[k]);
+    ck_assert(trainer_state_save(state, &adam, &tv, err, sizeof err) == 0);
+    adamw_state_free(&adam);
+    o.overwrite = false;
+    o.resume = true;
+    o.from_scratch = false;
+    ck_assert_int_eq(classify_finetune(&o, &res, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "'epoch' does not fit the run"), "%s", err);
+    unlink(csv);
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf %s", out);
+    ck_assert_int_eq(system(command), 0);
+}
+END_TEST
+
 /* Without --dev: a seeded held-out split (10% of 40 = 4 dev rows). */
 START_TEST(held_out_split_without_dev) {
     char out[64], err[1024];
@@ -622,6 +698,7 @@ Suite *classify_suite(void) {
     tcase_add_test(tc, predict_reproduces_reference_classifier);
     tcase_add_test(tc, finetune_errors_are_clear);
     tcase_add_test(tc, held_out_split_without_dev);
+    tcase_add_test(tc, finetune_guards_its_run_directory);
     suite_add_tcase(s, tc);
     return s;
 }

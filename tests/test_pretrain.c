@@ -11,6 +11,11 @@
 #include <unistd.h>
 #include "test_util.h"
 #include "train/pretrain.h"
+#include "io/run_dir.h"
+#include "io/safetensors.h"
+#include "train/trainer_state.h"
+#include "train/adamw.h"
+#include <math.h>
 #include "io/fileio.h"
 #include "io/checkpoint.h"
 #include "model/model.h"
@@ -220,6 +225,9 @@ START_TEST(pretrain_reports_bad_inputs) {
     ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
     ck_assert_msg(strstr(err, "empty.txt") != NULL, "%s", err);
     o.corpus = f.corpus_list;
+    /* Refused runs leave nothing behind: the directory is made once everything is checked. */
+    struct stat st;
+    ck_assert_msg(stat(out, &st) != 0, "%s was created by runs that were refused", out);
 
     /* resuming from a directory with no checkpoint */
     o.resume = f.root;
@@ -241,11 +249,103 @@ START_TEST(pretrain_reports_bad_inputs) {
     ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
     ck_assert_msg(strstr(err, "model.safetensors") != NULL, "%s", err);
 
-    /* options out of range */
+    /* options out of range, with --overwrite: refused before the earlier run is touched */
     o = fixture_options(&f, out);
+    o.overwrite = true;
     o.max_seq_length = 64;   /* > max_position_embeddings 32 */
     ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
     ck_assert_msg(strstr(err, "max_position_embeddings") != NULL, "%s", err);
+    snprintf(path, sizeof path, "%s/checkpoint-2", out);
+    ck_assert_msg(stat(path, &st) == 0, "a refused --overwrite deleted the earlier run");
+    remove_tree(f.root);
+}
+END_TEST
+
+/* --out naming an earlier run: refused without --resume or --overwrite;
+ * --overwrite starts again with one run's metrics; a directory another run
+ * holds is refused, naming the holder; a damaged trainer state is refused. */
+START_TEST(pretrain_guards_its_run_directory) {
+    Fixture f;
+    fixture_open(&f);
+    char out[128], err[512], path[256];
+    snprintf(out, sizeof out, "%s/run", f.root);
+    PretrainOptions o = fixture_options(&f, out);
+    o.steps = 2;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "already holds a run") && strstr(err, "--overwrite") && strstr(err, "--resume"),
+                  "%s", err);
+
+    o.overwrite = true;
+    o.steps = 4;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+    size_t len;
+    snprintf(path, sizeof path, "%s/metrics.jsonl", out);
+    char *metrics = read_file(path, &len);
+    int step_one = 0;
+    for (const char *p = metrics; (p = strstr(p, "\"step\": 1,")); p++) step_one++;
+    ck_assert_msg(step_one == 1, "metrics.jsonl holds %d records of step 1 (two runs mixed):\n%s", step_one, metrics);
+    free(metrics);
+    snprintf(path, sizeof path, "%s/checkpoint-2", out);
+    struct stat st;
+    ck_assert(stat(path, &st) == 0);
+
+    /* Another run holds the directory (a lock taken here stands for it). */
+    RunDirLock other;
+    ck_assert_msg(run_dir_lock(&other, out, "bert pretrain", err, sizeof err) == 0, "%s", err);
+    o.overwrite = false;
+    o.resume = out;
+    o.steps = 6;
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %ld on ", (long)getpid());
+    ck_assert_msg(strstr(err, "is in use by another run") && strstr(err, pid), "%s", err);
+    run_dir_unlock(&other);
+
+    /* Tampered trainer states: a negative step, a step past --steps, a
+     * stream position inside a line (byte 7 is inside the first line), a
+     * NaN moment. Each is the saved state rewritten with one value changed. */
+    char state[256];
+    snprintf(state, sizeof state, "%s/checkpoint-4/trainer_state.safetensors", out);
+    char *original = read_file(state, &len);
+    static const char *const keys[] = {
+        "batch_size", "grad_accum", "max_seq_length", "max_predictions", "seed", "stream.file",
+        "stream.offset", "stream.epoch", "stream.shard_rng", "stream.next_instance", "stream.rng",
+    };
+    enum { N_KEYS = sizeof keys / sizeof keys[0], OFFSET_KEY = 6 };
+    SafeTensors *file = safetensors_open(state, err, sizeof err);
+    ck_assert_msg(file, "%s", err);
+    long n_params = (long)safetensors_find(file, "adamw.m")->numel;
+    safetensors_close(file);
+    struct { long step; uint64_t offset; bool nan_moment; const char *expect; } tampered[] = {
+        {-5, 0, false, "not a non-negative integer"},
+        {99999, 0, false, "past --steps 6"},
+        {4, 7, false, "inside a line"},
+        {4, 0, true, "the optimizer state is damaged"},
+    };
+    for (size_t c = 0; c < sizeof tampered / sizeof tampered[0]; c++) {
+        AdamWState adam;
+        uint64_t values[N_KEYS], *outputs[N_KEYS];
+        for (int k = 0; k < N_KEYS; k++) outputs[k] = &values[k];
+        ck_assert(adamw_state_init(&adam, n_params) == 0);
+        ck_assert(atomic_write_file(state, original, len, err, sizeof err) == 0);
+        ck_assert_msg(trainer_state_load(state, &adam, keys, outputs, N_KEYS, err, sizeof err) == 0, "%s", err);
+        adam.step = tampered[c].step;
+        if (tampered[c].offset) values[OFFSET_KEY] = tampered[c].offset;
+        if (tampered[c].nan_moment) adam.v[3] = NAN;
+        TrainerValues tv = { .count = 0 };
+        for (int k = 0; k < N_KEYS; k++) trainer_values_set(&tv, keys[k], values[k]);
+        ck_assert_msg(trainer_state_save(state, &adam, &tv, err, sizeof err) == 0, "%s", err);
+        adamw_state_free(&adam);
+        snprintf(path, sizeof path, "%s/checkpoint-4", out);
+        o.resume = path;
+        ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+        ck_assert_msg(strstr(err, tampered[c].expect), "case %zu: %s", c, err);
+    }
+    ck_assert(atomic_write_file(state, original, len, err, sizeof err) == 0);
+    free(original);
+    o.resume = out;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
     remove_tree(f.root);
 }
 END_TEST
@@ -257,6 +357,7 @@ Suite *pretrain_suite(void) {
     tcase_add_test(tc, pretrain_resume_is_bit_exact);
     tcase_add_test(tc, pretrain_learns_and_writes_a_loadable_checkpoint);
     tcase_add_test(tc, pretrain_reports_bad_inputs);
+    tcase_add_test(tc, pretrain_guards_its_run_directory);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -27,7 +27,20 @@ static void show_progress(void *ctx, long step, long total, const char *figures)
     progress_show(p, step, figures);
 }
 
-static void record_metrics(void *ctx, const char *json) { progress_record(ctx, json); }
+/* OUT/metrics.jsonl is opened at the first record, once the run has been
+ * checked and OUT made and locked (classify_finetune), so a refused run
+ * leaves nothing behind. */
+static const char *metrics_path_for_records = NULL;
+static void record_metrics(void *ctx, const char *json) {
+    Progress *p = ctx;
+    if (!p->metrics && metrics_path_for_records) {
+        p->metrics = fopen(metrics_path_for_records, "a");
+        if (!p->metrics) fprintf(stderr, "bert finetune: warning: %s: cannot open for appending; "
+                                         "no metrics are recorded\n", metrics_path_for_records);
+        metrics_path_for_records = NULL;
+    }
+    progress_record(p, json);
+}
 
 static const char summary[] =
     "Fine-tunes BERT for sequence classification (BertForSequenceClassification) on a CSV/TSV file\n"
@@ -46,7 +59,7 @@ int cmd_finetune(int argc, char **argv) {
     FinetuneOptions o = finetune_defaults();
     const char *init = NULL, *config = NULL, *vocab = NULL, *train = NULL, *dev = NULL, *text = NULL,
                *pair = NULL, *label = NULL, *out = NULL, *resume = NULL, *metric = "accuracy";
-    bool from_scratch = false;
+    bool from_scratch = false, overwrite = false;
     long epochs = o.epochs, batch = o.batch_size, msl = o.max_seq_length, seed = (long)o.seed,
          threads = 0, save_steps = o.save_steps, log_steps = o.log_steps;
     double lr = o.lr, warmup = o.warmup_fraction, wd = o.weight_decay, dev_fraction = o.dev_fraction;
@@ -63,6 +76,7 @@ int cmd_finetune(int argc, char **argv) {
         { "--label-column", OPT_STRING, &label, "column with the label", true, 0, 0 },
         { "--out", OPT_STRING, &out, "output directory", false, 0, 0 },
         { "--resume", OPT_STRING, &resume, "continue the run in this directory (from checkpoint-last)", false, 0, 0 },
+        { "--overwrite", OPT_FLAG, &overwrite, "--out holds an earlier run: delete its checkpoints, metrics and model and start again", false, 0, 0 },
         { "--lr", OPT_REAL, &lr, "peak learning rate", false, 0, 0 },
         { "--warmup", OPT_REAL, &warmup, "fraction of steps with linear warmup", false, 0, 0 },
         { "--weight-decay", OPT_REAL, &wd, "AdamW weight decay", false, 0, 0 },
@@ -83,6 +97,10 @@ int cmd_finetune(int argc, char **argv) {
         return 2;
     }
     if (!out) out = resume;
+    if (resume && overwrite) {
+        fprintf(stderr, "bert finetune: --resume continues the run in %s and --overwrite deletes it: give one\n", out);
+        return 2;
+    }
     if (!out) { fprintf(stderr, "bert finetune: give --out DIR (see bert finetune --help)\n"); return 2; }
     if (!resume && !from_scratch == !init) {
         fprintf(stderr, "bert finetune: give exactly one of --init DIR and --from-scratch (see bert finetune --help)\n");
@@ -123,6 +141,7 @@ int cmd_finetune(int argc, char **argv) {
     o.label_column = label;
     o.out_dir = out;
     o.resume = resume != NULL;
+    o.overwrite = overwrite;
     o.lr = lr;
     o.warmup_fraction = warmup;
     o.weight_decay = wd;
@@ -137,13 +156,10 @@ int cmd_finetune(int argc, char **argv) {
     o.log = stdout;
 
     /* Rank 0 alone writes OUT and reports. */
-    if (root) mkdir(out, 0777);
     snprintf(metrics_path, sizeof metrics_path, "%s/metrics.jsonl", out);
+    if (root) metrics_path_for_records = metrics_path;
     Progress progress;
-    if (progress_open(&progress, root ? metrics_path : NULL, 0, 1, err, sizeof err) != 0) {
-        fprintf(stderr, "bert finetune: %s\n", err);
-        dist_abort(&dist, 1);
-    }
+    progress_open(&progress, NULL, 0, 1, NULL, 0);
     o.on_progress = show_progress;
     o.on_record = record_metrics;
     o.ctx = &progress;

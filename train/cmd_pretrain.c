@@ -26,13 +26,15 @@ int cmd_pretrain(int argc, char **argv) {
     StringList corpus = { 0 }, eval_corpus = { 0 };
     long batch = o.batch_size, accum = o.grad_accum, seq = o.max_seq_length, preds = o.max_predictions;
     long seed = (long)o.seed, eval_batches = o.eval_batches, keep = o.keep_checkpoints, threads = 0;
-    bool cased = false, prose = false, chapters = false, wwm = false, bias_correction = false, quiet = false;
+    bool cased = false, prose = false, chapters = false, wwm = false, bias_correction = false, quiet = false,
+         overwrite = false;
     Option options[] = {
         { "--config", OPT_STRING, &config, "model config, Hugging Face BertConfig JSON (configs/*.json)", false, 0, 0 },
         { "--vocab", OPT_STRING, &vocab, "vocab.txt (e.g. from bert vocab); its size must match the config", false, 0, 0 },
         { "--corpus", OPT_STRINGS, &corpus, "training text files", false, 0, 0 },
         { "--out", OPT_STRING, &out, "run directory: the model (HF layout), checkpoint-N/, metrics.jsonl", false, 0, 0 },
         { "--resume", OPT_STRING, &resume, "continue a run: its directory or one checkpoint-N in it", false, 0, 0 },
+        { "--overwrite", OPT_FLAG, &overwrite, "--out holds an earlier run: delete its checkpoints, metrics and model and start again", false, 0, 0 },
         { "--steps", OPT_INT, &o.steps, "optimizer steps", false, 1, INT_MAX },
         { "--batch-size", OPT_INT, &batch, "sequences per micro-batch", false, 1, INT_MAX },
         { "--grad-accum", OPT_INT, &accum, "micro-batches per optimizer step", false, 1, INT_MAX },
@@ -73,6 +75,11 @@ int cmd_pretrain(int argc, char **argv) {
         options_free(options, n);
         return 2;
     }
+    if (resume && overwrite) {
+        fprintf(stderr, "bert pretrain: --resume continues the run in %s and --overwrite deletes it: give one\n", resume);
+        options_free(options, n);
+        return 2;
+    }
     if (resume && (!config || !vocab || !corpus.count)) {
         fprintf(stderr, "bert pretrain: --resume needs the run's --config, --vocab and --corpus again\n");
         options_free(options, n);
@@ -86,6 +93,7 @@ int cmd_pretrain(int argc, char **argv) {
     o.n_eval_corpus = eval_corpus.count;
     o.out_dir = out ? out : resume;
     o.resume = resume;
+    o.overwrite = overwrite;
     o.batch_size = (int)batch;
     o.grad_accum = (int)accum;
     o.max_seq_length = (int)seq;

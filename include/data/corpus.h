@@ -75,6 +75,11 @@ CorpusPos corpus_range_begin(const CorpusReader *r);
 CorpusPos corpus_tell(const CorpusReader *r);
 /* Moves to pos (a shard start returned by corpus_tell). */
 void corpus_seek(CorpusReader *r, CorpusPos pos);
+/* Whether pos can be a position corpus_tell gave: a file of the corpus (or
+ * the end, one past the last file at offset 0) and the first byte of a line
+ * inside it. A saved position that is not (a tampered or stale checkpoint)
+ * gets an error naming the file and the byte. */
+int corpus_check_position(const CorpusReader *r, CorpusPos pos, char *err, size_t errlen);
 
 /* Reads the next shard from the current position: whole documents until at
  * least shard_bytes of text have been read or the range ends (a single

@@ -23,6 +23,8 @@ typedef struct {
     bool prose, chapters;             /* corpus format (docs/pretraining_data.md) */
     const char *out_dir;              /* the run directory */
     const char *resume;               /* a run directory or one of its checkpoint-N directories, or NULL */
+    bool overwrite;                   /* out_dir may hold an earlier run: delete its checkpoints,
+                                       * metrics and model first (else that is refused) */
     long steps;                       /* optimizer steps in total */
     int batch_size, grad_accum;       /* sequences per micro-batch; micro-batches per step */
     double lr;                        /* peak learning rate */

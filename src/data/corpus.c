@@ -198,6 +198,30 @@ void corpus_seek(CorpusReader *r, CorpusPos pos) {
     r->para_len = 0;
 }
 
+int corpus_check_position(const CorpusReader *r, CorpusPos pos, char *err, size_t errlen) {
+    if (pos.file == r->n_paths && pos.offset == 0) return 0;
+    if (pos.file < 0 || pos.file >= r->n_paths || pos.offset < 0) {
+        format_error(err, errlen, "saved corpus position (file %d of %d, byte %ld) is not in the corpus",
+                     pos.file, r->n_paths, pos.offset);
+        return -1;
+    }
+    if (pos.offset == 0) return 0;
+    FILE *f = fopen(r->paths[pos.file], "rb");
+    if (!f) {
+        format_error(err, errlen, "%s: cannot open: %s", r->paths[pos.file], strerror(errno));
+        return -1;
+    }
+    int before = fseek(f, pos.offset - 1, SEEK_SET) == 0 ? fgetc(f) : EOF;
+    fclose(f);
+    if (before != '\n') {
+        format_error(err, errlen, "%s: the saved position, byte %ld, is %s; was the corpus changed or the "
+                     "checkpoint edited?", r->paths[pos.file], pos.offset,
+                     before == EOF ? "past the end of the file" : "inside a line");
+        return -1;
+    }
+    return 0;
+}
+
 /* Where the lines go: tokenized into a Documents (reading) or only counted as
  * document starts (scanning). */
 typedef struct {

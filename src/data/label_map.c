@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "data/label_map.h"
+#include "io/bert_config.h"
 #include "io/fileio.h"
 
 static int compare_strings(const void *a, const void *b) {
@@ -73,7 +74,14 @@ int label_map_build(LabelMap *map, const CsvTable *table, int column, char *err,
     long k = 0;
     for (long i = 0; i < table->n_rows; i++)
         if (k == 0 || strcmp(labels[i], labels[k - 1]) != 0) labels[k++] = labels[i];
-    if (k > INT_MAX) k = INT_MAX;  /* unreachable for any sane label column */
+    /* The limit a config.json can carry (bert_config.h), checked before
+     * any training rather than when the first checkpoint is saved. */
+    if (k > BERT_MAX_LABELS) {
+        format_error(err, err_len, "%s: column '%s' has %ld distinct labels, more than the %d a classifier "
+                     "may have; is it the label column?", table->path, table->header[column], k, BERT_MAX_LABELS);
+        free(labels);
+        return -1;
+    }
     int status = fill_map(map, labels, (int)k);
     free(labels);
     if (status) format_error(err, err_len, "%s: out of memory", table->path);

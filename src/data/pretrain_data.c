@@ -388,6 +388,7 @@ int pretrain_stream_restore(PretrainStream *s, const PretrainStreamState *st, ch
         return -1;
     }
     CorpusPos pos = { (int)st->file, (long)st->offset };
+    if (corpus_check_position(s->reader, pos, err, errlen) != 0) return -1;
     corpus_seek(s->reader, pos);
     s->shard_pos = pos;
     long n = corpus_read_shard(s->reader, &s->ts, &s->docs, err, errlen);

@@ -26,7 +26,7 @@ int checkpoint_save(const BertModel *m, const char *dir, const char *vocab_path,
     char path[4096];
 
     BertConfig cfg = m->config;
-    char *label_names[256];
+    char **label_names = NULL;
     /* Without a classifier, config.json carries transformers' default labels
      * (LABEL_0, LABEL_1), as a model saved by transformers would. */
     BertConfig defaults;
@@ -34,8 +34,9 @@ int checkpoint_save(const BertModel *m, const char *dir, const char *vocab_path,
     cfg.num_labels = defaults.num_labels;
     cfg.id2label = defaults.id2label;
     if ((m->heads & BERT_HEADS_CLASSIFIER) && id2label) {
-        if (m->num_labels > 256) {
-            snprintf(err, err_len, "%s: %d labels is more than a checkpoint records (256)", dir, m->num_labels);
+        label_names = malloc(sizeof(char *) * (size_t)m->num_labels);
+        if (!label_names) {
+            snprintf(err, err_len, "%s: out of memory for %d label names", dir, m->num_labels);
             bert_config_free(&defaults);
             return -1;
         }
@@ -48,6 +49,7 @@ int checkpoint_save(const BertModel *m, const char *dir, const char *vocab_path,
     snprintf(path, sizeof path, "%s/config.json", dir);
     int saved = bert_config_save(&cfg, architecture, path, err, err_len);
     bert_config_free(&defaults);
+    free(label_names);
     if (saved != 0) return -1;
 
     SafeTensorsWriter *w = safetensors_writer_new();

@@ -25,6 +25,7 @@
 #include "io/safetensors.h"
 #include "train/trainer_state.h"
 #include "train/train_step.h"
+#include "io/run_dir.h"
 #include "core/gemm.h"
 
 FinetuneOptions finetune_defaults(void) {
@@ -49,18 +50,6 @@ static uint64_t dropout_key_for(uint64_t seed, long step) {
 
 static uint64_t epoch_seed(uint64_t seed, int epoch) {
     return splitmix64_mix(seed + 0x9e3779b97f4a7c15ULL * (uint64_t)(epoch + 1));
-}
-
-/* Removes DIR and the files directly in it (the checkpoint directories are flat). */
-static void remove_flat_dir(const char *dir) {
-    char cmd_path[4096];
-    const char *names[] = { "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json",
-                            "tokenizer.json", "special_tokens_map.json", "training_args.json", "trainer_state.safetensors", "eval_report.json" };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(cmd_path, sizeof cmd_path, "%s/%s", dir, names[i]);
-        unlink(cmd_path);
-    }
-    rmdir(dir);
 }
 
 static bool exists(const char *path) {
@@ -96,6 +85,7 @@ typedef struct {
     DistContext alone;
     DataParallel data_parallel;
     uint64_t batches_fingerprint; /* of every training batch, compared across ranks at each save */
+    RunDirLock lock;            /* rank 0's, on out_dir */
 } Run;
 
 static bool is_root(const Run *r) { return dist_is_root(r->dist); }
@@ -136,23 +126,29 @@ static int save_last(Run *r, RunPosition at, char *err, size_t err_len) {
     snprintf(tmp, sizeof tmp, "%s/checkpoint-last.tmp", r->o->out_dir);
     snprintf(last, sizeof last, "%s/checkpoint-last", r->o->out_dir);
     snprintf(old, sizeof old, "%s/checkpoint-last.old", r->o->out_dir);
-    remove_flat_dir(tmp);
-    if (make_dir(tmp, err, err_len) != 0) return -1;
-    if (write_model_dir(r, tmp, err, err_len) != 0) return -1;
+    remove_flat_directory(tmp);
     TrainerValues tv;
     run_values(r, at, &tv);
     snprintf(path, sizeof path, "%s/trainer_state.safetensors", tmp);
-    if (trainer_state_save(path, &r->ts.adam, &tv, err, err_len) != 0) return -1;
-    remove_flat_dir(old);
+    if (make_dir(tmp, err, err_len) != 0 || write_model_dir(r, tmp, err, err_len) != 0 ||
+        trainer_state_save(path, &r->ts.adam, &tv, err, err_len) != 0) {
+        /* A full disk, say: the half-written directory goes, checkpoint-last stays. */
+        remove_flat_directory(tmp);
+        return -1;
+    }
+    remove_flat_directory(old);
     if (exists(last) && rename(last, old) != 0) {
         format_error(err, err_len, "%s: cannot rename to %s: %s", last, old, strerror(errno));
+        remove_flat_directory(tmp);
         return -1;
     }
     if (rename(tmp, last) != 0) {
         format_error(err, err_len, "%s: cannot rename to %s: %s", tmp, last, strerror(errno));
+        rename(old, last);   /* put the previous one back */
+        remove_flat_directory(tmp);
         return -1;
     }
-    remove_flat_dir(old);
+    remove_flat_directory(old);
     return 0;
 }
 
@@ -163,11 +159,13 @@ static int save_last(Run *r, RunPosition at, char *err, size_t err_len) {
 static int save_best(Run *r, const ClassifyReport *report, char *err, size_t err_len) {
     char tmp[4096], from[4200], to[4200];
     snprintf(tmp, sizeof tmp, "%s/best.tmp", r->o->out_dir);
-    remove_flat_dir(tmp);
-    if (make_dir(tmp, err, err_len) != 0) return -1;
-    if (write_model_dir(r, tmp, err, err_len) != 0) return -1;
+    remove_flat_directory(tmp);
     snprintf(from, sizeof from, "%s/eval_report.json", tmp);
-    if (classify_write_report(from, report, &r->labels, err, err_len) != 0) return -1;
+    if (make_dir(tmp, err, err_len) != 0 || write_model_dir(r, tmp, err, err_len) != 0 ||
+        classify_write_report(from, report, &r->labels, err, err_len) != 0) {
+        remove_flat_directory(tmp);
+        return -1;
+    }
     const char *names[] = { "config.json", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json",
                             "training_args.json", "model.safetensors", "eval_report.json" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -175,10 +173,11 @@ static int save_best(Run *r, const ClassifyReport *report, char *err, size_t err
         snprintf(to, sizeof to, "%s/%s", r->o->out_dir, names[i]);
         if (rename(from, to) != 0) {
             format_error(err, err_len, "%s: cannot rename to %s: %s", from, to, strerror(errno));
+            remove_flat_directory(tmp);
             return -1;
         }
     }
-    remove_flat_dir(tmp);
+    remove_flat_directory(tmp);
     return 0;
 }
 
@@ -362,6 +361,7 @@ static int evaluate(Run *r, ClassifyReport *report, char *err, size_t err_len) {
 }
 
 static void free_run(Run *r) {
+    run_dir_unlock(&r->lock);
     if (r->model.params_memory) bert_free(&r->model);
     tokenizer_free(r->tok);
     label_map_free(&r->labels);
@@ -385,12 +385,11 @@ static int set_up(Run *r, RunPosition *start, char *err, size_t err_len) {
         format_error(err, err_len, "--batch-size, --epochs must be >= 1, --max-seq-length >= 3, --lr > 0");
         return -1;
     }
-    if (is_root(r) && make_dir(o->out_dir, err, err_len) != 0) return -1;
-    char last_dir[4200];
-    snprintf(last_dir, sizeof last_dir, "%s/checkpoint-last", o->out_dir);
-    if (!o->resume && exists(last_dir)) {
-        format_error(err, err_len, "%s already holds a run (checkpoint-last); continue it with --resume %s "
-                     "or choose another --out", o->out_dir, o->out_dir);
+    char found[256];
+    if (!o->resume && !o->overwrite && is_root(r) && run_dir_holds_run(o->out_dir, found, sizeof found)) {
+        format_error(err, err_len, "%s already holds a run (%s); continue it with --resume %s, start again with "
+                     "--overwrite (which deletes its checkpoints, metrics and model), or choose another --out",
+                     o->out_dir, found, o->out_dir);
         return -1;
     }
     if (load_data(r, err, err_len) != 0) return -1;
@@ -400,6 +399,12 @@ static int set_up(Run *r, RunPosition *start, char *err, size_t err_len) {
     r->max_T = r->train.max_length > r->dev.max_length ? r->train.max_length : r->dev.max_length;
     if (bert_reserve(&r->model, rows_per_rank(r), r->max_T, 0, err, err_len) != 0) return -1;
 
+    /* Everything checked: now the run directory is made, locked (one run
+     * at a time) and, with --overwrite, emptied of the earlier run. */
+    if (is_root(r)) {
+        if (run_dir_lock(&r->lock, o->out_dir, "bert finetune", err, err_len) != 0) return -1;
+        if (!o->resume && o->overwrite && run_dir_clear(o->out_dir, err, err_len) != 0) return -1;
+    }
     /* The vocabulary every saved directory copies: OUT/vocab.txt. */
     char out_vocab[4200];
     snprintf(out_vocab, sizeof out_vocab, "%s/vocab.txt", o->out_dir);
@@ -434,6 +439,26 @@ static int set_up(Run *r, RunPosition *start, char *err, size_t err_len) {
                          "and %llu training examples; resume with the same command and data",
                          path, (unsigned long long)seed, (unsigned long long)bs, (unsigned long long)epochs,
                          (unsigned long long)n_train);
+            return -1;
+        }
+        /* Every counter against the run the command describes, so a damaged or
+         * edited state is refused rather than trained from. */
+        uint64_t per_epoch = (uint64_t)((r->train.n + o->batch_size - 1) / o->batch_size);
+        double best;
+        memcpy(&best, &r->best_bits, sizeof best);
+        const char *bad = NULL;
+        if (start->epoch > (uint64_t)o->epochs || (start->epoch == (uint64_t)o->epochs && start->batch != 0))
+            bad = "epoch";
+        else if (start->batch > per_epoch) bad = "batch_in_epoch";
+        else if (step != start->epoch * per_epoch + start->batch) bad = "step";
+        else if (r->best_epoch > start->epoch) bad = "best_epoch";
+        else if (!(best == -1 || (best >= 0 && best <= 1))) bad = "best_metric_bits";
+        if (bad) {
+            format_error(err, err_len, "%s: '%s' does not fit the run (step %llu, epoch %llu, batch %llu of %llu "
+                         "per epoch, %d epochs, best epoch %llu); the trainer state is damaged",
+                         path, bad, (unsigned long long)step, (unsigned long long)start->epoch,
+                         (unsigned long long)start->batch, (unsigned long long)per_epoch, o->epochs,
+                         (unsigned long long)r->best_epoch);
             return -1;
         }
         if (step != (uint64_t)r->ts.adam.step) {
@@ -614,7 +639,7 @@ static void end_job_on_failure(const Run *r, const char *err) {
 int classify_finetune(const FinetuneOptions *options, FinetuneResult *result, char *err, size_t err_len) {
     /* Only rank 0 reports: the others run with the reporting switched off. */
     FinetuneOptions quiet = *options;
-    Run run = { .o = options }, *r = &run;
+    Run run = { .o = options, .lock = { .fd = -1 } }, *r = &run;
     r->alone.size = 1;
     r->dist = options->dist ? options->dist : &r->alone;
     if (!is_root(r)) {

@@ -29,6 +29,7 @@
 #include "data/tokenizer.h"
 #include "train/trainer_state.h"
 #include "train/train_step.h"
+#include "io/run_dir.h"
 #include "core/gemm.h"
 
 PretrainOptions pretrain_options_default(void) {
@@ -72,6 +73,7 @@ typedef struct {
     DistContext alone;          /* one process: rank 0 of 1 */
     DataParallel data_parallel; /* the gradient sum across ranks (train_step's seam) */
     uint64_t batches_fingerprint; /* of every training batch drawn, compared across ranks at each save */
+    RunDirLock lock;            /* rank 0's, on out_dir */
 } Run;
 
 static bool is_root(const Run *r) { return dist_is_root(r->dist); }
@@ -116,21 +118,6 @@ static void say(const Run *r, const char *fmt, ...) {
 static bool file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
-}
-
-/* Removes a checkpoint directory (it holds files only). */
-static void remove_flat_directory(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char path[4096];
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
 }
 
 static void sync_directory(const char *dir) {
@@ -211,17 +198,22 @@ static int save_checkpoint(Run *r, long step, char *err, size_t err_len) {
     snprintf(final_dir, sizeof final_dir, "%s/checkpoint-%ld", out, step);
     snprintf(tmp_dir, sizeof tmp_dir, "%s/.checkpoint-%ld.tmp", out, step);
     remove_flat_directory(tmp_dir);
-    if (write_model_directory(r, tmp_dir, err, err_len) != 0) return -1;
     uint64_t values[N_RESUME_KEYS];
     resume_values(r, values);
     TrainerValues tv = { .count = 0 };
     for (int i = 0; i < N_RESUME_KEYS; i++) trainer_values_set(&tv, resume_keys[i], values[i]);
     snprintf(path, sizeof path, "%s/trainer_state.safetensors", tmp_dir);
-    if (trainer_state_save(path, &r->ts.adam, &tv, err, err_len) != 0) return -1;
+    if (write_model_directory(r, tmp_dir, err, err_len) != 0 ||
+        trainer_state_save(path, &r->ts.adam, &tv, err, err_len) != 0) {
+        /* A full disk, say: the half-written directory goes, the last complete checkpoint stays. */
+        remove_flat_directory(tmp_dir);
+        return -1;
+    }
     sync_directory(tmp_dir);
     if (file_exists(final_dir)) remove_flat_directory(final_dir);
     if (rename(tmp_dir, final_dir) != 0) {
         snprintf(err, err_len, "%s: cannot rename to %s: %s", tmp_dir, final_dir, strerror(errno));
+        remove_flat_directory(tmp_dir);
         return -1;
     }
     sync_directory(out);
@@ -381,6 +373,12 @@ static int check_options(const PretrainOptions *o, char *err, size_t err_len) {
 static int set_up(Run *r, char *err, size_t err_len) {
     const PretrainOptions *o = r->opt;
     if (check_options(o, err, err_len) != 0) return -1;
+    char found[256];
+    if (!o->resume && !o->overwrite && is_root(r) && run_dir_holds_run(o->out_dir, found, sizeof found)) {
+        snprintf(err, err_len, "%s already holds a run (%s); continue it with --resume %s, or start again with "
+                 "--overwrite (which deletes its checkpoints, metrics and model)", o->out_dir, found, o->out_dir);
+        return -1;
+    }
     if (bert_config_load(&r->config, o->config_path, err, err_len) != 0) return -1;
     r->tok = tokenizer_load(o->vocab_path, !o->cased, err, err_len);
     if (!r->tok) return -1;
@@ -402,7 +400,6 @@ static int set_up(Run *r, char *err, size_t err_len) {
     }
     char checkpoint_dir[4096] = "";
     if (o->resume && resolve_resume(o->resume, checkpoint_dir, sizeof checkpoint_dir, err, err_len) != 0) return -1;
-    if (is_root(r) && make_directory_path(o->out_dir, err, err_len) != 0) return -1;
     if (open_data(r, err, err_len) != 0) return -1;
 
     if (o->resume) {
@@ -432,6 +429,12 @@ static int set_up(Run *r, char *err, size_t err_len) {
     if (train_step_init(&r->ts, &r->model, &tc, err, err_len) != 0) return -1;
     if (data_parallel_attach(&r->data_parallel, r->dist, &r->ts, err, err_len) != 0) return -1;
 
+    /* Everything checked: now the run directory is made, locked (one run
+     * at a time) and, with --overwrite, emptied of the earlier run. */
+    if (is_root(r)) {
+        if (run_dir_lock(&r->lock, o->out_dir, "bert pretrain", err, err_len) != 0) return -1;
+        if (!o->resume && o->overwrite && run_dir_clear(o->out_dir, err, err_len) != 0) return -1;
+    }
     if (o->resume) {
         char path[4200];
         snprintf(path, sizeof path, "%s/trainer_state.safetensors", checkpoint_dir);
@@ -439,6 +442,11 @@ static int set_up(Run *r, char *err, size_t err_len) {
         uint64_t *outputs[N_RESUME_KEYS];
         for (int i = 0; i < N_RESUME_KEYS; i++) outputs[i] = &saved[i];
         if (trainer_state_load(path, &r->ts.adam, resume_keys, outputs, N_RESUME_KEYS, err, err_len) != 0) return -1;
+        if (r->ts.adam.step > o->steps) {
+            snprintf(err, err_len, "%s: the run being resumed is at step %ld, past --steps %ld", path,
+                     r->ts.adam.step, o->steps);
+            return -1;
+        }
         resume_values(r, ours);
         for (int i = 0; i < 5; i++)
             if (saved[i] != ours[i]) {
@@ -519,6 +527,7 @@ static int check_ranks_in_step(Run *r, char *err, size_t err_len) {
 
 static void tear_down(Run *r) {
     progress_close(&r->progress);
+    run_dir_unlock(&r->lock);
     data_parallel_free(&r->data_parallel);
     train_step_free(&r->ts);
     bert_free(&r->model);
@@ -610,6 +619,7 @@ PretrainResult pretrain_run(const PretrainOptions *opt, char *err, size_t err_le
     Run run, *r = &run;
     memset(r, 0, sizeof *r);
     r->opt = opt;
+    r->lock.fd = -1;
     r->alone.size = 1;
     r->dist = opt->dist ? opt->dist : &r->alone;
     PretrainResult result = PRETRAIN_FAILED;

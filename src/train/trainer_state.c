@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include "train/trainer_state.h"
 #include "io/safetensors.h"
 
@@ -40,6 +42,11 @@ static int parse_u64(const char *path, const char *key, const char *text, uint64
     }
     char *end = NULL;
     errno = 0;
+    /* Digits only: strtoull would take "-5" as 2^64 − 5. */
+    if (*text < '0' || *text > '9') {
+        snprintf(err, err_len, "%s: trainer state '%s' is not a non-negative integer: '%s'", path, key, text);
+        return -1;
+    }
     unsigned long long v = strtoull(text, &end, 10);
     if (errno || end == text || *end) {
         snprintf(err, err_len, "%s: trainer state '%s' is not a number: '%s'", path, key, text);
@@ -59,7 +66,21 @@ int trainer_state_load(const char *path, AdamWState *opt, const char *const *key
     if (safetensors_read_real(st, "adamw.m", opt->m, 1, shape, err, err_len) != 0) goto done;
     if (safetensors_read_real(st, "adamw.v", opt->v, 1, shape, err, err_len) != 0) goto done;
     if (parse_u64(path, "adamw.step", safetensors_metadata(st, "adamw.step"), &step, err, err_len) != 0) goto done;
+    if (step > (uint64_t)LONG_MAX / 2) {
+        snprintf(err, err_len, "%s: trainer state 'adamw.step' %llu is not a step count", path,
+                 (unsigned long long)step);
+        goto done;
+    }
     opt->step = (long)step;
+    /* The moments feed m / (√v + ε): a NaN, an infinity or a negative v
+     * would reach every weight at the first step. */
+    for (long i = 0; i < opt->n; i++)
+        if (!isfinite(opt->m[i]) || !isfinite(opt->v[i]) || opt->v[i] < 0) {
+            snprintf(err, err_len, "%s: trainer state element %ld of adamw.%s is %g; the optimizer state is "
+                     "damaged", path, i, isfinite(opt->m[i]) ? "v" : "m",
+                     (double)(isfinite(opt->m[i]) ? opt->v[i] : opt->m[i]));
+            goto done;
+        }
     for (int i = 0; i < n_keys; i++)
         if (parse_u64(path, keys[i], safetensors_metadata(st, keys[i]), outputs[i], err, err_len) != 0) goto done;
     rc = 0;
