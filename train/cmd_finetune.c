@@ -53,7 +53,9 @@ static const char summary[] =
     "                         training_args.json, eval_report.json (its dev evaluation)\n"
     "  OUT/checkpoint-last/   the latest model + trainer_state.safetensors, for --resume OUT\n"
     "  OUT/metrics.jsonl      train and eval records (bert plot OUT draws them)\n"
-    "To resume, run the same command again with --resume OUT.";
+    "To resume, run the same command again with --resume OUT.\n"
+    "Exit status: 0 when done; 130 (SIGINT) or 143 (SIGTERM) when a signal stopped it after the\n"
+    "current step, with checkpoint-last saved; 1 on an error; 2 on wrong options.";
 
 int cmd_finetune(int argc, char **argv) {
     FinetuneOptions o = finetune_defaults();

@@ -35,4 +35,9 @@ int run_dir_clear(const char *dir, char *err, size_t err_len);
  * missing DIR is not an error. Returns 0, or −1 when something stays. */
 int remove_flat_directory(const char *dir);
 
+/* Keeps the records of metrics.jsonl at PATH whose "step" is at most STEP
+ * (a resumed run rewrites what the interrupted one recorded after its last
+ * checkpoint, so the file describes one run). A missing file is fine. */
+int run_dir_truncate_metrics(const char *path, long step, char *err, size_t err_len);
+
 #endif

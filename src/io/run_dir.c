@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "io/run_dir.h"
 #include "io/fileio.h"
+#include <cJSON.h>
 
 int run_dir_lock(RunDirLock *lock, const char *dir, const char *command, char *err, size_t err_len) {
     lock->fd = -1;
@@ -141,5 +142,35 @@ int run_dir_clear(const char *dir, char *err, size_t err_len) {
             rc = -1;
         }
     }
+    return rc;
+}
+
+/* Keeps the metrics of steps up to `step` only: a resumed run rewrites what
+ * the interrupted run recorded after its last checkpoint. */
+int run_dir_truncate_metrics(const char *path, long step, char *err, size_t err_len) {
+    char *data = NULL;
+    size_t len = 0;
+    struct stat st;
+    if (stat(path, &st) != 0) return 0;
+    if (read_whole_file(path, &data, &len, err, err_len) != 0) return -1;
+    size_t keep = 0;
+    for (char *line = data; *line;) {
+        char *end = strchr(line, '\n');
+        size_t line_len = end ? (size_t)(end - line + 1) : strlen(line);
+        char saved = line[line_len - (end ? 1 : 0)];
+        line[line_len - (end ? 1 : 0)] = 0;
+        cJSON *record = cJSON_Parse(line);
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(record, "step");
+        bool kept = cJSON_IsNumber(s) && s->valuedouble <= step;
+        cJSON_Delete(record);
+        line[line_len - (end ? 1 : 0)] = saved;
+        if (kept) {
+            memmove(data + keep, line, line_len);
+            keep += line_len;
+        }
+        line += line_len;
+    }
+    int rc = atomic_write_file(path, data, keep, err, err_len);
+    free(data);
     return rc;
 }

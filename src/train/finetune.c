@@ -466,6 +466,8 @@ static int set_up(Run *r, RunPosition *start, char *err, size_t err_len) {
                          path, (unsigned long long)step, r->ts.adam.step);
             return -1;
         }
+        snprintf(path, sizeof path, "%s/metrics.jsonl", o->out_dir);
+        if (is_root(r) && run_dir_truncate_metrics(path, r->ts.adam.step, err, err_len) != 0) return -1;
         if (o->log) fprintf(o->log, "resuming %s at step %llu (epoch %llu)\n", o->out_dir,
                             (unsigned long long)step, (unsigned long long)start->epoch + 1);
     }

@@ -226,35 +226,6 @@ static int save_checkpoint(Run *r, long step, char *err, size_t err_len) {
     return write_model_directory(r, out, err, err_len);
 }
 
-/* Keeps the metrics of steps up to `step` only: a resumed run rewrites what
- * the interrupted run recorded after its last checkpoint. */
-static int truncate_metrics(const char *path, long step, char *err, size_t err_len) {
-    char *data = NULL;
-    size_t len = 0;
-    if (!file_exists(path)) return 0;
-    if (read_whole_file(path, &data, &len, err, err_len) != 0) return -1;
-    size_t keep = 0;
-    for (char *line = data; *line;) {
-        char *end = strchr(line, '\n');
-        size_t line_len = end ? (size_t)(end - line + 1) : strlen(line);
-        char saved = line[line_len - (end ? 1 : 0)];
-        line[line_len - (end ? 1 : 0)] = 0;
-        cJSON *record = cJSON_Parse(line);
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(record, "step");
-        bool kept = cJSON_IsNumber(s) && s->valuedouble <= step;
-        cJSON_Delete(record);
-        line[line_len - (end ? 1 : 0)] = saved;
-        if (kept) {
-            memmove(data + keep, line, line_len);
-            keep += line_len;
-        }
-        line += line_len;
-    }
-    int rc = atomic_write_file(path, data, keep, err, err_len);
-    free(data);
-    return rc;
-}
-
 /* ---- evaluation ----------------------------------------------------------------- */
 
 typedef struct {
@@ -460,7 +431,7 @@ static int set_up(Run *r, char *err, size_t err_len) {
         };
         if (pretrain_stream_restore(r->train, &s, err, err_len) != 0) return -1;
         snprintf(path, sizeof path, "%s/metrics.jsonl", o->out_dir);
-        if (is_root(r) && truncate_metrics(path, r->ts.adam.step, err, err_len) != 0) return -1;
+        if (is_root(r) && run_dir_truncate_metrics(path, r->ts.adam.step, err, err_len) != 0) return -1;
         say(r, "bert pretrain: resuming from %s at step %ld\n", checkpoint_dir, r->ts.adam.step);
     }
     char metrics[4200];
