@@ -57,6 +57,27 @@ static double sgemm_peak_gflops(int n) {
     return 2.0 * n * n * n / best / 1e9;
 }
 
+/* Best of a few runs of an n³ bf16 product (oneDNN) on bert_runtime_init's threads. */
+static double bf16_peak_gflops(int n) {
+    bf16 *a = malloc(sizeof(bf16) * (size_t)n * n), *b = malloc(sizeof(bf16) * (size_t)n * n);
+    float *c = malloc(sizeof(float) * (size_t)n * n);
+    char err[256];
+    GemmBf16Plan *plan = a && b && c ? gemm_bf16_plan_create(false, false, n, n, n, 1, n, n, 0, n, err, sizeof err) : NULL;
+    double best = 1e30;
+    if (plan) {
+        for (long i = 0; i < (long)n * n; i++) { a[i] = bf16_from_float((float)((i % 7) - 3) / 8); b[i] = bf16_from_float((float)((i % 5) - 2) / 4); }
+        for (int r = 0; r < 4; r++) {
+            double t0 = omp_get_wtime();
+            gemm_bf16_run(plan, a, b, c);
+            double dt = omp_get_wtime() - t0;
+            if (r > 0 && dt < best) best = dt;
+        }
+    }
+    gemm_bf16_plan_free(plan);
+    free(a); free(b); free(c);
+    return plan ? 2.0 * n * n * n / best / 1e9 : 0;
+}
+
 /* Best of 5 timed runs (after one warm-up) of M×N×K products, C = A·B:
  * sgemm through gemm() and bf16 through a GemmBf16Plan, both on all
  * bert_runtime_init's threads. `bert bench --mode peak` prints both. */
@@ -136,7 +157,7 @@ static void synthetic_batch(SyntheticBatch *s, BertBatch *batch, int B, int T, i
 }
 
 int cmd_bench(int argc, char **argv) {
-    const char *config_path = NULL, *mode = "train";
+    const char *config_path = NULL, *mode = "train", *precision = "fp32";
     long batch_size = 32, seq = 128, predictions = 20, threads = 0, steps = 10, warmup = 2, peak_n = 2048;
     Option opts[] = {
         { "--config", OPT_STRING, &config_path, "model config.json (configs/bert-*.json); not for --mode peak", false, 0, 0 },
@@ -148,11 +169,13 @@ int cmd_bench(int argc, char **argv) {
         { "--warmup", OPT_INT, &warmup, "untimed steps first", false, 0, INT_MAX },
         { "--mode", OPT_STRING, &mode, "train (forward + backward + AdamW, dropout 0.1), infer (forward, no dropout) or peak (sgemm and bf16 product GFLOP/s)", false, 0, 0 },
         { "--peak-size", OPT_INT, &peak_n, "n of the n³ sgemm that measures the peak (0 skips it)", false, 0, 65536 },
+        { "--precision", OPT_STRING, &precision, PRECISION_HELP, false, 0, 0 },
     };
     int n_opts = sizeof opts / sizeof opts[0];
     int status = options_parse("bench", "Times BERT pretraining steps on synthetic batches.", opts, n_opts, argc, argv);
     if (status) return status == 1 ? 0 : status;
-    bool training = strcmp(mode, "train") == 0, peak_only = strcmp(mode, "peak") == 0;
+    bool training = strcmp(mode, "train") == 0, peak_only = strcmp(mode, "peak") == 0, use_bf16 = false;
+    if (parse_precision("bench", precision, &use_bf16) != 0) return 2;
     if (!training && !peak_only && strcmp(mode, "infer") != 0) {
         fprintf(stderr, "bert bench: --mode must be train, infer or peak, not '%s'\n", mode);
         return 2;
@@ -184,6 +207,12 @@ int cmd_bench(int argc, char **argv) {
         return 1;
     }
     bert_init_weights(&m, 1);
+    if (use_bf16 && bert_use_bf16(&m, err, sizeof err) != 0) {
+        fprintf(stderr, "bert bench: %s\n", err);
+        bert_free(&m);
+        bert_config_free(&cfg);
+        return 1;
+    }
     AdamWState opt;
     ParamSegment *segments = calloc((size_t)m.num_tensors, sizeof *segments);
     if (adamw_state_init(&opt, m.num_params) != 0 || !segments) {
@@ -216,6 +245,7 @@ int cmd_bench(int argc, char **argv) {
             bert_backward(&m, 1);
             PROFILE_BEGIN(t_opt);
             adamw_step(&opt, m.params_memory, m.grads_memory, segments, n_segments, &acfg);
+            bert_refresh_bf16(&m);   /* bf16: the weights' copy, once per step */
             PROFILE_END(PROFILE_OPTIMIZER, t_opt);
         } else {
             bert_forward(&m, &batch, false, 0);
@@ -231,17 +261,24 @@ int cmd_bench(int argc, char **argv) {
     double median = steps % 2 ? times[steps / 2] : (times[steps / 2 - 1] + times[steps / 2]) / 2;
     double flops = forward_flops(&cfg, B, T, m.M) * (training ? 3 : 1);
     double gflops = flops / median / 1e9;
+    /* The peak the step is measured against: of the products it runs. */
+    gemm_use_bf16(NULL, NULL, 0, err, sizeof err);
     double peak = peak_n > 0 ? sgemm_peak_gflops((int)peak_n) : 0;
+    double peak_bf16 = peak_n > 0 && use_bf16 ? bf16_peak_gflops((int)peak_n) : 0;
 
-    printf("bench: %s, %s, batch %d × seq %d, %d masked predictions, %d thread%s, %s float\n",
+    printf("bench: %s, %s, batch %d × seq %d, %d masked predictions, %d thread%s, %s\n",
            config_path, training ? "train (forward + backward + AdamW, dropout 0.1)" : "infer (forward, no dropout)",
-           B, T, m.M, bert_threads(), bert_threads() == 1 ? "" : "s", sizeof(real) == 4 ? "32-bit" : "64-bit");
+           B, T, m.M, bert_threads(), bert_threads() == 1 ? "" : "s",
+           use_bf16 ? "bf16 products, float elsewhere" : sizeof(real) == 4 ? "32-bit float" : "64-bit float");
     printf("  tokens/s:     %.0f\n", (double)B * T / median);
     printf("  step time:    %.2f ms (median of %ld after %ld warm-up; min %.2f, max %.2f)\n",
            median * 1e3, steps, warmup, times[0] * 1e3, times[steps - 1] * 1e3);
     printf("  GFLOP/s:      %.1f (%.2f GFLOP per step)\n", gflops, flops / 1e9);
-    if (peak > 0) printf("  sgemm peak:   %.1f GFLOP/s (%ld³, %d thread%s): step at %.0f%% of peak\n",
-                         peak, peak_n, bert_threads(), bert_threads() == 1 ? "" : "s", 100 * gflops / peak);
+    if (peak > 0) printf("  sgemm peak:   %.1f GFLOP/s (%ld³, %d thread%s)%s%.0f%% of peak\n",
+                         peak, peak_n, bert_threads(), bert_threads() == 1 ? "" : "s",
+                         use_bf16 ? "; the step at " : ": step at ", 100 * gflops / peak);
+    if (peak_bf16 > 0) printf("  bf16 peak:    %.1f GFLOP/s (%ld³, oneDNN): step at %.0f%% of peak\n", peak_bf16,
+                              peak_n, 100 * gflops / peak_bf16);
     printf("  peak RSS:     %.1f MB\n", ru.ru_maxrss / 1024.0);
     printf("  breakdown (mean per step):\n");
     double accounted = 0, mean = total / steps;

@@ -60,7 +60,7 @@ static const char summary[] =
 int cmd_finetune(int argc, char **argv) {
     FinetuneOptions o = finetune_defaults();
     const char *init = NULL, *config = NULL, *vocab = NULL, *train = NULL, *dev = NULL, *text = NULL,
-               *pair = NULL, *label = NULL, *out = NULL, *resume = NULL, *metric = "accuracy";
+               *pair = NULL, *label = NULL, *out = NULL, *resume = NULL, *metric = "accuracy", *precision = "fp32";
     bool from_scratch = false, overwrite = false;
     long epochs = o.epochs, batch = o.batch_size, msl = o.max_seq_length, seed = (long)o.seed,
          threads = 0, save_steps = o.save_steps, log_steps = o.log_steps;
@@ -78,6 +78,7 @@ int cmd_finetune(int argc, char **argv) {
         { "--label-column", OPT_STRING, &label, "column with the label", true, 0, 0 },
         { "--out", OPT_STRING, &out, "output directory", false, 0, 0 },
         { "--resume", OPT_STRING, &resume, "continue the run in this directory (from checkpoint-last)", false, 0, 0 },
+        { "--precision", OPT_STRING, &precision, PRECISION_HELP, false, 0, 0 },
         { "--overwrite", OPT_FLAG, &overwrite, "--out holds an earlier run: delete its checkpoints, metrics and model and start again", false, 0, 0 },
         { "--lr", OPT_REAL, &lr, "peak learning rate", false, 0, 0 },
         { "--warmup", OPT_REAL, &warmup, "fraction of steps with linear warmup", false, 0, 0 },
@@ -99,6 +100,7 @@ int cmd_finetune(int argc, char **argv) {
         return 2;
     }
     if (!out) out = resume;
+    if (parse_precision("finetune", precision, &o.bf16) != 0) return 2;
     if (resume && overwrite) {
         fprintf(stderr, "bert finetune: --resume continues the run in %s and --overwrite deletes it: give one\n", out);
         return 2;

@@ -22,7 +22,7 @@ static void on_signal(int sig) {
 
 int cmd_pretrain(int argc, char **argv) {
     PretrainOptions o = pretrain_options_default();
-    const char *config = NULL, *vocab = NULL, *out = NULL, *resume = NULL;
+    const char *config = NULL, *vocab = NULL, *out = NULL, *resume = NULL, *precision = "fp32";
     StringList corpus = { 0 }, eval_corpus = { 0 };
     long batch = o.batch_size, accum = o.grad_accum, seq = o.max_seq_length, preds = o.max_predictions;
     long seed = (long)o.seed, eval_batches = o.eval_batches, keep = o.keep_checkpoints, threads = 0;
@@ -59,6 +59,7 @@ int cmd_pretrain(int argc, char **argv) {
         { "--bias-correction", OPT_FLAG, &bias_correction, "Adam bias correction (off in Google's BERT optimizer)", false, 0, 0 },
         { "--stop-at", OPT_INT, &o.stop_at_step, "save a checkpoint and stop at this step, exit status 128 (0: run to --steps)", false, 0, INT_MAX },
         { "--seed", OPT_INT, &seed, "seed for initialisation, data order, masking and dropout", false, 0, LONG_MAX },
+        { "--precision", OPT_STRING, &precision, PRECISION_HELP, false, 0, 0 },
         { "--threads", OPT_INT, &threads, "threads (0: all cores, divided among the ranks mpirun starts on a machine)", false, 0, MAX_THREADS },
         { "--quiet", OPT_FLAG, &quiet, "no progress line", false, 0, 0 },
     };
@@ -72,6 +73,10 @@ int cmd_pretrain(int argc, char **argv) {
     if (!resume && (!config || !vocab || !corpus.count || !out)) {
         fprintf(stderr, "bert pretrain: need --config, --vocab, --corpus and --out (or --resume RUN_DIR) "
                         "(see bert pretrain --help)\n");
+        options_free(options, n);
+        return 2;
+    }
+    if (parse_precision("pretrain", precision, &o.bf16) != 0) {
         options_free(options, n);
         return 2;
     }

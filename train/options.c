@@ -114,3 +114,13 @@ void options_free(Option *o, int n) {
             list->count = 0;
         }
 }
+
+int parse_precision(const char *command, const char *value, bool *bf16) {
+    if (strcmp(value, "fp32") == 0) *bf16 = false;
+    else if (strcmp(value, "bf16") == 0) *bf16 = true;
+    else {
+        fprintf(stderr, "bert %s: --precision must be fp32 or bf16, not '%s'\n", command, value);
+        return 2;
+    }
+    return 0;
+}

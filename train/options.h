@@ -44,6 +44,13 @@ bool parse_long_in(const char *s, long min, long max, long *out);
 int options_parse(const char *command, const char *summary, Option *options, int n,
                   int argc, char **argv);
 
+/* --precision fp32|bf16 (docs/bf16.md): the help text every command shows,
+ * and the parse: sets *bf16, or prints "bert COMMAND: --precision must be
+ * fp32 or bf16, not 'X'" and returns 2. A CPU without AVX512-BF16 is
+ * refused later, in one line, when the model is set up (bert_use_bf16). */
+#define PRECISION_HELP "fp32 (products in float, BLIS) or bf16 (products in bf16 through oneDNN, the rest float; needs AVX512-BF16)"
+int parse_precision(const char *command, const char *value, bool *bf16);
+
 /* Frees what options_parse allocated for OPT_STRINGS values. */
 void options_free(Option *options, int n);
 

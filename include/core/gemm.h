@@ -23,6 +23,18 @@ void gemm(bool transpose_a, bool transpose_b, int M, int N, int K,
           real alpha, const real *A, int lda, const real *B, int ldb,
           real beta, real *C, int ldc);
 
+/* Mixed precision (--precision bf16, docs/bf16.md). From this call on,
+ * every gemm() with beta 0 or 1 takes bf16 operands and accumulates in f32
+ * (oneDNN, gemm_bf16.h): an operand inside weights[0..n) is read from
+ * weights_bf16 at the same offset (the caller keeps that copy current), any
+ * other is rounded to bf16 just before the product. weights NULL: back to
+ * f32 products through BLIS. Returns −1 with a message in the double build
+ * or on a CPU without AVX512-BF16. */
+#include <stddef.h>
+#include <stdint.h>
+int gemm_use_bf16(const real *weights, const uint16_t *weights_bf16, long n, char *err, size_t err_len);
+bool gemm_bf16_active(void);
+
 /* Call once at program start, before any gemm: selects BLIS's AVX-512 kernels
  * when the CPU has them (BLIS reads the brand string, which virtual machines
  * hide) and sets the number of threads BLIS and OpenMP use (0 = all cores). */

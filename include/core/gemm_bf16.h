@@ -49,4 +49,26 @@ GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, i
 void gemm_bf16_run(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B, float *C);
 void gemm_bf16_plan_free(GemmBf16Plan *plan);
 
+/* ---- f32 matrices multiplied in bf16 ---------------------------------------------
+ *
+ * What gemm() runs under --precision bf16 (gemm.h gemm_use_bf16): the f32
+ * product C = alpha·op(A)·op(B) + beta·C (beta 0 or 1) with both operands
+ * rounded to bf16 and f32 accumulation. An operand that lies inside
+ * weights->f32[0..n) is read from weights->bf16 at the same offset (the
+ * copy refreshed once per optimizer step); any other is converted just
+ * before the product. Plans are made the first time a shape is met, per
+ * thread, and kept: from the second step on, nothing is created or
+ * allocated. Safe to call from the threads of an OpenMP parallel region. */
+typedef struct {
+    const float *f32;
+    const bf16 *bf16;
+    long n;
+} Bf16Weights;
+
+void gemm_bf16_auto(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,
+                    float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* Frees every thread's plans and buffers (at exit, or between tests). */
+void gemm_bf16_release(void);
+
 #endif

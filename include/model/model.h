@@ -111,6 +111,8 @@ typedef struct {
     int num_labels;             /* K, for the classifier */
     /* parameters and gradients: two buffers of num_params reals, same layout */
     real *params_memory, *grads_memory;
+    uint16_t *params_bf16;     /* --precision bf16: every weight rounded to bf16, the same layout
+                                * (bert_use_bf16); NULL in f32 */
     long num_params;
     BertParams params, grads;
     EncoderLayerParams *layer_params, *layer_grads;
@@ -176,5 +178,15 @@ int bert_param_segments(const BertModel *m, ParamSegment *segments);
 const ParamTensor *bert_find_tensor(const BertModel *m, const char *name);
 
 void bert_free(BertModel *m);
+
+/* --precision bf16 (docs/bf16.md): makes the bf16 copy of the weights and
+ * routes every matrix product through it (gemm_use_bf16); master weights,
+ * gradients and everything outside the products stay f32. One model at a
+ * time. Returns −1 with a message in the double build, on a CPU without
+ * AVX512-BF16 or without memory. */
+int bert_use_bf16(BertModel *m, char *err, size_t err_len);
+/* Re-rounds the copy from params_memory: after every change of the weights
+ * (the optimizer step: train_step's after_update). No-op in f32. */
+void bert_refresh_bf16(BertModel *m);
 
 #endif

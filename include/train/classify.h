@@ -167,6 +167,7 @@ typedef struct {
     const char *text_column, *pair_column, *label_column;  /* pair NULL: single sentences */
     const char *out_dir;
     bool resume;                   /* continue from out_dir/checkpoint-last */
+    bool bf16;                     /* --precision bf16: matrix products in bf16 (docs/bf16.md) */
     bool overwrite;                /* out_dir may hold an earlier run: delete its checkpoints, metrics and
                                     * model first (else that is refused) */
     double lr, warmup_fraction, weight_decay;   /* 2e-5, 0.1, 0.01 */

@@ -41,6 +41,7 @@ typedef struct {
     FILE *log;                        /* progress line and messages; NULL for silence */
     long stop_at_step;                /* > 0: save a checkpoint and stop when this step is reached */
     volatile sig_atomic_t *stop;      /* set (by a signal handler) to save and stop after this step */
+    bool bf16;                        /* --precision bf16: matrix products in bf16 (docs/bf16.md) */
     const DistContext *dist;          /* the ranks of a data-parallel job (docs/distributed.md);
                                        * NULL: one process */
 } PretrainOptions;

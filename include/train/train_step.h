@@ -101,6 +101,10 @@ enum {
     TRAIN_STEP_HOOK_FAILED = -3,    /* reduce_gradients failed; err is its message */
 };
 
+/* Mixed precision: after every update, re-round the model's bf16 copy of
+ * the weights (bert_use_bf16 must have made it). Installs after_update. */
+void train_step_use_bf16(TrainStep *ts);
+
 /* Runs one optimizer step (steps 1–7 above) and fills *stats. On
  * TRAIN_STEP_NOT_FINITE err reads "step N: the loss is not finite (…)" or
  * "step N: the gradient is not finite (…)", N numbered as stats.step; on any

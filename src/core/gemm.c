@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <blis.h>
 #include "core/gemm.h"
+#include "core/gemm_bf16.h"
 
 /* Products smaller than this many multiply-adds run on one thread. Splitting
  * them gains nothing, and BLIS's threads meet at spinning barriers: when the
@@ -34,6 +35,42 @@ static void gemm_one_thread(bool transpose_a, bool transpose_b, int M, int N, in
 
 static int runtime_threads = 1;
 
+/* --precision bf16: the weights' bf16 copy, or none (f32 through BLIS). */
+#ifndef BERT_DOUBLE
+static Bf16Weights bf16_weights;
+static bool bf16_on;
+#endif
+
+int gemm_use_bf16(const real *weights, const uint16_t *weights_bf16, long n, char *err, size_t err_len) {
+#ifdef BERT_DOUBLE
+    (void)weights; (void)weights_bf16; (void)n;
+    snprintf(err, err_len, "--precision bf16 runs in the float build (./bert), not the double one");
+    return -1;
+#else
+    if (!weights) {
+        bf16_on = false;
+        bf16_weights = (Bf16Weights){ 0 };
+        return 0;
+    }
+    if (!bf16_cpu_supported()) {
+        snprintf(err, err_len, "--precision bf16 needs a CPU with AVX512-BF16, and this one has none "
+                 "(use --precision fp32)");
+        return -1;
+    }
+    bf16_weights = (Bf16Weights){ weights, weights_bf16, n };
+    bf16_on = true;
+    return 0;
+#endif
+}
+
+bool gemm_bf16_active(void) {
+#ifdef BERT_DOUBLE
+    return false;
+#else
+    return bf16_on;
+#endif
+}
+
 /* Large products are split into one block of output columns (or rows, when
  * there are more rows than columns) per thread, each a single-threaded BLIS
  * product. That is one OpenMP barrier per product instead of BLIS's several
@@ -47,6 +84,15 @@ void gemm(bool transpose_a, bool transpose_b, int M, int N, int K,
           real alpha, const real *A, int lda, const real *B, int ldb,
           real beta, real *C, int ldc) {
     if (M == 0 || N == 0) return;
+#ifndef BERT_DOUBLE
+    /* Mixed precision: oneDNN, which threads itself (on omp_get_max_threads,
+     * or on the calling thread inside a parallel region). K = 0 leaves the
+     * product to BLIS's definition (C = beta·C). */
+    if (bf16_on && K > 0 && (beta == 0 || beta == 1)) {
+        gemm_bf16_auto(&bf16_weights, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+#endif
     int threads = runtime_threads;
     if ((long)M * N * K < GEMM_SERIAL_BELOW || threads == 1 || omp_in_parallel()) {
         gemm_one_thread(transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -4,10 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <immintrin.h>
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #include "core/gemm_bf16.h"
 
 bool bf16_cpu_supported(void) {
+    /* BERT_NO_BF16 set: behave as on a CPU without it (how the refusal is tested). */
+    if (getenv("BERT_NO_BF16")) return false;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512bf16");
 }
@@ -46,24 +49,26 @@ void bf16_convert_rows(bf16 *dst, int ld_dst, const float *src, int ld_src, int 
         bf16_convert(dst + (long)r * ld_dst, src + (long)r * ld_src, (size_t)cols);
 }
 
-/* One engine and one in-order stream for the process, made on first use
- * (which is at reserve time: plans are made there). */
+/* One engine for the process, made on first use. Each plan has its own
+ * in-order stream and memory objects, so plans of different threads (the
+ * attention heads' products run side by side) never share state. */
 static dnnl_engine_t engine;
-static dnnl_stream_t stream;
 
 struct GemmBf16Plan {
     dnnl_primitive_t primitive;
     dnnl_memory_t a, b, c;
+    dnnl_stream_t stream;
 };
 
 static bool ensure_engine(char *err, size_t errlen) {
-    if (engine) return true;
-    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success ||
-        dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) != dnnl_success) {
-        snprintf(err, errlen, "oneDNN: cannot create the CPU engine");
-        return false;
+    bool ok = true;
+    #pragma omp critical(bert_dnnl_engine)
+    if (!engine && dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) {
+        engine = NULL;
+        ok = false;
     }
-    return true;
+    if (!ok) snprintf(err, errlen, "oneDNN: cannot create the CPU engine");
+    return ok;
 }
 
 GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, int N, int K,
@@ -128,7 +133,8 @@ GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, i
         }
     }
     if (ok && !runtime) ok = dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL) == dnnl_success;
-    if (ok) ok = dnnl_primitive_create(&plan->primitive, pd) == dnnl_success;
+    if (ok) ok = dnnl_primitive_create(&plan->primitive, pd) == dnnl_success &&
+                 dnnl_stream_create(&plan->stream, engine, dnnl_stream_default_flags) == dnnl_success;
     if (ok) ok = dnnl_memory_create(&plan->a, &a_md, engine, DNNL_MEMORY_NONE) == dnnl_success &&
                  dnnl_memory_create(&plan->b, &b_md, engine, DNNL_MEMORY_NONE) == dnnl_success &&
                  dnnl_memory_create(&plan->c, &c_md, engine, DNNL_MEMORY_NONE) == dnnl_success;
@@ -149,11 +155,11 @@ void gemm_bf16_run(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B, float
     dnnl_memory_set_data_handle(plan->b, (void *)B);
     dnnl_memory_set_data_handle(plan->c, C);
     dnnl_exec_arg_t args[3] = { { DNNL_ARG_SRC, plan->a }, { DNNL_ARG_WEIGHTS, plan->b }, { DNNL_ARG_DST, plan->c } };
-    if (dnnl_primitive_execute(plan->primitive, stream, 3, args) != dnnl_success) {
+    if (dnnl_primitive_execute(plan->primitive, plan->stream, 3, args) != dnnl_success) {
         fprintf(stderr, "bert: oneDNN bf16 matmul failed to execute\n");
         abort();
     }
-    dnnl_stream_wait(stream);
+    dnnl_stream_wait(plan->stream);
 }
 
 void gemm_bf16_plan_free(GemmBf16Plan *plan) {
@@ -162,5 +168,108 @@ void gemm_bf16_plan_free(GemmBf16Plan *plan) {
     if (plan->b) dnnl_memory_destroy(plan->b);
     if (plan->c) dnnl_memory_destroy(plan->c);
     if (plan->primitive) dnnl_primitive_destroy(plan->primitive);
+    if (plan->stream) dnnl_stream_destroy(plan->stream);
     free(plan);
+}
+
+/* ---- products of f32 matrices in bf16 (gemm_bf16_auto) ------------------------- */
+
+typedef struct {
+    bool transpose_a, transpose_b;
+    int M, N, K, lda, ldb, ldc;
+    float alpha, beta;
+} ProductShape;
+
+typedef struct {
+    ProductShape shape;
+    GemmBf16Plan *plan;
+} CachedPlan;
+
+/* What one thread keeps: its plans, one per shape met, and two conversion
+ * buffers that grow to the largest operand and then stay. A thread only
+ * touches its own (omp_get_thread_num(); the master is thread 0 inside and
+ * outside a parallel region), so nothing is locked. */
+typedef struct {
+    CachedPlan *plans;
+    int n_plans, cap_plans;
+    bf16 *operand[2];
+    size_t operand_cap[2];
+} ThreadCache;
+
+#define BF16_MAX_THREADS 1024
+static ThreadCache thread_caches[BF16_MAX_THREADS];
+
+static bool same_shape(const ProductShape *a, const ProductShape *b) {
+    return a->transpose_a == b->transpose_a && a->transpose_b == b->transpose_b && a->M == b->M && a->N == b->N &&
+           a->K == b->K && a->lda == b->lda && a->ldb == b->ldb && a->ldc == b->ldc && a->alpha == b->alpha &&
+           a->beta == b->beta;
+}
+
+static void fail(const char *what) {
+    fprintf(stderr, "bert: bf16 product: %s\n", what);
+    abort();
+}
+
+static const GemmBf16Plan *plan_for(ThreadCache *tc, const ProductShape *shape) {
+    /* The most recent first: a layer's products repeat in the same order. */
+    for (int i = tc->n_plans - 1; i >= 0; i--)
+        if (same_shape(&tc->plans[i].shape, shape)) return tc->plans[i].plan;
+    char err[256];
+    GemmBf16Plan *plan = gemm_bf16_plan_create(shape->transpose_a, shape->transpose_b, shape->M, shape->N,
+                                               shape->K, shape->alpha, shape->lda, shape->ldb, shape->beta,
+                                               shape->ldc, err, sizeof err);
+    if (!plan) fail(err);
+    if (tc->n_plans == tc->cap_plans) {
+        int cap = tc->cap_plans ? 2 * tc->cap_plans : 64;
+        CachedPlan *grown = realloc(tc->plans, sizeof *grown * (size_t)cap);
+        if (!grown) fail("out of memory for the plan cache");
+        tc->plans = grown;
+        tc->cap_plans = cap;
+    }
+    tc->plans[tc->n_plans++] = (CachedPlan){ *shape, plan };
+    return plan;
+}
+
+/* op(X) stored as rows × cols with row stride ld, as bf16: the weights'
+ * copy when X lies in them (same offsets, same stride), else converted into
+ * the thread's buffer `which` (contiguous: *ld_out = cols). */
+static const bf16 *as_bf16(ThreadCache *tc, int which, const Bf16Weights *w, const float *x, int ld, int rows,
+                           int cols, int *ld_out) {
+    if (w && x >= w->f32 && x < w->f32 + w->n) {
+        *ld_out = ld;
+        return w->bf16 + (x - w->f32);
+    }
+    size_t need = (size_t)rows * (size_t)cols;
+    if (need > tc->operand_cap[which]) {
+        free(tc->operand[which]);
+        tc->operand[which] = malloc(sizeof(bf16) * need);
+        if (!tc->operand[which]) fail("out of memory for an operand");
+        tc->operand_cap[which] = need;
+    }
+    bf16_convert_rows(tc->operand[which], cols, x, ld, rows, cols);
+    *ld_out = cols;
+    return tc->operand[which];
+}
+
+void gemm_bf16_auto(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,
+                    float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    int t = omp_get_thread_num();
+    if (t >= BF16_MAX_THREADS) fail("too many threads");
+    ThreadCache *tc = &thread_caches[t];
+    int a_ld, b_ld;
+    const bf16 *a = as_bf16(tc, 0, weights, A, lda, transpose_a ? K : M, transpose_a ? M : K, &a_ld);
+    const bf16 *b = as_bf16(tc, 1, weights, B, ldb, transpose_b ? N : K, transpose_b ? K : N, &b_ld);
+    ProductShape shape = { transpose_a, transpose_b, M, N, K, a_ld, b_ld, ldc, alpha, beta };
+    gemm_bf16_run(plan_for(tc, &shape), a, b, C);
+}
+
+void gemm_bf16_release(void) {
+    for (int t = 0; t < BF16_MAX_THREADS; t++) {
+        ThreadCache *tc = &thread_caches[t];
+        for (int i = 0; i < tc->n_plans; i++) gemm_bf16_plan_free(tc->plans[i].plan);
+        free(tc->plans);
+        free(tc->operand[0]);
+        free(tc->operand[1]);
+        memset(tc, 0, sizeof *tc);
+    }
 }

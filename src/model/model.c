@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model/model.h"
+#include "core/gemm.h"
+#include "core/gemm_bf16.h"
 #include "layers/attention.h"
 #include "layers/embeddings.h"
 #include "layers/layernorm.h"
@@ -467,7 +469,41 @@ int bert_reserve_inference(BertModel *m, int B, int T, int P, char *err, size_t 
     return reserve(m, B, T, P, true, err, err_len);
 }
 
+int bert_use_bf16(BertModel *m, char *err, size_t err_len) {
+#ifdef BERT_DOUBLE
+    return gemm_use_bf16(m->params_memory, NULL, 0, err, err_len);   /* says the double build has none */
+#else
+    if (!m->params_bf16) {
+        m->params_bf16 = malloc(sizeof(uint16_t) * (size_t)m->num_params);
+        if (!m->params_bf16) {
+            snprintf(err, err_len, "out of memory for the bf16 copy of %ld weights", m->num_params);
+            return -1;
+        }
+    }
+    bert_refresh_bf16(m);
+    if (gemm_use_bf16(m->params_memory, m->params_bf16, m->num_params, err, err_len) != 0) {
+        free(m->params_bf16);
+        m->params_bf16 = NULL;
+        return -1;
+    }
+    return 0;
+#endif
+}
+
+void bert_refresh_bf16(BertModel *m) {
+#ifndef BERT_DOUBLE
+    if (m->params_bf16) bf16_convert(m->params_bf16, m->params_memory, (size_t)m->num_params);
+#else
+    (void)m;
+#endif
+}
+
 void bert_free(BertModel *m) {
+    if (m->params_bf16) {
+        char unused[8];
+        gemm_use_bf16(NULL, NULL, 0, unused, sizeof unused);
+        free(m->params_bf16);
+    }
     free(m->params_memory);
     free(m->grads_memory);
     free(m->layer_params);

@@ -397,6 +397,7 @@ static int set_up(Run *r, RunPosition *start, char *err, size_t err_len) {
     if (build_datasets(r, err, err_len) != 0) return -1;
     if (r->train.n == 0) { format_error(err, err_len, "%s: no training rows", o->train_path); return -1; }
     r->max_T = r->train.max_length > r->dev.max_length ? r->train.max_length : r->dev.max_length;
+    if (o->bf16 && bert_use_bf16(&r->model, err, err_len) != 0) return -1;
     if (bert_reserve(&r->model, rows_per_rank(r), r->max_T, 0, err, err_len) != 0) return -1;
 
     /* Everything checked: now the run directory is made, locked (one run
@@ -420,6 +421,7 @@ static int set_up(Run *r, RunPosition *start, char *err, size_t err_len) {
     tc.adamw.weight_decay = (real)o->weight_decay;
     if (train_step_init(&r->ts, &r->model, &tc, err, err_len) != 0) return -1;
     if (data_parallel_attach(&r->data_parallel, r->dist, &r->ts, err, err_len) != 0) return -1;
+    if (o->bf16) train_step_use_bf16(&r->ts);
 
     double neg_one = -1;
     memcpy(&r->best_bits, &neg_one, sizeof neg_one);
@@ -590,7 +592,7 @@ static int check_ranks_agree(Run *r, char *err, size_t err_len) {
     const DistContext *d = r->dist;
     if (d->size == 1) return 0;
     int64_t whole[] = {o->epochs, o->batch_size, o->max_seq_length, (int64_t)o->seed, o->metric_macro_f1,
-                       o->save_steps, o->stop_at_step, o->resume, o->from_scratch};
+                       o->save_steps, o->stop_at_step, o->resume, o->from_scratch, o->bf16};
     double reals[] = {o->lr, o->warmup_fraction, o->weight_decay, o->dev_fraction};
     uint64_t h = dist_fingerprint(DIST_FINGERPRINT_SEED, whole, sizeof whole);
     h = dist_fingerprint(h, reals, sizeof reals);

@@ -387,6 +387,7 @@ static int set_up(Run *r, char *err, size_t err_len) {
         if (bert_create(&r->model, &r->config, BERT_HEADS_PRETRAINING, 0, err, err_len) != 0) return -1;
         bert_init_weights(&r->model, o->seed);
     }
+    if (o->bf16 && bert_use_bf16(&r->model, err, err_len) != 0) return -1;
     int rows = (int)dist_max_rows(r->dist, o->batch_size);
     if (bert_reserve(&r->model, rows, o->max_seq_length, o->max_predictions, err, err_len) != 0) return -1;
     TrainStepConfig tc = {
@@ -399,6 +400,7 @@ static int set_up(Run *r, char *err, size_t err_len) {
     tc.adamw.bias_correction = o->bias_correction;
     if (train_step_init(&r->ts, &r->model, &tc, err, err_len) != 0) return -1;
     if (data_parallel_attach(&r->data_parallel, r->dist, &r->ts, err, err_len) != 0) return -1;
+    if (o->bf16) train_step_use_bf16(&r->ts);
 
     /* Everything checked: now the run directory is made, locked (one run
      * at a time) and, with --overwrite, emptied of the earlier run. */
@@ -454,7 +456,7 @@ static int check_ranks_agree(Run *r, char *err, size_t err_len) {
     int64_t whole[] = {
         o->steps, o->batch_size, o->grad_accum, o->warmup, o->max_seq_length, o->max_predictions,
         o->save_every, o->eval_every, o->eval_batches, o->keep_checkpoints, o->stop_at_step,
-        o->whole_word_mask, o->bias_correction, o->prose, o->chapters, o->cased, (int64_t)o->seed,
+        o->whole_word_mask, o->bias_correction, o->prose, o->chapters, o->cased, (int64_t)o->seed, o->bf16,
     };
     double reals[] = {o->lr, o->masked_lm_prob, o->short_seq_prob, o->eval_fraction, o->weight_decay,
                       o->max_grad_norm};

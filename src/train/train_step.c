@@ -105,3 +105,14 @@ int train_step(TrainStep *ts, TrainNextBatch next_batch, void *ctx, TrainStepSta
     if (ts->hooks.after_update) ts->hooks.after_update(ts->hooks.update_ctx, m->params_memory, m->num_params);
     return TRAIN_STEP_OK;
 }
+
+static void refresh_bf16_weights(void *ctx, const real *params, long n) {
+    (void)params;
+    (void)n;
+    bert_refresh_bf16(ctx);
+}
+
+void train_step_use_bf16(TrainStep *ts) {
+    ts->hooks.after_update = refresh_bf16_weights;
+    ts->hooks.update_ctx = ts->model;
+}
