@@ -437,7 +437,11 @@ int classifier_open(Classifier *c, const char *dir, char *err, size_t err_len) {
         return -1;
     }
     int heads = 0;
-    if (checkpoint_load(&c->model, dir, BERT_HEADS_CLASSIFIER, 0, 1, &heads, err, err_len) != 0) return -1;
+    /* Both classifier tensors are required: a missing one would silently keep
+     * its random initialisation and every prediction would be noise. */
+    if (checkpoint_load_requiring(&c->model, dir, BERT_HEADS_CLASSIFIER, 0, 1, BERT_HEADS_CLASSIFIER, &heads, err,
+                                  err_len) != 0)
+        return -1;
     if (!(heads & BERT_HEADS_CLASSIFIER)) {
         format_error(err, err_len, "%s: has no classifier weights (fine-tune it first with bert finetune)", dir);
         goto fail;
