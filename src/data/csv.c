@@ -293,11 +293,11 @@ static int scan_row(CsvReader *r, Bytes *out, long *start_line, bool *blank, cha
         if (out->len - start >= CSV_MAX_ROW_BYTES) {
             format_error(err, err_len, "%s:%ld: row longer than the limit of %d MiB (%ld bytes)%s", r->name,
                          *start_line, CSV_MAX_ROW_BYTES >> 20, (long)CSV_MAX_ROW_BYTES,
-                         in_quotes ? " (a quote that is never closed?)" : " (is this a text file?)");
+                         in_quotes ? " (a quote that is never closed?)" : "");
             return -1;
         }
-        char ch = (char)c;
-        if (bytes_append(out, &ch, 1)) goto out_of_memory;
+        if (bytes_reserve(out, 1)) goto out_of_memory;
+        out->data[out->len++] = (char)c;
         if (c == 0) return 1;
         if (c == '"' && r->quoting) in_quotes = !in_quotes;   /* "" inside quotes toggles twice */
         if (c == '\n' || c == '\r') {
