@@ -25,11 +25,8 @@
 #define REFERENCE_DIR "tests/data/reference_classifier"
 static const char *const reference_labels[] = { "negative", "neutral", "positive" };
 
-#ifdef BERT_DOUBLE
-#define REAL_MAX DBL_MAX
-#else
+/* The largest weight a checkpoint (float32) holds. */
 #define REAL_MAX FLT_MAX
-#endif
 
 static real *tensor_data(BertModel *m, const char *name) {
     for (int i = 0; i < m->num_tensors; i++)
@@ -150,6 +147,13 @@ END_TEST
  * every classifier weight is the largest real, so every logit is +inf and
  * softmax gives NaN. eval and predict must fail naming the row. */
 START_TEST(eval_and_predict_refuse_non_finite_outputs) {
+#ifdef BERT_DOUBLE
+    /* checkpoints hold float32, and no product of a few float32 values
+     * overflows a double: this build cannot make the model overflow */
+    printf("eval_and_predict_refuse_non_finite_outputs: skipped in the double build (float32 weights cannot "
+           "overflow a double)\n");
+    return;
+#endif
     char dir[64], err[1024], csv[200], pred[200];
     tmpdir_create(dir, "overflow");
     BertModel m;
