@@ -13,12 +13,19 @@
  * a UTF-8 byte-order mark at the start is skipped; fields must be valid UTF-8
  * without NUL bytes. Field bytes are kept exactly (no trimming).
  *
- * The whole file is read into memory and parsed in place: memory is about the
- * file size plus 8 bytes per field and 24 per row (SST-2 train, 3.8 MB and
- * 67,349 rows, takes about 6 MB). */
+ * Limits: a field over CSV_MAX_FIELD_BYTES (1 MiB) or a row (its lines up to
+ * the row's end) over CSV_MAX_ROW_BYTES (4 MiB) is an error naming FILE:LINE
+ * and the limit, so a file that is not a table (/dev/zero, one endless line)
+ * fails fast instead of filling memory.
+ *
+ * csv_read reads the whole file into memory and parses it in place: memory is
+ * about the file size plus 8 bytes per field and 24 per row (SST-2 train,
+ * 3.8 MB and 67,349 rows, takes about 6 MB). CsvReader reads the same tables a
+ * chunk of rows at a time, in memory bounded by the chunk (eval, predict). */
 #ifndef BERT_CSV_H
 #define BERT_CSV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -46,6 +53,27 @@ typedef struct {
  * Returns 0, or -1 with "FILE:LINE: problem" in err (TABLE is then empty and
  * csv_free is optional). */
 int csv_read(CsvTable *table, const char *path, char delimiter, char *err, size_t err_len);
+
+/* Reading a table in chunks of rows: the same rules, errors and line numbers
+ * as csv_read, in memory bounded by one chunk (plus one row read ahead). */
+#define CSV_MAX_FIELD_BYTES (1 << 20)
+#define CSV_MAX_ROW_BYTES (4 << 20)
+typedef struct CsvReader CsvReader;
+
+/* Opens PATH ("-" = standard input; delimiter as for csv_read) and reads and
+ * checks its header row. Returns 0, or -1 with "FILE:LINE: problem" in err. */
+int csv_reader_open(CsvReader **reader, const char *path, char delimiter, char *err, size_t err_len);
+
+/* The next (up to) max_rows data rows as a table of their own, with the
+ * header and the rows' own line numbers (free it with csv_free). Returns the
+ * number of rows, 0 after the last one, or -1 with err filled. */
+long csv_reader_next(CsvReader *reader, CsvTable *chunk, long max_rows, char *err, size_t err_len);
+
+/* True when no data rows are left (exact: the reader reads one row ahead). */
+bool csv_reader_at_end(const CsvReader *reader);
+
+/* Closes the file (not standard input) and frees the reader. NULL is a no-op. */
+void csv_reader_close(CsvReader *reader);
 
 /* Frees everything csv_read allocated and zeroes TABLE. Safe on a zeroed table. */
 void csv_free(CsvTable *table);

@@ -35,10 +35,17 @@ int checkpoint_read_lower_case(const char *dir, bool *lower_case, char *err, siz
  * Accepted naming variants of published checkpoints: LayerNorm.gamma/.beta
  * for .weight/.bias, no "bert." prefix (a bare BertModel), an extra
  * embeddings.position_ids buffer, present or absent tied decoder tensors.
- * A missing encoder tensor, a shape mismatch or a corrupt file is an error
- * naming the file and tensor. num_labels is taken from config.json when the
+ * A missing encoder tensor, a shape mismatch, a corrupt file or a NaN or
+ * infinite value in any tensor read is an error naming the file and tensor. num_labels is taken from config.json when the
  * caller passes 0. *loaded_heads (may be NULL) reports which heads the file had. */
 int checkpoint_load(BertModel *m, const char *dir, int heads, int num_labels, uint64_t init_seed,
                     int *loaded_heads, char *err, size_t err_len);
+
+/* checkpoint_load, but every tensor of the heads in required_heads (a subset
+ * of heads) must be in the file: a missing one is an error naming the file
+ * and the tensor instead of a randomly initialised head. eval and predict
+ * require BERT_HEADS_CLASSIFIER. */
+int checkpoint_load_requiring(BertModel *m, const char *dir, int heads, int num_labels, uint64_t init_seed,
+                              int required_heads, int *loaded_heads, char *err, size_t err_len);
 
 #endif

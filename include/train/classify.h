@@ -124,7 +124,9 @@ int classify_write_training_args(const char *dir, const char *text_column, const
 int classify_write_report(const char *path, const ClassifyReport *r, const LabelMap *labels, char *err,
                           size_t err_len);
 
-/* A saved classifier directory opened for evaluation or prediction: the model,
+/* A saved classifier directory opened for evaluation or prediction (both
+ * classifier tensors must be in model.safetensors, and no weight may be NaN
+ * or infinite: checkpoint_load_requiring): the model,
  * its tokenizer (do_lower_case from tokenizer_config.json, else uncased), the
  * labels from config.json and the columns and max_seq_length it was trained
  * with (training_args.json, when present). */
@@ -144,18 +146,37 @@ void classifier_close(Classifier *c);
 int classify_check_pairs(const BertModel *m, const char *model_name, const char *pair_column, char *err,
                          size_t err_len);
 
+/* Eval and predict stream their input: CLASSIFY_CHUNK_ROWS rows are read,
+ * predicted and reported or written before the next ones are read, so memory
+ * does not grow with the file (eval keeps 8 bytes a row: the true and the
+ * predicted label). A row's prediction does not depend on the chunk size.
+ * The model's outputs must be finite: NaN or infinite probabilities (or loss)
+ * are an error naming the model and the row's FILE:LINE. */
+#define CLASSIFY_CHUNK_ROWS 4096
+
 /* `bert eval`: the report of the classifier in DIR on a labelled file (columns
  * NULL = those of training). */
 int classify_eval_file(const char *model_dir, const char *data_path, const char *text_column,
                        const char *pair_column, const char *label_column, int batch_size,
                        const ClassifyProgress *progress, ClassifyReport *report, LabelMap *labels,
                        char *err, size_t err_len);
+/* The same, chunk_rows rows at a time (≤ 0: CLASSIFY_CHUNK_ROWS). */
+int classify_eval_file_chunked(const char *model_dir, const char *data_path, const char *text_column,
+                               const char *pair_column, const char *label_column, int batch_size, long chunk_rows,
+                               const ClassifyProgress *progress, ClassifyReport *report, LabelMap *labels,
+                               char *err, size_t err_len);
 
 /* `bert predict`: writes the input columns, predicted_label and prob_<label>
- * per class, as CSV/TSV with the input's delimiter ("-" = stdin/stdout). */
+ * per class, as CSV/TSV with the input's delimiter ("-" = stdin/stdout). A
+ * file is written atomically; on stdout the rows of the chunks before an
+ * error have already been written. */
 int classify_predict_file(const char *model_dir, const char *input_path, const char *output_path,
                           const char *text_column, const char *pair_column, int batch_size,
                           const ClassifyProgress *progress, char *err, size_t err_len);
+/* The same, chunk_rows rows at a time (≤ 0: CLASSIFY_CHUNK_ROWS). */
+int classify_predict_file_chunked(const char *model_dir, const char *input_path, const char *output_path,
+                                  const char *text_column, const char *pair_column, int batch_size, long chunk_rows,
+                                  const ClassifyProgress *progress, char *err, size_t err_len);
 
 /* Fine-tuning. */
 typedef struct {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include "core/real.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "io/fileio.h"
@@ -149,8 +150,22 @@ static bool is_ignorable(const char *name) {
     return strstr(name, "position_ids") != NULL || strncmp(name, "cls.predictions.decoder.", 24) == 0;
 }
 
+/* A NaN or infinity in the weights makes every output NaN; eval and predict
+ * would print "loss nan" and NaN probabilities. Returns the index of the
+ * first non-finite element of x[n], or -1. */
+static long first_non_finite(const real *x, long n) {
+    for (long i = 0; i < n; i++)
+        if (!isfinite(x[i])) return i;
+    return -1;
+}
+
 int checkpoint_load(BertModel *m, const char *dir, int heads, int num_labels, uint64_t init_seed,
                     int *loaded_heads, char *err, size_t err_len) {
+    return checkpoint_load_requiring(m, dir, heads, num_labels, init_seed, 0, loaded_heads, err, err_len);
+}
+
+int checkpoint_load_requiring(BertModel *m, const char *dir, int heads, int num_labels, uint64_t init_seed,
+                              int required_heads, int *loaded_heads, char *err, size_t err_len) {
     char path[4096], name_buf[160];
     BertConfig cfg;
     snprintf(path, sizeof path, "%s/config.json", dir);
@@ -171,6 +186,16 @@ int checkpoint_load(BertModel *m, const char *dir, int heads, int num_labels, ui
         const ParamTensor *t = &m->tensors[i];
         const char *file_name = find_in_file(st, t->name, name_buf, sizeof name_buf);
         if (!file_name) {
+            bool classifier = strncmp(t->name, "classifier.", 11) == 0, pretraining = strncmp(t->name, "cls.", 4) == 0;
+            bool required = !is_ignorable(t->name) && ((classifier && (required_heads & BERT_HEADS_CLASSIFIER)) ||
+                                                       (pretraining && (required_heads & BERT_HEADS_PRETRAINING)));
+            if (required) {
+                /* a head left at its random initialisation gives confident nonsense */
+                snprintf(err, err_len, "%s: tensor %s is missing, so the model has no trained %s head "
+                         "(%s it with bert %s first)", path, t->name, classifier ? "classifier" : "pretraining",
+                         classifier ? "fine-tune" : "pretrain", classifier ? "finetune" : "pretrain");
+                goto fail;
+            }
             if (is_head_tensor(t->name)) continue;  /* keeps its initialisation */
             snprintf(err, err_len, "%s: tensor %s is missing (is this a BERT checkpoint of this config?)",
                      path, t->name);
@@ -179,6 +204,13 @@ int checkpoint_load(BertModel *m, const char *dir, int heads, int num_labels, ui
         if (safetensors_read_real(st, file_name, m->params_memory + t->offset, t->ndim, t->shape,
                                   err, err_len) != 0)
             goto fail;
+        long bad = first_non_finite(m->params_memory + t->offset, t->count);
+        if (bad >= 0) {
+            real v = m->params_memory[t->offset + bad];
+            snprintf(err, err_len, "%s: tensor %s holds %s at element %ld; the model is damaged (a run that diverged?)",
+                     path, file_name, isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf", bad);
+            goto fail;
+        }
         if (strncmp(t->name, "cls.", 4) == 0) found_heads |= BERT_HEADS_PRETRAINING;
         if (strncmp(t->name, "classifier.", 11) == 0) found_heads |= BERT_HEADS_CLASSIFIER;
         for (int k = 0; k < safetensors_count(st); k++)

@@ -437,7 +437,11 @@ int classifier_open(Classifier *c, const char *dir, char *err, size_t err_len) {
         return -1;
     }
     int heads = 0;
-    if (checkpoint_load(&c->model, dir, BERT_HEADS_CLASSIFIER, 0, 1, &heads, err, err_len) != 0) return -1;
+    /* Both classifier tensors are required: a missing one would silently keep
+     * its random initialisation and every prediction would be noise. */
+    if (checkpoint_load_requiring(&c->model, dir, BERT_HEADS_CLASSIFIER, 0, 1, BERT_HEADS_CLASSIFIER, &heads, err,
+                                  err_len) != 0)
+        return -1;
     if (!(heads & BERT_HEADS_CLASSIFIER)) {
         format_error(err, err_len, "%s: has no classifier weights (fine-tune it first with bert finetune)", dir);
         goto fail;
@@ -527,43 +531,216 @@ int classify_check_pairs(const BertModel *m, const char *model_name, const char 
     return -1;
 }
 
+int classify_argmax(const double *p, int K) {
+    int best = 0;
+    for (int k = 1; k < K; k++) if (p[k] > p[best]) best = k;
+    return best;
+}
+
+/* ------------------------------------------ eval and predict, chunk by chunk */
+
+/* Eval and predict read their input a chunk of rows at a time (CsvReader),
+ * predict the chunk and hand it to a consumer before reading the next, so
+ * memory is bounded by the chunk, not the file. A row's prediction does not
+ * depend on which rows share its batch, so the output is the same for every
+ * chunk size. */
+
+/* The caller's progress callback sees the chunks as one pass: batches and
+ * examples counted from the start, running loss and accuracy over all rows.
+ * Until the last chunk is read the total is not known; it is then given as
+ * one more batch than planned so far, so the line does not end early. */
+typedef struct {
+    const ClassifyProgress *outer;
+    bool started, last_chunk;
+    long batches_before, examples_before, correct_before;
+    double loss_sum_before;
+} ChunkedProgress;
+
+static void chunked_progress_show(void *ctx, long batch, long n_batches, long examples, double loss,
+                                  double accuracy) {
+    ChunkedProgress *cp = ctx;
+    long total = cp->batches_before + n_batches + (cp->last_chunk ? 0 : 1);
+    if (batch == 0) {
+        if (!cp->started) cp->outer->show(cp->outer->ctx, 0, total, 0, NAN, NAN);
+        cp->started = true;
+        return;
+    }
+    double all = (double)(cp->examples_before + examples);
+    cp->outer->show(cp->outer->ctx, cp->batches_before + batch, total, cp->examples_before + examples,
+                    isnan(loss) ? NAN : (cp->loss_sum_before + loss * (double)examples) / all,
+                    isnan(accuracy) ? NAN : ((double)cp->correct_before + accuracy * (double)examples) / all);
+}
+
+/* What eval and predict do with each predicted chunk. */
+typedef struct {
+    /* Once, with the first chunk (which may have no rows): columns, output header. */
+    int (*begin)(void *ctx, const Classifier *c, const CsvTable *chunk, char *err, size_t err_len);
+    /* Every chunk with rows: probs[n,K] and predicted[n] in the chunk's row order. */
+    int (*consume)(void *ctx, const Classifier *c, const CsvTable *chunk, const ClassifyDataset *ds,
+                   const double *probs, const int *predicted, char *err, size_t err_len);
+    void *ctx;
+    /* Set by begin: the columns the data set is built from (label -1: none). */
+    int text_column, pair_column, label_column;
+} ChunkConsumer;
+
+/* The model's outputs must be numbers: finite weights can still overflow to
+ * infinity and give NaN probabilities, which eval would print as "loss nan"
+ * and predict would write as its answer. */
+static int check_outputs_finite(const char *model_dir, const CsvTable *chunk, const ClassifyDataset *ds, int K,
+                                const double *probs, double loss, char *err, size_t err_len) {
+    for (long i = 0; i < ds->n; i++) {
+        bool finite = true;
+        for (int k = 0; k < K; k++) finite = finite && isfinite(probs[i * K + k]);
+        /* a label given probability 0 makes the loss infinite */
+        bool infinite_loss = ds->label && !isfinite(loss) && probs[i * K + ds->label[i]] == 0;
+        if (!finite || infinite_loss) {
+            format_error(err, err_len, "%s: the model's %s not finite for the row at %s:%ld (NaN or infinity: "
+                         "its weights overflow; is the model damaged?)", model_dir,
+                         finite ? "loss is" : "outputs are", chunk->path, chunk->rows[ds->row[i]].line);
+            return -1;
+        }
+    }
+    if (!isfinite(loss)) {
+        format_error(err, err_len, "%s: the model's loss on %s is not finite (is the model damaged?)", model_dir,
+                     chunk->path);
+        return -1;
+    }
+    return 0;
+}
+
+static int grow_outputs(double **probs, int **predicted, long *cap, long n, int K) {
+    if (n <= *cap) return 0;
+    double *p = realloc(*probs, sizeof(double) * (size_t)n * (size_t)K);
+    if (p) *probs = p;
+    int *q = p ? realloc(*predicted, sizeof(int) * (size_t)n) : NULL;
+    if (q) *predicted = q;
+    if (!p || !q) return -1;
+    *cap = n;
+    return 0;
+}
+
+/* Reads DATA_PATH chunk_rows rows at a time with the classifier in MODEL_DIR
+ * and hands each predicted chunk to CONSUMER. */
+static int classify_stream(const char *model_dir, const char *data_path, int batch_size, long chunk_rows,
+                           const ClassifyProgress *progress, ChunkConsumer *consumer, Classifier *c,
+                           double *mean_loss, char *err, size_t err_len) {
+    if (chunk_rows <= 0) chunk_rows = CLASSIFY_CHUNK_ROWS;
+    CsvReader *reader = NULL;
+    CsvTable chunk = { 0 };
+    ClassifyDataset ds = { 0 };
+    double *probs = NULL;
+    int *predicted = NULL, rc = -1, reserved_length = 0, K = c->model.num_labels;
+    long cap = 0;
+    ChunkedProgress chunked = { .outer = progress };
+    ClassifyProgress chunk_progress = { chunked_progress_show, &chunked };
+    if (csv_reader_open(&reader, data_path, 0, err, err_len) != 0) goto done;
+    for (bool first = true;; first = false) {
+        long n = csv_reader_next(reader, &chunk, chunk_rows, err, err_len);
+        if (n < 0) goto done;
+        if (first && consumer->begin(consumer->ctx, c, &chunk, err, err_len) != 0) goto done;
+        if (n == 0) break;
+        bool labelled = consumer->label_column >= 0;
+        if (classify_dataset_build(&ds, &chunk, NULL, 0, c->tok, consumer->text_column, consumer->pair_column,
+                                   consumer->label_column, labelled ? &c->labels : NULL, c->max_seq_length, err,
+                                   err_len) != 0)
+            goto done;
+        if (ds.max_length > reserved_length) {   /* activations for the longest example seen so far */
+            if (bert_reserve_inference(&c->model, batch_size, ds.max_length, 0, err, err_len) != 0) goto done;
+            reserved_length = ds.max_length;
+        }
+        if (grow_outputs(&probs, &predicted, &cap, ds.n, K) != 0) {
+            format_error(err, err_len, "%s: out of memory", chunk.path);
+            goto done;
+        }
+        chunked.last_chunk = csv_reader_at_end(reader);
+        double loss = classify_predict(&c->model, &ds, batch_size, probs, predicted,
+                                       progress && progress->show ? &chunk_progress : NULL);
+        if (check_outputs_finite(model_dir, &chunk, &ds, K, probs, loss, err, err_len) != 0) goto done;
+        if (consumer->consume(consumer->ctx, c, &chunk, &ds, probs, predicted, err, err_len) != 0) goto done;
+        chunked.batches_before += (ds.n + batch_size - 1) / batch_size;
+        chunked.examples_before += ds.n;
+        chunked.loss_sum_before += loss * (double)ds.n;
+        for (long i = 0; labelled && i < ds.n; i++) chunked.correct_before += predicted[i] == ds.label[i];
+        classify_dataset_free(&ds);
+        csv_free(&chunk);
+    }
+    if (mean_loss) *mean_loss = chunked.examples_before ? chunked.loss_sum_before / (double)chunked.examples_before : 0;
+    rc = 0;
+done:
+    free(probs);
+    free(predicted);
+    classify_dataset_free(&ds);
+    csv_free(&chunk);
+    csv_reader_close(reader);
+    return rc;
+}
+
+/* eval keeps only each row's true and predicted label (8 bytes a row), not
+ * its text. */
+typedef struct {
+    const char *model_dir, *data_path, *text_name, *pair_name, *label_name;
+    ChunkConsumer *consumer;
+    IntVec truth, predicted;
+} EvalPass;
+
+static int eval_begin(void *ctx, const Classifier *c, const CsvTable *chunk, char *err, size_t err_len) {
+    EvalPass *e = ctx;
+    ChunkConsumer *k = e->consumer;
+    if (resolve_columns(c, chunk, e->text_name, e->pair_name, &k->text_column, &k->pair_column, err, err_len) != 0)
+        return -1;
+    if (k->pair_column >= 0 && classify_check_pairs(&c->model, e->model_dir, chunk->header[k->pair_column], err,
+                                                    err_len) != 0)
+        return -1;
+    const char *label_name = e->label_name ? e->label_name : c->label_column[0] ? c->label_column : NULL;
+    if (!label_name) {
+        format_error(err, err_len, "%s: no --label-column given and the model has no training_args.json naming one",
+                     e->data_path);
+        return -1;
+    }
+    if ((k->label_column = csv_require_column(chunk, label_name, err, err_len)) < 0) return -1;
+    return 0;
+}
+
+static int eval_consume(void *ctx, const Classifier *c, const CsvTable *chunk, const ClassifyDataset *ds,
+                        const double *probs, const int *predicted, char *err, size_t err_len) {
+    EvalPass *e = ctx;
+    for (long i = 0; i < ds->n; i++) {
+        if (!intvec_push(&e->truth, ds->label[i]) || !intvec_push(&e->predicted, predicted[i])) {
+            format_error(err, err_len, "%s: out of memory", chunk->path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int classify_eval_file(const char *model_dir, const char *data_path, const char *text_name,
                        const char *pair_name, const char *label_name, int batch_size,
                        const ClassifyProgress *progress, ClassifyReport *report, LabelMap *labels,
                        char *err, size_t err_len) {
+    return classify_eval_file_chunked(model_dir, data_path, text_name, pair_name, label_name, batch_size,
+                                      CLASSIFY_CHUNK_ROWS, progress, report, labels, err, err_len);
+}
+
+int classify_eval_file_chunked(const char *model_dir, const char *data_path, const char *text_name,
+                               const char *pair_name, const char *label_name, int batch_size, long chunk_rows,
+                               const ClassifyProgress *progress, ClassifyReport *report, LabelMap *labels,
+                               char *err, size_t err_len) {
     Classifier c;
     if (classifier_open(&c, model_dir, err, err_len) != 0) return -1;
-    CsvTable table = { 0 };
-    ClassifyDataset ds = { 0 };
-    double *probs = NULL;
-    int *predicted = NULL, rc = -1;
-    int text_column, pair_column, label_column;
-    if (csv_read(&table, data_path, 0, err, err_len) != 0) goto done;
-    if (resolve_columns(&c, &table, text_name, pair_name, &text_column, &pair_column, err, err_len) != 0) goto done;
-    if (pair_column >= 0 &&
-        classify_check_pairs(&c.model, model_dir, table.header[pair_column], err, err_len) != 0)
+    ChunkConsumer consumer = { eval_begin, eval_consume, NULL, -1, -1, -1 };
+    EvalPass pass = { model_dir, data_path, text_name, pair_name, label_name, &consumer, { 0 }, { 0 } };
+    consumer.ctx = &pass;
+    int rc = -1;
+    double loss = 0;
+    if (classify_stream(model_dir, data_path, batch_size, chunk_rows, progress, &consumer, &c, &loss, err,
+                        err_len) != 0)
         goto done;
-    if (!label_name) label_name = c.label_column[0] ? c.label_column : NULL;
-    if (!label_name) {
-        format_error(err, err_len, "%s: no --label-column given and the model has no training_args.json naming one",
-                     data_path);
+    if (pass.truth.len == 0) {
+        format_error(err, err_len, "%s: no data rows", strcmp(data_path, "-") == 0 ? "<stdin>" : data_path);
         goto done;
     }
-    if ((label_column = csv_require_column(&table, label_name, err, err_len)) < 0) goto done;
-    if (table.n_rows == 0) {
-        format_error(err, err_len, "%s: no data rows", table.path);
-        goto done;
-    }
-    if (classify_dataset_build(&ds, &table, NULL, 0, c.tok, text_column, pair_column, label_column, &c.labels,
-                               c.max_seq_length, err, err_len) != 0)
-        goto done;
-    if (bert_reserve_inference(&c.model, batch_size, ds.max_length, 0, err, err_len) != 0) goto done;
-    int K = c.model.num_labels;
-    probs = malloc(sizeof(double) * (size_t)ds.n * K);
-    predicted = malloc(sizeof(int) * (size_t)ds.n);
-    if (!probs || !predicted) { format_error(err, err_len, "%s: out of memory", data_path); goto done; }
-    double loss = classify_predict(&c.model, &ds, batch_size, probs, predicted, progress);
-    if (classify_report_compute(report, ds.label, predicted, ds.n, K, loss) != 0) {
+    if (classify_report_compute(report, pass.truth.data, pass.predicted.data, pass.truth.len, c.model.num_labels,
+                                loss) != 0) {
         format_error(err, err_len, "out of memory");
         goto done;
     }
@@ -575,86 +752,106 @@ int classify_eval_file(const char *model_dir, const char *data_path, const char 
     }
     rc = 0;
 done:
-    free(probs);
-    free(predicted);
-    classify_dataset_free(&ds);
-    csv_free(&table);
+    intvec_free(&pass.truth);
+    intvec_free(&pass.predicted);
     classifier_close(&c);
     return rc;
 }
 
-int classify_argmax(const double *p, int K) {
-    int best = 0;
-    for (int k = 1; k < K; k++) if (p[k] > p[best]) best = k;
-    return best;
+/* predict writes each chunk's rows as soon as they are predicted, in input order. */
+typedef struct {
+    const char *model_dir, *text_name, *pair_name;
+    ChunkConsumer *consumer;
+    const char *out_name;  /* for messages */
+    FILE *out;
+    const char **fields;   /* [n_columns + 1 + K] */
+    char *numbers;         /* K formatted probabilities, then K column names */
+} PredictPass;
+
+enum { PROB_TEXT = 32, PROB_NAME = 300 };
+
+static int predict_begin(void *ctx, const Classifier *c, const CsvTable *chunk, char *err, size_t err_len) {
+    PredictPass *pp = ctx;
+    ChunkConsumer *k = pp->consumer;
+    if (resolve_columns(c, chunk, pp->text_name, pp->pair_name, &k->text_column, &k->pair_column, err, err_len) != 0)
+        return -1;
+    if (k->pair_column >= 0 && classify_check_pairs(&c->model, pp->model_dir, chunk->header[k->pair_column], err,
+                                                    err_len) != 0)
+        return -1;
+    k->label_column = -1;
+    int K = c->model.num_labels, nc = chunk->n_columns;
+    pp->fields = malloc(sizeof(char *) * (size_t)(nc + 1 + K));
+    pp->numbers = malloc((size_t)K * (PROB_TEXT + PROB_NAME));
+    if (!pp->fields || !pp->numbers) { format_error(err, err_len, "out of memory"); return -1; }
+    for (int j = 0; j < nc; j++) pp->fields[j] = chunk->header[j];
+    pp->fields[nc] = "predicted_label";
+    char *name_buf = pp->numbers + (size_t)K * PROB_TEXT;
+    for (int i = 0; i < K; i++) {
+        snprintf(name_buf + (size_t)i * PROB_NAME, PROB_NAME, "prob_%s", c->labels.names[i]);
+        pp->fields[nc + 1 + i] = name_buf + (size_t)i * PROB_NAME;
+    }
+    csv_write_row(pp->out, pp->fields, nc + 1 + K, chunk->delimiter);
+    return 0;
+}
+
+static int predict_consume(void *ctx, const Classifier *c, const CsvTable *chunk, const ClassifyDataset *ds,
+                           const double *probs, const int *predicted, char *err, size_t err_len) {
+    PredictPass *pp = ctx;
+    int K = c->model.num_labels, nc = chunk->n_columns;
+    for (long i = 0; i < ds->n; i++) {
+        const double *p = probs + i * K;
+        for (int j = 0; j < nc; j++) pp->fields[j] = chunk->rows[ds->row[i]].fields[j];
+        pp->fields[nc] = c->labels.names[predicted[i]];
+        for (int k = 0; k < K; k++) {
+            snprintf(pp->numbers + (size_t)k * PROB_TEXT, PROB_TEXT, "%.6f", p[k]);
+            pp->fields[nc + 1 + k] = pp->numbers + (size_t)k * PROB_TEXT;
+        }
+        csv_write_row(pp->out, pp->fields, nc + 1 + K, chunk->delimiter);
+    }
+    if (ferror(pp->out)) {
+        format_error(err, err_len, "%s: write error", pp->out_name);
+        return -1;
+    }
+    return 0;
 }
 
 int classify_predict_file(const char *model_dir, const char *input_path, const char *output_path,
                           const char *text_name, const char *pair_name, int batch_size,
                           const ClassifyProgress *progress, char *err, size_t err_len) {
+    return classify_predict_file_chunked(model_dir, input_path, output_path, text_name, pair_name, batch_size,
+                                         CLASSIFY_CHUNK_ROWS, progress, err, err_len);
+}
+
+int classify_predict_file_chunked(const char *model_dir, const char *input_path, const char *output_path,
+                                  const char *text_name, const char *pair_name, int batch_size, long chunk_rows,
+                                  const ClassifyProgress *progress, char *err, size_t err_len) {
     Classifier c;
     if (classifier_open(&c, model_dir, err, err_len) != 0) return -1;
-    CsvTable table = { 0 };
-    ClassifyDataset ds = { 0 };
-    double *probs = NULL;
-    const char **fields = NULL;
-    char *numbers = NULL;
-    int rc = -1, text_column, pair_column;
+    ChunkConsumer consumer = { predict_begin, predict_consume, NULL, -1, -1, -1 };
+    bool to_stdout = strcmp(output_path, "-") == 0;
+    PredictPass pass = { model_dir, text_name, pair_name, &consumer, to_stdout ? "<stdout>" : output_path, NULL,
+                         NULL, NULL };
+    consumer.ctx = &pass;
+    int rc = -1;
     AtomicFile af = { 0 };
-    FILE *out = NULL;
-    if (csv_read(&table, input_path, 0, err, err_len) != 0) goto done;
-    if (resolve_columns(&c, &table, text_name, pair_name, &text_column, &pair_column, err, err_len) != 0) goto done;
-    if (pair_column >= 0 &&
-        classify_check_pairs(&c.model, model_dir, table.header[pair_column], err, err_len) != 0)
+    /* a file output appears complete or not at all (atomic_write_*) */
+    if (to_stdout) pass.out = stdout;
+    else if (atomic_write_begin(&af, output_path, err, err_len) != 0) goto done;
+    else pass.out = af.fp;
+    if (classify_stream(model_dir, input_path, batch_size, chunk_rows, progress, &consumer, &c, NULL, err,
+                        err_len) != 0)
         goto done;
-    if (classify_dataset_build(&ds, &table, NULL, 0, c.tok, text_column, pair_column, -1, NULL,
-                               c.max_seq_length, err, err_len) != 0)
-        goto done;
-    int K = c.model.num_labels, nc = table.n_columns, nf = nc + 1 + K;
-    if (ds.n > 0 && bert_reserve_inference(&c.model, batch_size, ds.max_length, 0, err, err_len) != 0) goto done;
-    probs = malloc(sizeof(double) * (size_t)(ds.n ? ds.n : 1) * K);
-    fields = malloc(sizeof(char *) * (size_t)nf);
-    numbers = malloc((size_t)K * 32 + (size_t)K * 300);
-    if (!probs || !fields || !numbers) { format_error(err, err_len, "out of memory"); goto done; }
-    if (ds.n > 0) classify_predict(&c.model, &ds, batch_size, probs, NULL, progress);
-    if (strcmp(output_path, "-") == 0) out = stdout;
-    else {
-        if (atomic_write_begin(&af, output_path, err, err_len) != 0) goto done;
-        out = af.fp;
-    }
-    for (int j = 0; j < nc; j++) fields[j] = table.header[j];
-    fields[nc] = "predicted_label";
-    char *name_buf = numbers + (size_t)K * 32;
-    for (int k = 0; k < K; k++) {
-        snprintf(name_buf + (size_t)k * 300, 300, "prob_%s", c.labels.names[k]);
-        fields[nc + 1 + k] = name_buf + (size_t)k * 300;
-    }
-    csv_write_row(out, fields, nf, table.delimiter);
-    for (long i = 0; i < ds.n; i++) {
-        const double *p = probs + i * K;
-        for (int j = 0; j < nc; j++) fields[j] = table.rows[ds.row[i]].fields[j];
-        fields[nc] = c.labels.names[classify_argmax(p, K)];
-        for (int k = 0; k < K; k++) {
-            snprintf(numbers + (size_t)k * 32, 32, "%.6f", p[k]);
-            fields[nc + 1 + k] = numbers + (size_t)k * 32;
-        }
-        csv_write_row(out, fields, nf, table.delimiter);
-    }
-    if (out == stdout) {
+    if (to_stdout) {
         if (fflush(stdout) != 0) { format_error(err, err_len, "<stdout>: write error"); goto done; }
-    } else if (atomic_write_commit(&af, err, err_len) != 0) {
-        out = NULL;
-        goto done;
+    } else {
+        pass.out = NULL;
+        if (atomic_write_commit(&af, err, err_len) != 0) goto done;
     }
-    out = NULL;
     rc = 0;
 done:
-    if (out && out != stdout) atomic_write_abort(&af);
-    free(probs);
-    free(fields);
-    free(numbers);
-    classify_dataset_free(&ds);
-    csv_free(&table);
+    if (pass.out && !to_stdout) atomic_write_abort(&af);
+    free(pass.fields);
+    free(pass.numbers);
     classifier_close(&c);
     return rc;
 }
