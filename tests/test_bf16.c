@@ -307,6 +307,23 @@ START_TEST(bf16_finetuning_reaches_the_f32_accuracy) {
     printf("  fine-tuning: best dev accuracy f32 %.4f, bf16 %.4f\n", acc_f32, acc_bf16);
     ck_assert_msg(acc_f32 > 0.5, "f32 fine-tuning reached only %.4f: the comparison means little", acc_f32);
     ck_assert_msg(fabs(acc_bf16 - acc_f32) <= 0.01, "f32 %.4f, bf16 %.4f", acc_f32, acc_bf16);
+
+    /* The f32-trained model evaluated in bf16: the same report to within 1 point. */
+    double eval_acc[2];
+    for (int k = 0; k < 2; k++) {
+        ck_assert_msg(run_logged(log, "%s eval --model %s --data %s/wordnet_supersense_dev.csv --json --precision %s "
+                                 "2>/dev/null", bert, f32, dir, k ? "bf16" : "fp32") == 0, "%s", slurp(log));
+        char *json = slurp(log);
+        cJSON *report = cJSON_Parse(json);
+        const cJSON *acc = cJSON_GetObjectItemCaseSensitive(report, "accuracy");
+        ck_assert_msg(cJSON_IsNumber(acc), "%s", json);
+        eval_acc[k] = acc->valuedouble;
+        cJSON_Delete(report);
+        free(json);
+    }
+    printf("  eval of the f32 model: accuracy fp32 %.4f, bf16 %.4f\n", eval_acc[0], eval_acc[1]);
+    ck_assert(eval_acc[0] == acc_f32);
+    ck_assert_msg(fabs(eval_acc[1] - eval_acc[0]) <= 0.01, "fp32 %.4f, bf16 %.4f", eval_acc[0], eval_acc[1]);
     remove_tree(dir);
 }
 END_TEST

@@ -14,6 +14,8 @@ int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *text = NULL, *pair = NULL, *label = NULL;
     bool json = false;
     long batch = 32, threads = 0;
+    const char *precision = "fp32";
+    bool use_bf16 = false;
     Option options[] = {
         { "--model", OPT_STRING, &model, "fine-tuned model directory (bert finetune's OUT)", true, 0, 0 },
         { "--data", OPT_STRING, &data, "labelled CSV/TSV file (- for stdin)", true, 0, 0 },
@@ -23,6 +25,7 @@ int cmd_eval(int argc, char **argv) {
         { "--json", OPT_FLAG, &json, "print one JSON object instead of the table", false, 0, 0 },
         { "--batch-size", OPT_INT, &batch, "examples per forward pass", false, 1, INT_MAX },
         { "--threads", OPT_INT, &threads, "threads (0: all cores)", false, 0, MAX_THREADS },
+        { "--precision", OPT_STRING, &precision, PRECISION_HELP, false, 0, 0 },
     };
     int n_opt = sizeof options / sizeof options[0];
     int status = options_parse("eval",
@@ -31,6 +34,8 @@ int cmd_eval(int argc, char **argv) {
                                "Precision of a class never predicted is 0 (docs/finetuning.md).",
                                options, n_opt, argc, argv);
     if (status) return status == 1 ? 0 : status;
+    if (parse_precision("eval", precision, &use_bf16) != 0) return 2;
+    classify_set_precision_bf16(use_bf16);
     bert_runtime_init((int)threads);
     char err[1024];
     ClassifyReport report;

@@ -11,6 +11,8 @@
 int cmd_predict(int argc, char **argv) {
     const char *model = NULL, *input = NULL, *output = "-", *text = NULL, *pair = NULL;
     long batch = 32, threads = 0;
+    const char *precision = "fp32";
+    bool use_bf16 = false;
     Option options[] = {
         { "--model", OPT_STRING, &model, "fine-tuned model directory (bert finetune's OUT)", true, 0, 0 },
         { "--input", OPT_STRING, &input, "CSV/TSV with a header row (- for stdin)", true, 0, 0 },
@@ -19,6 +21,7 @@ int cmd_predict(int argc, char **argv) {
         { "--text-pair-column", OPT_STRING, &pair, "second text column (default: as in training)", false, 0, 0 },
         { "--batch-size", OPT_INT, &batch, "examples per forward pass", false, 1, INT_MAX },
         { "--threads", OPT_INT, &threads, "threads (0: all cores)", false, 0, MAX_THREADS },
+        { "--precision", OPT_STRING, &precision, PRECISION_HELP, false, 0, 0 },
     };
     int n_opt = sizeof options / sizeof options[0];
     int status = options_parse("predict",
@@ -26,6 +29,8 @@ int cmd_predict(int argc, char **argv) {
                                "prob_<label> column per class (softmax probabilities).",
                                options, n_opt, argc, argv);
     if (status) return status == 1 ? 0 : status;
+    if (parse_precision("predict", precision, &use_bf16) != 0) return 2;
+    classify_set_precision_bf16(use_bf16);
     bert_runtime_init((int)threads);
     char err[1024];
     Progress line;

@@ -139,6 +139,11 @@ typedef struct {
 } Classifier;
 
 int classifier_open(Classifier *c, const char *dir, char *err, size_t err_len);
+
+/* The precision classifier_open sets up the model in (and so the eval and
+ * predict functions): false f32 (the default), true --precision bf16
+ * (bert_use_bf16; classifier_open then fails without AVX512-BF16). */
+void classify_set_precision_bf16(bool bf16);
 void classifier_close(Classifier *c);
 
 /* Text pairs need a second token type: refuses (naming model_name and the

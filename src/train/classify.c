@@ -427,6 +427,10 @@ static void copy_string_field(char *dst, size_t cap, const cJSON *o, const char 
     if (cJSON_IsString(v)) snprintf(dst, cap, "%s", v->valuestring);
 }
 
+static bool open_in_bf16;
+
+void classify_set_precision_bf16(bool bf16) { open_in_bf16 = bf16; }
+
 int classifier_open(Classifier *c, const char *dir, char *err, size_t err_len) {
     memset(c, 0, sizeof *c);
     char path[4096];
@@ -446,6 +450,7 @@ int classifier_open(Classifier *c, const char *dir, char *err, size_t err_len) {
         format_error(err, err_len, "%s: has no classifier weights (fine-tune it first with bert finetune)", dir);
         goto fail;
     }
+    if (open_in_bf16 && bert_use_bf16(&c->model, err, err_len) != 0) goto fail;
     char *text;
     size_t len;
     if (read_whole_file(path, &text, &len, err, err_len) != 0) goto fail;
