@@ -13,6 +13,11 @@
 # its AVX-512 kernels and --threads threads, like bert.c (pytorch_step.py's
 # default; --plain-blas gives the first). TORCH_BLAS="plain tuned" by default.
 #
+# On a CPU with AVX512-BF16 two more columns pit `bert bench --precision
+# bf16` against PyTorch under torch.autocast(bfloat16) (pytorch_step.py
+# --bf16; torch's tuned BLIS as torch+, though autocast's products go to
+# oneDNN): BF16=0 leaves them out.
+#
 # Environment: ROUNDS (default 3), STEPS (timed steps per run, default 5),
 # WARMUP (default 1), CONFIGS, MODES, THREADS, TORCH_BLAS (space-separated
 # lists), PYTHON (default /usr/bin/python3), BATCH (32), SEQ (128).
@@ -27,6 +32,7 @@ MODES=${MODES:-"train infer"}
 THREADS=${THREADS:-"1 2"}
 TORCH_BLAS=${TORCH_BLAS:-"plain tuned"}
 PYTHON=${PYTHON:-/usr/bin/python3}
+BF16=${BF16:-$(grep -q avx512_bf16 /proc/cpuinfo && echo 1 || echo 0)}
 
 if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
     echo "bench-compare: $PYTHON cannot import torch (apt-get install python3-torch)"
@@ -49,6 +55,7 @@ for b in $TORCH_BLAS; do
     name=$([ "$b" = plain ] && echo torch || echo torch+)
     header="$header$(printf ' %12s %7s' "$name tok/s" ratio)"
 done
+[ "$BF16" = 1 ] && header="$header$(printf ' %12s %12s %7s' "c bf16 tok/s" "torch bf16" ratio)"
 header="$header$(printf ' %11s' "bert.c RSS")"
 for b in $TORCH_BLAS; do
     name=$([ "$b" = plain ] && echo torch || echo torch+)
@@ -70,6 +77,14 @@ for cfg in $CONFIGS; do
               $([ "$b" = plain ] && echo --plain-blas) > "$out/$b.txt"
           field "$out/$b.txt" tokens/s >> "$out/$b.tok"; field "$out/$b.txt" "peak RSS" >> "$out/$b.rss"
         done
+        if [ "$BF16" = 1 ]; then
+          ./bert bench --config "configs/$cfg.json" --batch "$BATCH" --seq "$SEQ" --threads "$t" \
+              --steps "$STEPS" --warmup "$WARMUP" --mode "$mode" --peak-size 0 --precision bf16 > "$out/cb.txt"
+          field "$out/cb.txt" tokens/s >> "$out/cb.tok"
+          "$PYTHON" bench/pytorch_step.py --config "configs/$cfg.json" --batch "$BATCH" --seq "$SEQ" \
+              --threads "$t" --steps "$STEPS" --warmup "$WARMUP" --mode "$mode" --bf16 > "$out/tb.txt"
+          field "$out/tb.txt" tokens/s >> "$out/tb.tok"
+        fi
         r=$((r + 1))
       done
       c=$(median < "$out/c.tok")
@@ -78,6 +93,10 @@ for cfg in $CONFIGS; do
         p=$(median < "$out/$b.tok")
         line="$line$(printf ' %12.0f %6.2fx' "$p" "$(echo "$c $p" | awk '{ print $1 / $2 }')")"
       done
+      if [ "$BF16" = 1 ]; then
+        cb=$(median < "$out/cb.tok"); tb=$(median < "$out/tb.tok")
+        line="$line$(printf ' %12.0f %12.0f %6.2fx' "$cb" "$tb" "$(echo "$cb $tb" | awk '{ print $1 / $2 }')")"
+      fi
       line="$line$(printf ' %8.0f MB' "$(median < "$out/c.rss")")"
       for b in $TORCH_BLAS; do
         line="$line$(printf ' %8.0f MB' "$(median < "$out/$b.rss")")"

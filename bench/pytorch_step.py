@@ -98,6 +98,8 @@ class BertPretraining(nn.Module):
                 if isinstance(module, nn.Linear):
                     nn.init.zeros_(module.bias)
 
+    mlm_ln_input_float = False   # --bf16: torch 1.13's autocast needs LayerNorm's input in float here
+
     def forward(self, ids, types, mask, mlm_rows, mlm_labels, nsp_labels):
         B, T = ids.shape
         positions = torch.arange(T)
@@ -108,7 +110,8 @@ class BertPretraining(nn.Module):
         pooled = torch.tanh(self.pooler(x[:, 0]))
         # MLM only at the masked positions; decoder tied to the word embeddings
         h = x.reshape(B * T, -1).index_select(0, mlm_rows)
-        h = self.mlm_ln(F.gelu(self.mlm_dense(h)))
+        h = F.gelu(self.mlm_dense(h))
+        h = self.mlm_ln(h.float() if self.mlm_ln_input_float else h)
         logits = F.linear(h, self.word.weight, self.mlm_bias)
         mlm_loss = F.cross_entropy(logits, mlm_labels)
         nsp_loss = F.cross_entropy(self.nsp(pooled), nsp_labels)
@@ -149,6 +152,8 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--mode", choices=["train", "infer"], default="train")
+    ap.add_argument("--bf16", action="store_true",
+                    help="torch.autocast('cpu', dtype=torch.bfloat16) around forward and loss (oneDNN's bf16 products)")
     ap.add_argument("--plain-blas", action="store_true",
                     help="leave BLIS's kernel choice and thread count to its defaults")
     args = ap.parse_args()
@@ -159,6 +164,8 @@ def main():
     torch.manual_seed(1)
     generator = torch.Generator().manual_seed(7)
     model = BertPretraining(cfg)
+    model.mlm_ln_input_float = args.bf16
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16)
     B, T = args.batch, args.seq
     batch = synthetic_batch(B, T, args.predictions, cfg["vocab_size"], generator)
     M = len(batch[3])
@@ -173,12 +180,13 @@ def main():
         t0 = time.perf_counter()
         if training:
             optimizer.zero_grad(set_to_none=False)
-            loss = model(*batch)
+            with autocast:
+                loss = model(*batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
         else:
-            with torch.no_grad():
+            with torch.no_grad(), autocast:
                 model(*batch)
         if step >= args.warmup:
             times.append(time.perf_counter() - t0)
@@ -187,7 +195,7 @@ def main():
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     what = "train (forward + backward + AdamW, dropout 0.1)" if training else "infer (forward, no dropout)"
     print(f"pytorch {torch.__version__}: {args.config}, {what}, batch {B} × seq {T}, {M} masked predictions, "
-          f"{threads} thread{'s' if threads != 1 else ''}, BLAS: "
+          f"{threads} thread{'s' if threads != 1 else ''}, {'bf16 autocast' if args.bf16 else 'float32'}, BLAS: "
           f"{'defaults' if args.plain_blas else 'BLIS_ARCH_TYPE=' + os.environ.get('BLIS_ARCH_TYPE', '(unset)') + ', ' + os.environ.get('BLIS_NUM_THREADS', '(unset)') + ' thread(s)'}")
     print(f"  tokens/s:     {B * T / median:.0f}")
     print(f"  step time:    {median * 1e3:.2f} ms (median of {args.steps} after {args.warmup} warm-up; "
