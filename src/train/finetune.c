@@ -9,6 +9,7 @@
  * trainer_state.safetensors, so N steps straight and N/2 + resume + N/2 give
  * bitwise the same weights. Output layout: docs/finetuning.md. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <time.h>
 #include <stdlib.h>
@@ -351,6 +352,14 @@ static int evaluate(Run *r, ClassifyReport *report, char *err, size_t err_len) {
         }
         for (long i = 0; i < n; i++) pred[i] = (int)shared[i];
         loss = n ? shared[n] / (double)n : 0;
+    }
+    /* A model whose outputs overflowed must not be reported (or kept as the
+     * best) on a NaN loss: the run stops, its last checkpoint intact. */
+    if (!isfinite(loss)) {
+        free(probs); free(pred); free(shared);
+        format_error(err, err_len, "step %ld: the dev loss is not finite (%g): the model's outputs overflowed; "
+                     "lower --lr", r->ts.adam.step, loss);
+        return -1;
     }
     int rc = classify_report_compute(report, r->dev.label, pred, n, K, loss);
     free(probs);

@@ -1,4 +1,5 @@
 /* progress.c — the progress line and the metrics file. */
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -21,7 +22,7 @@ int progress_open(Progress *p, const char *metrics_path, long first_step, long t
     if (metrics_path) {
         p->metrics = fopen(metrics_path, "a");
         if (!p->metrics) {
-            snprintf(err, err_len, "%s: cannot open for appending", metrics_path);
+            snprintf(err, err_len, "%s: cannot open for appending: %s", metrics_path, strerror(errno));
             return -1;
         }
     }
