@@ -89,7 +89,20 @@ START_TEST(cli_plot_draws_a_png) {
     ck_assert_int_eq(fread(magic, 1, 8, png), 8);
     fclose(png);
     ck_assert(memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0);
+    ck_assert_msg(strstr(out, "(21 records, 4 curves)"), "%s", out);
     remove(path);
+    /* Two runs on one plot, one field: each run's train and eval mlm_acc. */
+    snprintf(args, sizeof args, "plot %s %s --out %s/both.png --fields mlm_acc", dir, dir, dir);
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "(42 records, 2 curves)"), "%s", out);   /* the same name twice: one legend entry each */
+    snprintf(path, sizeof path, "%s/both.png", dir);
+    ck_assert_int_eq(remove(path), 0);
+    snprintf(args, sizeof args, "plot %s %s", dir, dir);
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "with several runs, say where the PNG goes: --out FILE"), "%s", out);
+    snprintf(args, sizeof args, "plot %s --fields nothing_here", dir);
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "one of --fields"), "%s", out);
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
     remove(path);
     rmdir(dir);
