@@ -149,62 +149,6 @@ END_TEST
 
 /* ---- through the bert program --------------------------------------------------- */
 
-static int run_logged(const char *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run_logged(const char *log, const char *fmt, ...) {
-    char command[4096], line[4400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(command, sizeof command, fmt, ap);
-    va_end(ap);
-    snprintf(line, sizeof line, "( %s ) >%s 2>&1", command, log);
-    int status = system(line);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static char *slurp(const char *path) {
-    char *data = NULL, err[256];
-    size_t len = 0;
-    ck_assert_msg(read_whole_file(path, &data, &len, err, sizeof err) == 0, "%s", err);
-    return data;
-}
-
-static double last_metric(const char *run, const char *split, const char *key) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
-    char *text = slurp(path);
-    double value = NAN;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        cJSON *record = cJSON_Parse(line);
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(record, "split");
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(record, key);
-        if (cJSON_IsString(s) && strcmp(s->valuestring, split) == 0 && cJSON_IsNumber(v)) value = v->valuedouble;
-        cJSON_Delete(record);
-    }
-    free(text);
-    ck_assert_msg(!isnan(value), "%s: no %s record with %s", path, split, key);
-    return value;
-}
-
-static void remove_tree(const char *dir) {
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    ck_assert_int_eq(system(command), 0);
-}
-
-/* A vocabulary learnt from the sample corpus and a 2-layer, 32-wide model. */
-static void write_model_files(const char *dir, const char *bert) {
-    char log[128], path[128];
-    snprintf(log, sizeof log, "%s/vocab.log", dir);
-    ck_assert_int_eq(run_logged(log, "%s vocab --corpus data/sample_corpus.txt --size 400 --out %s/vocab.txt --quiet",
-                                bert, dir), 0);
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f, "{\"vocab_size\": 400, \"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2,"
-               " \"intermediate_size\": 64, \"max_position_embeddings\": 64}\n");
-    fclose(f);
-}
-
 #define PRETRAIN_ARGS "pretrain --config %s/config.json --vocab %s/vocab.txt --corpus data/sample_corpus.txt " \
     "--batch-size 8 --max-seq-length 32 --max-predictions 5 --lr 1e-3 --eval-batches 8 --quiet --threads 2"
 
@@ -215,15 +159,15 @@ START_TEST(bf16_pretraining_follows_f32_and_resumes_exactly) {
     char dir[64], log[128], f32[128], b16[128], split[128];
     tmpdir_create(dir, "bf16-pretrain");
     const char *bert = bert_program_path();
-    write_model_files(dir, bert);
+    write_sample_model_files(dir);
     snprintf(log, sizeof log, "%s/run.log", dir);
     snprintf(f32, sizeof f32, "%s/f32", dir);
     snprintf(b16, sizeof b16, "%s/bf16", dir);
     snprintf(split, sizeof split, "%s/split", dir);
     ck_assert_msg(run_logged(log, "%s " PRETRAIN_ARGS " --steps 300 --save-every 100 --eval-every 300 --out %s", bert,
-                             dir, dir, f32) == 0, "%s", slurp(log));
+                             dir, dir, f32) == 0, "%s", read_text(log));
     ck_assert_msg(run_logged(log, "%s " PRETRAIN_ARGS " --steps 300 --save-every 100 --eval-every 300 --out %s "
-                             "--precision bf16", bert, dir, dir, b16) == 0, "%s", slurp(log));
+                             "--precision bf16", bert, dir, dir, b16) == 0, "%s", read_text(log));
     double loss_f32 = last_metric(f32, "eval", "mlm_loss"), loss_bf16 = last_metric(b16, "eval", "mlm_loss");
     printf("  300 steps: held-out MLM loss f32 %.4f, bf16 %.4f\n", loss_f32, loss_bf16);
     ck_assert_msg(fabs(loss_bf16 - loss_f32) <= 0.02 * loss_f32, "f32 %.4f, bf16 %.4f", loss_f32, loss_bf16);
@@ -231,11 +175,11 @@ START_TEST(bf16_pretraining_follows_f32_and_resumes_exactly) {
     ck_assert_int_eq(run_logged(log, "%s " PRETRAIN_ARGS " --steps 300 --save-every 100 --eval-every 300 --out %s "
                                 "--precision bf16 --stop-at 150", bert, dir, dir, split), 128);
     ck_assert_msg(run_logged(log, "%s " PRETRAIN_ARGS " --steps 300 --save-every 100 --eval-every 300 --resume %s "
-                             "--precision bf16", bert, dir, dir, split) == 0, "%s", slurp(log));
+                             "--precision bf16", bert, dir, dir, split) == 0, "%s", read_text(log));
     char a[160], b[160];
     snprintf(a, sizeof a, "%s/model.safetensors", b16);
     snprintf(b, sizeof b, "%s/model.safetensors", split);
-    char *x = slurp(a), *y = slurp(b);
+    char *x = read_text(a), *y = read_text(b);
     size_t len_x, len_y;
     char err[256], *unused;
     ck_assert(read_whole_file(a, &unused, &len_x, err, sizeof err) == 0);
@@ -245,27 +189,9 @@ START_TEST(bf16_pretraining_follows_f32_and_resumes_exactly) {
     ck_assert_msg(len_x == len_y && memcmp(x, y, len_x) == 0, "the resumed bf16 run differs from the straight one");
     free(x);
     free(y);
-    remove_tree(dir);
+    remove_dir_tree(dir);
 }
 END_TEST
-
-/* The best dev accuracy over a run's evaluations. */
-static double best_metric(const char *run, const char *key) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
-    char *text = slurp(path);
-    double best = -1;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        cJSON *record = cJSON_Parse(line);
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(record, key);
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(record, "split");
-        if (cJSON_IsString(s) && strcmp(s->valuestring, "eval") == 0 && cJSON_IsNumber(v) && v->valuedouble > best)
-            best = v->valuedouble;
-        cJSON_Delete(record);
-    }
-    free(text);
-    return best;
-}
 
 /* Fine-tuning from scratch on the demo's WordNet task (4,000 glosses of 8
  * supersenses, 1,000 dev rows; data/prepare_wordnet.sh from the Debian
@@ -296,7 +222,7 @@ START_TEST(bf16_finetuning_reaches_the_f32_accuracy) {
     snprintf(f32, sizeof f32, "%s/f32", dir);
     snprintf(b16, sizeof b16, "%s/bf16", dir);
     ck_assert_msg(run_logged(log, "sh data/prepare_wordnet.sh --out %s && %s vocab --corpus %s/wordnet_corpus.txt "
-                             "--size 2000 --out %s/vocab.txt --quiet", dir, bert, dir, dir) == 0, "%s", slurp(log));
+                             "--size 2000 --out %s/vocab.txt --quiet", dir, bert, dir, dir) == 0, "%s", read_text(log));
     char path[128];
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *f = fopen(path, "w");
@@ -310,9 +236,9 @@ START_TEST(bf16_finetuning_reaches_the_f32_accuracy) {
                        "--max-seq-length 64 --seed 1 --threads 2";
     char command[1024];
     snprintf(command, sizeof command, args, dir, dir, dir, dir);
-    ck_assert_msg(run_logged(log, "%s %s --out %s", bert, command, f32) == 0, "%s", slurp(log));
-    ck_assert_msg(run_logged(log, "%s %s --out %s --precision bf16", bert, command, b16) == 0, "%s", slurp(log));
-    double acc_f32 = best_metric(f32, "accuracy"), acc_bf16 = best_metric(b16, "accuracy");
+    ck_assert_msg(run_logged(log, "%s %s --out %s", bert, command, f32) == 0, "%s", read_text(log));
+    ck_assert_msg(run_logged(log, "%s %s --out %s --precision bf16", bert, command, b16) == 0, "%s", read_text(log));
+    double acc_f32 = best_metric(f32, "eval", "accuracy"), acc_bf16 = best_metric(b16, "eval", "accuracy");
     printf("  fine-tuning: best dev accuracy f32 %.4f, bf16 %.4f\n", acc_f32, acc_bf16);
     ck_assert_msg(acc_f32 > 0.5, "f32 fine-tuning reached only %.4f: the comparison means little", acc_f32);
     ck_assert_msg(fabs(acc_bf16 - acc_f32) <= FINETUNE_ACCURACY_TOL, "f32 %.4f, bf16 %.4f (tolerance %.3f)", acc_f32,
@@ -322,8 +248,8 @@ START_TEST(bf16_finetuning_reaches_the_f32_accuracy) {
     double eval_acc[2];
     for (int k = 0; k < 2; k++) {
         ck_assert_msg(run_logged(log, "%s eval --model %s --data %s/wordnet_supersense_dev.csv --json --precision %s "
-                                 "2>/dev/null", bert, f32, dir, k ? "bf16" : "fp32") == 0, "%s", slurp(log));
-        char *json = slurp(log);
+                                 "2>/dev/null", bert, f32, dir, k ? "bf16" : "fp32") == 0, "%s", read_text(log));
+        char *json = read_text(log);
         cJSON *report = cJSON_Parse(json);
         const cJSON *acc = cJSON_GetObjectItemCaseSensitive(report, "accuracy");
         ck_assert_msg(cJSON_IsNumber(acc), "%s", json);
@@ -334,7 +260,7 @@ START_TEST(bf16_finetuning_reaches_the_f32_accuracy) {
     printf("  eval of the f32 model: accuracy fp32 %.4f, bf16 %.4f\n", eval_acc[0], eval_acc[1]);
     ck_assert(eval_acc[0] == acc_f32);
     ck_assert_msg(fabs(eval_acc[1] - eval_acc[0]) <= 0.01, "fp32 %.4f, bf16 %.4f", eval_acc[0], eval_acc[1]);
-    remove_tree(dir);
+    remove_dir_tree(dir);
 }
 END_TEST
 
@@ -344,12 +270,12 @@ START_TEST(bf16_without_the_instructions_is_refused_in_one_line) {
     char dir[64], log[128], run[128];
     tmpdir_create(dir, "bf16-refused");
     const char *bert = bert_program_path();
-    write_model_files(dir, bert);
+    write_sample_model_files(dir);
     snprintf(log, sizeof log, "%s/run.log", dir);
     snprintf(run, sizeof run, "%s/run", dir);
     int status = run_logged(log, "BERT_NO_BF16=1 %s " PRETRAIN_ARGS " --steps 2 --out %s --precision bf16", bert, dir,
                             dir, run);
-    char *out = slurp(log);
+    char *out = read_text(log);
     ck_assert_msg(status == 1, "exit %d:\n%s", status, out);
 #ifdef BERT_DOUBLE
     ck_assert_msg(strstr(out, "not the double one"), "%s", out);
@@ -361,10 +287,10 @@ START_TEST(bf16_without_the_instructions_is_refused_in_one_line) {
     struct stat st;
     ck_assert_msg(stat(run, &st) != 0, "the refused run created %s", run);
     ck_assert_int_eq(run_logged(log, "%s " PRETRAIN_ARGS " --steps 2 --out %s --precision fp16", bert, dir, dir, run), 2);
-    out = slurp(log);
+    out = read_text(log);
     ck_assert_msg(strstr(out, "--precision must be fp32 or bf16, not 'fp16'"), "%s", out);
     free(out);
-    remove_tree(dir);
+    remove_dir_tree(dir);
 }
 END_TEST
 

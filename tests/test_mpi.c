@@ -40,32 +40,6 @@ static bool mpi_usable(const char *test) {
     return true;
 }
 
-/* Runs a shell command with stdout and stderr into LOG; returns its exit status. */
-static int run_logged(const char *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run_logged(const char *log, const char *fmt, ...) {
-    char command[8192], line[8400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(command, sizeof command, fmt, ap);
-    va_end(ap);
-    snprintf(line, sizeof line, "( %s ) >%s 2>&1", command, log);
-    int status = system(line);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void remove_tree(const char *dir) {
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    ck_assert_int_eq(system(command), 0);
-}
-
-static char *slurp(const char *path) {
-    char *data = NULL, err[256];
-    size_t len = 0;
-    ck_assert_msg(read_whole_file(path, &data, &len, err, sizeof err) == 0, "%s", err);
-    return data;
-}
-
 static int count_of(const char *haystack, const char *needle) {
     int n = 0;
     for (const char *p = haystack; (p = strstr(p, needle)); p += strlen(needle)) n++;
@@ -123,40 +97,6 @@ static void assert_same_weights(const char *dir_a, const char *dir_b, bool exact
     assert_same_weights_within(dir_a, dir_b, exact, PARAMS_RTOL);
 }
 
-/* The value of KEY in the last metrics.jsonl record of SPLIT. */
-static double last_metric(const char *run, const char *split, const char *key) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
-    char *text = slurp(path);
-    double value = NAN;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        cJSON *record = cJSON_Parse(line);
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(record, "split");
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(record, key);
-        if (cJSON_IsString(s) && strcmp(s->valuestring, split) == 0 && cJSON_IsNumber(v)) value = v->valuedouble;
-        cJSON_Delete(record);
-    }
-    free(text);
-    ck_assert_msg(!isnan(value), "%s: no %s record with %s", path, split, key);
-    return value;
-}
-
-/* A vocabulary learnt from the sample corpus and a 2-layer model with
- * BERT's dropout, in DIR. */
-static void write_model_files(const char *dir, const char *bert) {
-    char log[128];
-    snprintf(log, sizeof log, "%s/vocab.log", dir);
-    ck_assert_int_eq(run_logged(log, "%s vocab --corpus data/sample_corpus.txt --size 400 --out %s/vocab.txt --quiet",
-                                bert, dir), 0);
-    char path[128];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f, "{\"vocab_size\": 400, \"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2,"
-               " \"intermediate_size\": 64, \"max_position_embeddings\": 64}\n");
-    fclose(f);
-}
-
 /* Pretraining options shared by the runs compared: a global batch of 7 (cut
  * 3 + 4 on two ranks), two micro-batches per step, dropout on. */
 #define PRETRAIN_ARGS "pretrain --config %s/config.json --vocab %s/vocab.txt --corpus data/sample_corpus.txt " \
@@ -168,15 +108,15 @@ START_TEST(pretraining_on_two_ranks_matches_one_process) {
     char dir[64], log[128], one[128], two[128], resumed[128];
     tmpdir_create(dir, "mpi-pretrain");
     const char *bert = bert_program_path();
-    write_model_files(dir, bert);
+    write_sample_model_files(dir);
     snprintf(log, sizeof log, "%s/run.log", dir);
     snprintf(one, sizeof one, "%s/one", dir);
     snprintf(two, sizeof two, "%s/two", dir);
     snprintf(resumed, sizeof resumed, "%s/resumed", dir);
     ck_assert_msg(run_logged(log, "%s " PRETRAIN_ARGS " --steps 4 --out %s --threads 2", bert, dir, dir, one) == 0,
-                  "%s", slurp(log));
+                  "%s", read_text(log));
     ck_assert_msg(run_logged(log, MPIRUN " %s " PRETRAIN_ARGS " --steps 4 --out %s", bert, dir, dir, two) == 0,
-                  "%s", slurp(log));
+                  "%s", read_text(log));
     assert_same_weights(one, two, false);
     double loss_one = last_metric(one, "train", "loss"), loss_two = last_metric(two, "train", "loss");
     ck_assert_msg(fabs(loss_one - loss_two) <= 1e-5 * fabs(loss_one), "train loss %.9g vs %.9g", loss_one, loss_two);
@@ -190,13 +130,13 @@ START_TEST(pretraining_on_two_ranks_matches_one_process) {
     ck_assert_int_eq(run_logged(log, MPIRUN " %s " PRETRAIN_ARGS " --steps 4 --out %s --stop-at 2", bert, dir, dir,
                                 resumed), 128);
     ck_assert_msg(run_logged(log, MPIRUN " %s " PRETRAIN_ARGS " --steps 4 --resume %s", bert, dir, dir, resumed) == 0,
-                  "%s", slurp(log));
+                  "%s", read_text(log));
 #ifdef BERT_DOUBLE
     assert_same_weights_within(two, resumed, false, 1e-6);
 #else
     assert_same_weights(two, resumed, true);
 #endif
-    remove_tree(dir);
+    remove_dir_tree(dir);
 }
 END_TEST
 
@@ -205,7 +145,7 @@ START_TEST(finetuning_on_two_ranks_matches_one_process) {
     char dir[64], log[128], one[128], two[128], base[128];
     tmpdir_create(dir, "mpi-finetune");
     const char *bert = bert_program_path();
-    write_model_files(dir, bert);
+    write_sample_model_files(dir);
     snprintf(log, sizeof log, "%s/run.log", dir);
     snprintf(base, sizeof base, "%s/base", dir);
     snprintf(one, sizeof one, "%s/one", dir);
@@ -218,14 +158,14 @@ START_TEST(finetuning_on_two_ranks_matches_one_process) {
                        "--log-steps 1 --lr 1e-4";
     char command[2048];
     snprintf(command, sizeof command, args, base);
-    ck_assert_msg(run_logged(log, "%s %s --out %s --threads 2", bert, command, one) == 0, "%s", slurp(log));
-    ck_assert_msg(run_logged(log, MPIRUN " %s %s --out %s", bert, command, two) == 0, "%s", slurp(log));
+    ck_assert_msg(run_logged(log, "%s %s --out %s --threads 2", bert, command, one) == 0, "%s", read_text(log));
+    ck_assert_msg(run_logged(log, MPIRUN " %s %s --out %s", bert, command, two) == 0, "%s", read_text(log));
     assert_same_weights(one, two, false);
     double acc_one = last_metric(one, "eval", "accuracy"), acc_two = last_metric(two, "eval", "accuracy");
     ck_assert(acc_one == acc_two);
     double loss_one = last_metric(one, "eval", "loss"), loss_two = last_metric(two, "eval", "loss");
     ck_assert_msg(fabs(loss_one - loss_two) <= 1e-5 * fabs(loss_one), "dev loss %.9g vs %.9g", loss_one, loss_two);
-    remove_tree(dir);
+    remove_dir_tree(dir);
 }
 END_TEST
 
@@ -236,13 +176,13 @@ START_TEST(ranks_that_disagree_stop_with_one_message) {
     char dir[64], log[128], run[128];
     tmpdir_create(dir, "mpi-disagree");
     const char *bert = bert_program_path();
-    write_model_files(dir, bert);
+    write_sample_model_files(dir);
     snprintf(log, sizeof log, "%s/run.log", dir);
     snprintf(run, sizeof run, "%s/run", dir);
     int status = run_logged(log, "timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 %s " PRETRAIN_ARGS
                             " --steps 4 --out %s --seed 1 : -np 1 %s " PRETRAIN_ARGS " --steps 4 --out %s --seed 2",
                             bert, dir, dir, run, bert, dir, dir, run);
-    char *out = slurp(log);
+    char *out = read_text(log);
     ck_assert_msg(status != 0 && status != 124, "exit %d:\n%s", status, out);
     ck_assert_msg(count_of(out, "bert pretrain: rank 1 and rank 0 differ in the options") == 1, "%s", out);
     ck_assert_msg(count_of(out, "bert pretrain:") == 1, "more than one message:\n%s", out);
@@ -251,7 +191,7 @@ START_TEST(ranks_that_disagree_stop_with_one_message) {
     struct stat st;
     ck_assert_msg(stat(path, &st) != 0, "a checkpoint was written");
     free(out);
-    remove_tree(dir);
+    remove_dir_tree(dir);
 }
 END_TEST
 
@@ -263,7 +203,7 @@ START_TEST(a_rank_that_fails_alone_ends_the_job) {
     char dir[64], log[128], run[128], path[256];
     tmpdir_create(dir, "mpi-fail");
     const char *bert = bert_program_path();
-    write_model_files(dir, bert);
+    write_sample_model_files(dir);
     snprintf(log, sizeof log, "%s/run.log", dir);
     snprintf(run, sizeof run, "%s/run", dir);
     ck_assert_int_eq(mkdir(run, 0777), 0);
@@ -272,7 +212,7 @@ START_TEST(a_rank_that_fails_alone_ends_the_job) {
     ck_assert_ptr_nonnull(f);
     fclose(f);
     int status = run_logged(log, MPIRUN " %s " PRETRAIN_ARGS " --steps 6 --out %s", bert, dir, dir, run);
-    char *out = slurp(log);
+    char *out = read_text(log);
     ck_assert_msg(status != 0 && status != 124, "exit %d (124: it hung):\n%s", status, out);
     ck_assert_msg(strstr(out, "bert pretrain: rank 0 of 2:") && strstr(out, ".checkpoint-4.tmp"), "%s", out);
     free(out);
@@ -281,8 +221,8 @@ START_TEST(a_rank_that_fails_alone_ends_the_job) {
     snprintf(log, sizeof log, "%s/resume.log", dir);
     unlink(path);
     ck_assert_msg(run_logged(log, "%s " PRETRAIN_ARGS " --steps 6 --resume %s --threads 1", bert, dir, dir,
-                             checkpoint) == 0, "%s", slurp(log));
-    remove_tree(dir);
+                             checkpoint) == 0, "%s", read_text(log));
+    remove_dir_tree(dir);
 }
 END_TEST
 

@@ -31,6 +31,23 @@ void write_temp_file(char *path, const char *contents, size_t len, const char *s
  * one the command-line tests run. */
 const char *bert_program_path(void);
 
+/* ---- tests that run the bert program (test_mpi.c, test_bf16.c) ---------------- */
+
+/* Runs a shell command (printf-style) with stdout and stderr into the file
+ * LOG; returns its exit status (128 + N when killed by signal N). */
+int run_logged(const char *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The whole of a text file, NUL-terminated (fails the test if unreadable). The caller frees it. */
+char *read_text(const char *path);
+/* The value of KEY in the last record of SPLIT ("train", "eval") in RUN/metrics.jsonl. */
+double last_metric(const char *run, const char *split, const char *key);
+/* The largest value of KEY over the records of SPLIT. */
+double best_metric(const char *run, const char *split, const char *key);
+/* rm -rf DIR. */
+void remove_dir_tree(const char *dir);
+/* In DIR: vocab.txt learnt by `bert vocab` from data/sample_corpus.txt (400
+ * entries) and config.json of a 2-layer, 32-wide model with BERT's dropout. */
+void write_sample_model_files(const char *dir);
+
 /* Tolerance for comparing a forward value computed in `real` with an exact one. */
 #ifdef BERT_DOUBLE
 #define REAL_TOL 1e-12
