@@ -24,7 +24,7 @@ typedef struct {
 
 static Series *series_for(Series *s, int *n, const char *dir, const char *run, const char *split, const char *key) {
     char name[80];
-    snprintf(name, sizeof name, "%s%s%s %s", run, *run ? " " : "", split, key);
+    snprintf(name, sizeof name, "%.40s%s%.12s %.24s", run, *run ? " " : "", split, key);
     for (int i = 0; i < *n; i++)
         if (strcmp(s[i].name, name) == 0) return &s[i];
     if (*n == MAX_SERIES) return NULL;

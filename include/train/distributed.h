@@ -111,6 +111,17 @@ void grad_allreduce_start_ready(GradAllreduce *g, long ready_from);
  * so the sum is the whole batch's mean gradient. Returns 0, or −1 with a message. */
 int grad_allreduce_finish(GradAllreduce *g, char *err, size_t err_len);
 
+/* Before a save: every rank still holds the same weights (m's) and drew the
+ * same batches (batches_fingerprint, folded over every batch since the
+ * start), so rank 0's checkpoint describes the run all took. Collective. */
+int dist_check_in_step(const DistContext *d, uint64_t batches_fingerprint, const BertModel *m, char *err,
+                       size_t err_len);
+
+/* A failure on this rank alone after set-up: the others would wait in the
+ * next collective for ever, so it prints "PROGRAM: rank R of P: ERR; ending
+ * the job" and ends every rank (dist_abort). Returns at once with one rank. */
+void dist_end_job_on_failure(const DistContext *d, const char *program, const char *err);
+
 /* ---- the training step's seam ------------------------------------------------------
  *
  * Installs the data-parallel hook on ts (train_step.h reduce_gradients):

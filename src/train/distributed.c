@@ -263,3 +263,16 @@ void data_parallel_free(DataParallel *dp) {
     if (dp->grads.buckets) grad_allreduce_free(&dp->grads);
     memset(dp, 0, sizeof *dp);
 }
+
+int dist_check_in_step(const DistContext *d, uint64_t batches_fingerprint, const BertModel *m, char *err,
+                       size_t err_len) {
+    if (d->size == 1) return 0;
+    uint64_t h = dist_fingerprint(batches_fingerprint, m->params_memory, sizeof(real) * (size_t)m->num_params);
+    return dist_check_agreement(d, "the weights or the batches drawn since the start", &h, sizeof h, err, err_len);
+}
+
+void dist_end_job_on_failure(const DistContext *d, const char *program, const char *err) {
+    if (d->size == 1) return;
+    fprintf(stderr, "%s: rank %d of %d: %s; ending the job\n", program, d->rank, d->size, err);
+    dist_abort(d, 1);
+}

@@ -632,22 +632,10 @@ static int check_ranks_agree(Run *r, char *err, size_t err_len) {
                                 err, err_len);
 }
 
-/* Before a save: the ranks still hold the same weights and drew the same batches. */
-static int check_ranks_in_step(Run *r, char *err, size_t err_len) {
-    if (r->dist->size == 1) return 0;
-    uint64_t h = dist_fingerprint(r->batches_fingerprint, r->model.params_memory,
-                                  sizeof(real) * (size_t)r->model.num_params);
-    return dist_check_agreement(r->dist, "the weights or the batches drawn since the start", &h, sizeof h, err,
-                                err_len);
-}
 
-/* A failure after set-up on one rank alone (a write on rank 0, a broken
- * collective): the others would wait for ever, so the job ends here. */
-static void end_job_on_failure(const Run *r, const char *err) {
-    if (r->dist->size == 1) return;
-    fprintf(stderr, "bert finetune: rank %d of %d: %s; ending the job\n", r->dist->rank, r->dist->size, err);
-    dist_abort(r->dist, 1);
-}
+
+/* A failure on this rank alone after set-up ends the job (distributed.h). */
+static void fail_alone(const Run *r, const char *err) { dist_end_job_on_failure(r->dist, "bert finetune", err); }
 
 int classify_finetune(const FinetuneOptions *options, FinetuneResult *result, char *err, size_t err_len) {
     /* Only rank 0 reports: the others run with the reporting switched off. */
@@ -703,20 +691,29 @@ int classify_finetune(const FinetuneOptions *options, FinetuneResult *result, ch
                 if (!is_root(r)) { err[0] = 0; status = -2; }
                 goto done;
             }
-            if (rc != TRAIN_STEP_OK) { end_job_on_failure(r, err); goto done; }
+            if (rc != TRAIN_STEP_OK) {
+                fail_alone(r, err);
+                goto done;
+            }
             RunPosition at = { epoch, (uint64_t)k + 1 };
             report_step(r, &s, at, &w);
             stopped = dist_any(r->dist, (o->stop && *o->stop) || (o->stop_at_step > 0 && s.step == o->stop_at_step));
             if (stopped || (o->save_steps > 0 && s.step % o->save_steps == 0)) {
-                if (check_ranks_in_step(r, err, err_len) != 0) {
+                if (dist_check_in_step(r->dist, r->batches_fingerprint, &r->model, err, err_len) != 0) {
                     if (!is_root(r)) { err[0] = 0; status = -2; }
                     goto done;
                 }
-                if (is_root(r) && save_last(r, at, err, err_len) != 0) { end_job_on_failure(r, err); goto done; }
+                if (is_root(r) && save_last(r, at, err, err_len) != 0) {
+                    fail_alone(r, err);
+                    goto done;
+                }
             }
             if (stopped) break;
         }
-        if (!stopped && end_epoch(r, epoch, err, err_len) != 0) { end_job_on_failure(r, err); goto done; }
+        if (!stopped && end_epoch(r, epoch, err, err_len) != 0) {
+            fail_alone(r, err);
+            goto done;
+        }
     }
     result->steps = r->ts.adam.step;
     memcpy(&result->best_metric, &r->best_bits, sizeof result->best_metric);

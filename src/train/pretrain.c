@@ -487,16 +487,6 @@ static int check_ranks_agree(Run *r, char *err, size_t err_len) {
                                 &h, sizeof h, err, err_len);
 }
 
-/* Before a save: the ranks still hold the same weights and drew the same
- * batches (a rank whose data or arithmetic drifted would make rank 0's
- * checkpoint describe a run that did not happen). */
-static int check_ranks_in_step(Run *r, char *err, size_t err_len) {
-    if (r->dist->size == 1) return 0;
-    uint64_t h = dist_fingerprint(r->batches_fingerprint, r->model.params_memory,
-                                  sizeof(real) * (size_t)r->model.num_params);
-    return dist_check_agreement(r->dist, "the weights or the batches drawn since the start", &h, sizeof h, err,
-                                err_len);
-}
 
 static void tear_down(Run *r) {
     progress_close(&r->progress);
@@ -578,15 +568,9 @@ static int report_evaluation(Run *r, long step, char *err, size_t err_len) {
     return 0;
 }
 
-/* A failure after set-up that not every rank shares (the data, a write on
- * rank 0): the others would wait in the next collective for ever, so the
- * failing rank says why and ends the job. The last checkpoint is intact:
- * checkpoints are renamed into place whole. */
-static void end_job_on_failure(const Run *r, const char *err) {
-    if (r->dist->size == 1) return;
-    fprintf(stderr, "bert pretrain: rank %d of %d: %s; ending the job\n", r->dist->rank, r->dist->size, err);
-    dist_abort(r->dist, 1);
-}
+
+/* A failure on this rank alone after set-up ends the job (distributed.h). */
+static void fail_alone(const Run *r, const char *err) { dist_end_job_on_failure(r->dist, "bert pretrain", err); }
 
 PretrainResult pretrain_run(const PretrainOptions *opt, char *err, size_t err_len) {
     Run run, *r = &run;
@@ -635,19 +619,28 @@ PretrainResult pretrain_run(const PretrainOptions *opt, char *err, size_t err_le
             if (!is_root(r)) { err[0] = 0; result = PRETRAIN_FAILED_ELSEWHERE; }
             goto done;
         }
-        if (rc != TRAIN_STEP_OK) { end_job_on_failure(r, err); goto done; }
+        if (rc != TRAIN_STEP_OK) {
+            fail_alone(r, err);
+            goto done;
+        }
         report_step(r, &s, now_seconds() - t0, window_start);
 
         bool last = s.step == o->steps;
         bool stopping = dist_any(r->dist, (o->stop && *o->stop) || (o->stop_at_step > 0 && s.step >= o->stop_at_step));
         if (r->eval && ((o->eval_every > 0 && s.step % o->eval_every == 0) || last))
-            if (report_evaluation(r, s.step, err, err_len) != 0) { end_job_on_failure(r, err); goto done; }
+            if (report_evaluation(r, s.step, err, err_len) != 0) {
+                fail_alone(r, err);
+                goto done;
+            }
         if ((o->save_every > 0 && s.step % o->save_every == 0) || last || stopping) {
-            if (check_ranks_in_step(r, err, err_len) != 0) {
+            if (dist_check_in_step(r->dist, r->batches_fingerprint, &r->model, err, err_len) != 0) {
                 if (!is_root(r)) { err[0] = 0; result = PRETRAIN_FAILED_ELSEWHERE; }
                 goto done;
             }
-            if (is_root(r) && save_checkpoint(r, s.step, err, err_len) != 0) { end_job_on_failure(r, err); goto done; }
+            if (is_root(r) && save_checkpoint(r, s.step, err, err_len) != 0) {
+                fail_alone(r, err);
+                goto done;
+            }
         }
         if (stopping && !last) {
             if (o->log && is_root(r)) {
