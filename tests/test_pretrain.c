@@ -350,6 +350,64 @@ START_TEST(pretrain_guards_its_run_directory) {
 }
 END_TEST
 
+/* --init DIR: a new run from DIR's weights, config and vocabulary (a new
+ * schedule and sequence length), unlike --resume; a directory without
+ * pretraining heads (a fine-tuned classifier) gets new ones. */
+START_TEST(pretrain_init_starts_a_new_run_from_a_model_directory) {
+    Fixture f;
+    fixture_open(&f);
+    char first[128], second[128], third[128], err[512], path[256];
+    snprintf(first, sizeof first, "%s/first", f.root);
+    snprintf(second, sizeof second, "%s/second", f.root);
+    snprintf(third, sizeof third, "%s/third", f.root);
+    PretrainOptions o = fixture_options(&f, first);
+    o.steps = 3;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+
+    /* With a vanishing rate and no decay, one step leaves DIR's weights as they were. */
+    o = fixture_options(&f, second);
+    o.config_path = o.vocab_path = NULL;
+    o.init_dir = first;
+    o.steps = 1;
+    o.lr = 1e-12;
+    o.weight_decay = 0;
+    o.max_seq_length = 16;   /* another sequence length than the first run's 24 */
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+    BertModel a, b;
+    int heads = 0;
+    ck_assert_msg(checkpoint_load(&a, first, BERT_HEADS_PRETRAINING, 0, 1, &heads, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(checkpoint_load(&b, second, BERT_HEADS_PRETRAINING, 0, 1, &heads, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(a.num_params, b.num_params);
+    double worst = 0;
+    for (long i = 0; i < a.num_params; i++) worst = fmax(worst, fabs((double)a.params_memory[i] - b.params_memory[i]));
+    ck_assert_msg(worst < 1e-6, "the --init run did not start from %s (max |Δw| %g)", first, worst);
+    bert_free(&a);
+    bert_free(&b);
+    snprintf(path, sizeof path, "%s/vocab.txt", second);
+    struct stat st;
+    ck_assert_msg(stat(path, &st) == 0, "the --init run's model has no vocab.txt");
+
+    /* --init with --config is refused; so is a directory that is no model. */
+    o.config_path = f.config;
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "not both"), "%s", err);
+    o.config_path = NULL;
+    o.init_dir = f.root;   /* holds a config.json but no model.safetensors */
+    o.overwrite = true;
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "model.safetensors"), "%s", err);
+
+    /* A fine-tuned classifier directory: no pretraining heads, new ones made. */
+    o = fixture_options(&f, third);
+    o.config_path = o.vocab_path = NULL;
+    o.init_dir = "tests/data/reference_classifier";
+    o.steps = 1;
+    o.max_seq_length = 16;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+    remove_tree(f.root);
+}
+END_TEST
+
 Suite *pretrain_suite(void) {
     Suite *s = suite_create("pretrain");
     TCase *tc = tcase_create("run");
@@ -358,6 +416,7 @@ Suite *pretrain_suite(void) {
     tcase_add_test(tc, pretrain_learns_and_writes_a_loadable_checkpoint);
     tcase_add_test(tc, pretrain_reports_bad_inputs);
     tcase_add_test(tc, pretrain_guards_its_run_directory);
+    tcase_add_test(tc, pretrain_init_starts_a_new_run_from_a_model_directory);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -22,7 +22,7 @@ static void on_signal(int sig) {
 
 int cmd_pretrain(int argc, char **argv) {
     PretrainOptions o = pretrain_options_default();
-    const char *config = NULL, *vocab = NULL, *out = NULL, *resume = NULL, *precision = "fp32";
+    const char *config = NULL, *vocab = NULL, *out = NULL, *resume = NULL, *precision = "fp32", *init = NULL;
     StringList corpus = { 0 }, eval_corpus = { 0 };
     long batch = o.batch_size, accum = o.grad_accum, seq = o.max_seq_length, preds = o.max_predictions;
     long seed = (long)o.seed, eval_batches = o.eval_batches, keep = o.keep_checkpoints, threads = 0;
@@ -33,6 +33,7 @@ int cmd_pretrain(int argc, char **argv) {
         { "--vocab", OPT_STRING, &vocab, "vocab.txt (e.g. from bert vocab); its size must match the config", false, 0, 0 },
         { "--corpus", OPT_STRINGS, &corpus, "training text files", false, 0, 0 },
         { "--out", OPT_STRING, &out, "run directory: the model (HF layout), checkpoint-N/, metrics.jsonl", false, 0, 0 },
+        { "--init", OPT_STRING, &init, "start a new run from this bert.c or Hugging Face BERT directory (its weights, config and vocab; instead of --config and --vocab)", false, 0, 0 },
         { "--resume", OPT_STRING, &resume, "continue a run: its directory or one checkpoint-N in it", false, 0, 0 },
         { "--overwrite", OPT_FLAG, &overwrite, "--out holds an earlier run: delete its checkpoints, metrics and model and start again", false, 0, 0 },
         { "--steps", OPT_INT, &o.steps, "optimizer steps", false, 1, INT_MAX },
@@ -70,9 +71,16 @@ int cmd_pretrain(int argc, char **argv) {
                                "to continue from with --resume. 1 on an error, 2 on wrong options.",
                                options, n, argc, argv);
     if (status) { options_free(options, n); return status == 1 ? 0 : status; }
-    if (!resume && (!config || !vocab || !corpus.count || !out)) {
-        fprintf(stderr, "bert pretrain: need --config, --vocab, --corpus and --out (or --resume RUN_DIR) "
-                        "(see bert pretrain --help)\n");
+    if (init && (config || vocab)) {
+        fprintf(stderr, "bert pretrain: --init %s brings its config and vocabulary: give --init or --config and "
+                        "--vocab, not both\n", init);
+        options_free(options, n);
+        return 2;
+    }
+    bool have_model = init || (config && vocab);
+    if (!resume && (!have_model || !corpus.count || !out)) {
+        fprintf(stderr, "bert pretrain: need --config and --vocab (or --init DIR), --corpus and --out "
+                        "(or --resume RUN_DIR) (see bert pretrain --help)\n");
         options_free(options, n);
         return 2;
     }
@@ -85,12 +93,13 @@ int cmd_pretrain(int argc, char **argv) {
         options_free(options, n);
         return 2;
     }
-    if (resume && (!config || !vocab || !corpus.count)) {
-        fprintf(stderr, "bert pretrain: --resume needs the run's --config, --vocab and --corpus again\n");
+    if (resume && (!have_model || !corpus.count)) {
+        fprintf(stderr, "bert pretrain: --resume needs the run's --config and --vocab (or --init) and --corpus again\n");
         options_free(options, n);
         return 2;
     }
     o.config_path = config;
+    o.init_dir = init;
     o.vocab_path = vocab;
     o.corpus = corpus.items;
     o.n_corpus = corpus.count;

@@ -15,6 +15,9 @@
 typedef struct {
     const char *config_path;          /* model config (HF BertConfig JSON) */
     const char *vocab_path;           /* vocab.txt; its size must equal the config's vocab_size */
+    const char *init_dir;             /* instead of config and vocab: start from this bert.c or Hugging
+                                       * Face BERT directory's weights, config and vocabulary (continued or
+                                       * task-adaptive pretraining: a new run, unlike resume) */
     bool cased;                       /* do not lowercase (a cased vocab) */
     const char *const *corpus;        /* training text files */
     int n_corpus;

@@ -74,6 +74,9 @@ typedef struct {
     DataParallel data_parallel; /* the gradient sum across ranks (train_step's seam) */
     uint64_t batches_fingerprint; /* of every training batch drawn, compared across ranks at each save */
     RunDirLock lock;            /* rank 0's, on out_dir */
+    /* The model's config and vocabulary: the options', or --init DIR's. */
+    char config_path[4200], vocab_path[4200];
+    bool lower_case;
 } Run;
 
 static bool is_root(const Run *r) { return dist_is_root(r->dist); }
@@ -182,8 +185,8 @@ static void resume_values(const Run *r, uint64_t values[N_RESUME_KEYS]) {
 }
 
 static int write_model_directory(Run *r, const char *dir, char *err, size_t err_len) {
-    if (checkpoint_save(&r->model, dir, r->opt->vocab_path, NULL, err, err_len) != 0) return -1;
-    if (checkpoint_save_tokenizer_config(dir, !r->opt->cased, r->config.max_position_embeddings, err, err_len) != 0)
+    if (checkpoint_save(&r->model, dir, r->vocab_path, NULL, err, err_len) != 0) return -1;
+    if (checkpoint_save_tokenizer_config(dir, r->lower_case, r->config.max_position_embeddings, err, err_len) != 0)
         return -1;
     return tokenizer_json_save(dir, r->tok, err, err_len);
 }
@@ -326,8 +329,12 @@ static int open_data(Run *r, char *err, size_t err_len) {
 }
 
 static int check_options(const PretrainOptions *o, char *err, size_t err_len) {
-    if (!o->config_path || !o->vocab_path || !o->corpus || o->n_corpus < 1 || !o->out_dir)
-        snprintf(err, err_len, "need a config, a vocab, at least one corpus file and an output directory");
+    if (o->init_dir && (o->config_path || o->vocab_path))
+        snprintf(err, err_len, "--init %s brings its own config.json and vocabulary: give --init or --config and "
+                 "--vocab, not both", o->init_dir);
+    else if ((!o->init_dir && (!o->config_path || !o->vocab_path)) || !o->corpus || o->n_corpus < 1 || !o->out_dir)
+        snprintf(err, err_len, "need a config and a vocab (or --init DIR), at least one corpus file and an output "
+                 "directory");
     else if (o->steps < 1) snprintf(err, err_len, "--steps must be at least 1, not %ld", o->steps);
     else if (o->batch_size < 1 || o->grad_accum < 1)
         snprintf(err, err_len, "--batch-size and --grad-accum must be at least 1");
@@ -350,23 +357,39 @@ static int set_up(Run *r, char *err, size_t err_len) {
                  "--overwrite (which deletes its checkpoints, metrics and model)", o->out_dir, found, o->out_dir);
         return -1;
     }
-    if (bert_config_load(&r->config, o->config_path, err, err_len) != 0) return -1;
-    r->tok = tokenizer_load(o->vocab_path, !o->cased, err, err_len);
+    if (o->init_dir) {
+        /* Continued pretraining: DIR's config, vocabulary and casing; its weights below. */
+        snprintf(r->config_path, sizeof r->config_path, "%s/config.json", o->init_dir);
+        if (checkpoint_read_lower_case(o->init_dir, &r->lower_case, err, err_len) != 0) return -1;
+        if (o->cased && r->lower_case) {
+            snprintf(err, err_len, "--cased, but %s is uncased (its tokenizer_config.json): its vocabulary was "
+                     "built for lowercased text", o->init_dir);
+            return -1;
+        }
+        if (bert_config_load(&r->config, r->config_path, err, err_len) != 0) return -1;
+        r->tok = tokenizer_load_dir(o->init_dir, r->lower_case, r->vocab_path, sizeof r->vocab_path, err, err_len);
+    } else {
+        snprintf(r->config_path, sizeof r->config_path, "%s", o->config_path);
+        snprintf(r->vocab_path, sizeof r->vocab_path, "%s", o->vocab_path);
+        r->lower_case = !o->cased;
+        if (bert_config_load(&r->config, r->config_path, err, err_len) != 0) return -1;
+        r->tok = tokenizer_load(r->vocab_path, r->lower_case, err, err_len);
+    }
     if (!r->tok) return -1;
     if (tokenizer_vocab_size(r->tok) != r->config.vocab_size) {
         snprintf(err, err_len, "%s has %d tokens but %s says vocab_size %d: make them agree",
-                 o->vocab_path, tokenizer_vocab_size(r->tok), o->config_path, r->config.vocab_size);
+                 r->vocab_path, tokenizer_vocab_size(r->tok), r->config_path, r->config.vocab_size);
         return -1;
     }
     if (r->config.type_vocab_size < 2) {
         snprintf(err, err_len, "%s: type_vocab_size %d: pretraining builds sentence pairs ([CLS] A [SEP] B [SEP]), "
-                 "whose second segment is token type 1; it must be at least 2", o->config_path,
+                 "whose second segment is token type 1; it must be at least 2", r->config_path,
                  r->config.type_vocab_size);
         return -1;
     }
     if (o->max_seq_length > r->config.max_position_embeddings) {
         snprintf(err, err_len, "--max-seq-length %d exceeds max_position_embeddings %d in %s",
-                 o->max_seq_length, r->config.max_position_embeddings, o->config_path);
+                 o->max_seq_length, r->config.max_position_embeddings, r->config_path);
         return -1;
     }
     char checkpoint_dir[4096] = "";
@@ -380,9 +403,18 @@ static int set_up(Run *r, char *err, size_t err_len) {
         if (r->model.num_params == 0 || r->model.config.hidden_size != r->config.hidden_size ||
             r->model.config.num_hidden_layers != r->config.num_hidden_layers ||
             r->model.config.vocab_size != r->config.vocab_size) {
-            snprintf(err, err_len, "%s: the checkpoint's config differs from %s", checkpoint_dir, o->config_path);
+            snprintf(err, err_len, "%s: the checkpoint's config differs from %s", checkpoint_dir, r->config_path);
             return -1;
         }
+    } else if (o->init_dir) {
+        /* A Hugging Face BertModel directory has no pretraining heads: new
+         * ones are initialised from the seed (checkpoint_load). */
+        int heads = 0;
+        if (checkpoint_load(&r->model, o->init_dir, BERT_HEADS_PRETRAINING, 0, o->seed, &heads, err, err_len) != 0)
+            return -1;
+        say(r, "bert pretrain: starting from the weights in %s%s\n", o->init_dir,
+            heads & BERT_HEADS_PRETRAINING ? "" : " (it has no masked-LM and next-sentence heads: new ones are "
+                                                  "initialised)");
     } else {
         if (bert_create(&r->model, &r->config, BERT_HEADS_PRETRAINING, 0, err, err_len) != 0) return -1;
         bert_init_weights(&r->model, o->seed);
