@@ -249,6 +249,13 @@ START_TEST(pretrain_reports_bad_inputs) {
     ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
     ck_assert_msg(strstr(err, "model.safetensors") != NULL, "%s", err);
 
+    /* masking shares that add up to more than all chosen tokens */
+    o = fixture_options(&f, out);
+    o.mask_token_prob = 0.9;
+    o.random_token_prob = 0.2;
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "--mask-token-prob 0.9 and --random-token-prob 0.2"), "%s", err);
+
     /* options out of range, with --overwrite: refused before the earlier run is touched */
     o = fixture_options(&f, out);
     o.overwrite = true;

@@ -291,6 +291,48 @@ static void count_split_words(bool whole_word, long *split, long *masked_words) 
     remove(path);
 }
 
+/* The 80/10/10 split made configurable: over 20,000 chosen tokens the
+ * shares of [MASK], random and unchanged come out as asked (within 0.02;
+ * the standard error is below 0.004), and the extremes are exact. */
+START_TEST(mask_token_and_random_token_shares_are_configurable) {
+    TokenSource ts = toy_tokens();
+    enum { N = 402, ROUNDS = 50 };
+    int toks[N], scratch[3 * N + 1], pos[N], lab[N];
+    const double cases[][2] = { {0.5, 0.3}, {1.0, 0.0}, {0.0, 0.0}, {0.0, 1.0} };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        PretrainConfig cfg = pretrain_config_default();
+        cfg.masked_lm_prob = 1.0;
+        cfg.max_predictions_per_seq = N;
+        cfg.mask_token_prob = cases[c][0];
+        cfg.random_token_prob = cases[c][1];
+        Rng rng = rng_seeded(77 + c);
+        long masked = 0, unchanged = 0, other = 0, total = 0;
+        for (int round = 0; round < ROUNDS; round++) {
+            toks[0] = TOY_CLS;
+            for (int i = 1; i < N - 1; i++) toks[i] = 110 + i % 7;
+            toks[N - 1] = TOY_SEP;
+            int m = pretrain_mask_tokens(toks, N, &ts, &cfg, &rng, pos, lab, scratch);
+            for (int k = 0; k < m; k++) {
+                int t = toks[pos[k]];
+                if (t == ts.mask_id) masked++;
+                else if (t == lab[k]) unchanged++;
+                else other++;
+                total++;
+            }
+        }
+        /* A random token can be the original one (1 in vocab_size) or [MASK] itself. */
+        double random_share = cfg.random_token_prob, stay_share = 1 - cfg.mask_token_prob - cfg.random_token_prob;
+        double f_mask = (double)masked / total, f_same = (double)unchanged / total, f_other = (double)other / total;
+        ck_assert_msg(fabs(f_mask - cfg.mask_token_prob) <= 0.02 && fabs(f_same - stay_share) <= 0.02 &&
+                      fabs(f_other - random_share) <= 0.02,
+                      "asked %.2f/%.2f/%.2f, got [MASK] %.3f, random %.3f, unchanged %.3f", cfg.mask_token_prob,
+                      random_share, stay_share, f_mask, f_other, f_same);
+        if (cfg.mask_token_prob == 1) ck_assert_int_eq(masked, total);
+        if (cfg.mask_token_prob == 0 && cfg.random_token_prob == 0) ck_assert_int_eq(unchanged, total);
+    }
+}
+END_TEST
+
 START_TEST(whole_word_masking_masks_every_piece) {
     long split, masked_words;
     count_split_words(true, &split, &masked_words);
@@ -459,6 +501,7 @@ Suite *pretrain_data_suite(void) {
     tcase_add_test(tc, batches_have_bert_layout_and_google_masking_rates);
     tcase_add_test(tc, isnext_pairs_follow_in_their_document);
     tcase_add_test(tc, mask_counts_by_hand);
+    tcase_add_test(tc, mask_token_and_random_token_shares_are_configurable);
     tcase_add_test(tc, whole_word_masking_masks_every_piece);
     tcase_add_test(tc, same_seed_same_batches_other_seed_differs);
     tcase_add_test(tc, save_restore_reproduces_next_batches);

@@ -14,6 +14,8 @@ typedef struct {
     int max_seq_length;            /* T (Google: 128 or 512) */
     int max_predictions_per_seq;   /* P (Google: 20 for T = 128) */
     double masked_lm_prob;         /* 0.15 */
+    double mask_token_prob;        /* of the chosen tokens, the share replaced by [MASK]: 0.8 */
+    double random_token_prob;      /* the share replaced by a random token: 0.1 (the rest stay) */
     double short_seq_prob;         /* 0.1 */
     bool whole_word_mask;          /* mask all WordPiece pieces of a word together */
     int batch_size;                /* B */
@@ -44,8 +46,10 @@ int pretrain_instances_from_document(const Documents *docs, long doc, int max_se
 
 /* Google's create_masked_lm_predictions on tokens[0..n) ([CLS] A [SEP] B [SEP]),
  * in place: chooses num_to_predict = min(P, max(1, round(n · masked_lm_prob)))
- * positions (never [CLS]/[SEP]); each becomes [MASK] (80%), stays (10%) or a
- * uniformly random id in [0, vocab_size) (10%). Writes the chosen positions
+ * positions (never [CLS]/[SEP]); each becomes [MASK] (mask_token_prob, 80%),
+ * a uniformly random id in [0, vocab_size) (random_token_prob, 10%) or stays
+ * (the rest, 10%), drawn as Google's code does: a first uniform against
+ * mask_token_prob, then a second against the stay share of the rest. Writes the chosen positions
  * in increasing order and their original ids; returns how many.
  * scratch: 3n + 1 ints. */
 int pretrain_mask_tokens(int *tokens, int n, const TokenSource *ts, const PretrainConfig *cfg,

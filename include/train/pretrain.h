@@ -32,8 +32,9 @@ typedef struct {
     int batch_size, grad_accum;       /* sequences per micro-batch; micro-batches per step */
     double lr;                        /* peak learning rate */
     long warmup;                      /* warmup steps; < 0: 10% of steps */
-    int max_seq_length, max_predictions;
+    int max_seq_length, max_predictions;   /* max_predictions 0: ⌈max_seq_length · masked_lm_prob⌉ */
     double masked_lm_prob, short_seq_prob, eval_fraction;
+    double mask_token_prob, random_token_prob;   /* 80/10/10: [MASK], a random token, (the rest) unchanged */
     bool whole_word_mask;
     double weight_decay, max_grad_norm;
     bool bias_correction;

@@ -14,6 +14,7 @@
 PretrainConfig pretrain_config_default(void) {
     return (PretrainConfig){
         .max_seq_length = 128, .max_predictions_per_seq = 20, .masked_lm_prob = 0.15,
+        .mask_token_prob = 0.8, .random_token_prob = 0.1,
         .short_seq_prob = 0.1, .whole_word_mask = false, .batch_size = 32, .seed = 12345,
         .eval_fraction = 0.01,
     };
@@ -131,6 +132,12 @@ int pretrain_mask_tokens(int *tokens, int n, const TokenSource *ts, const Pretra
     int num_to_predict = (int)(rounded < 1 ? 1 : rounded);
     if (num_to_predict > cfg->max_predictions_per_seq) num_to_predict = cfg->max_predictions_per_seq;
 
+    /* Google: random() < 0.8 → [MASK]; else random() < 0.5 → keep; else a
+     * random token. The second threshold is the stay share of what is not
+     * [MASK]: exactly 0.5 for 80/10/10. */
+    double not_masked = 1.0 - cfg->mask_token_prob;
+    double stay_share = not_masked > 0 ? (not_masked - cfg->random_token_prob) / not_masked : 1.0;
+    if (cfg->mask_token_prob == 0.8 && cfg->random_token_prob == 0.1) stay_share = 0.5;
     int n_masked = 0;
     for (int k = 0; k < n_groups && n_masked < num_to_predict; k++) {
         int g = order[k], size = group_begin[g + 1] - group_begin[g];
@@ -138,8 +145,8 @@ int pretrain_mask_tokens(int *tokens, int n, const TokenSource *ts, const Pretra
         for (int m = group_begin[g]; m < group_begin[g + 1]; m++) {
             int index = members[m];
             int original = tokens[index];
-            if (rng_uniform(rng) < 0.8) tokens[index] = ts->mask_id;
-            else if (rng_uniform(rng) < 0.5) tokens[index] = original;
+            if (rng_uniform(rng) < cfg->mask_token_prob) tokens[index] = ts->mask_id;
+            else if (rng_uniform(rng) < stay_share) tokens[index] = original;
             else tokens[index] = (int)rng_below(rng, (uint64_t)ts->vocab_size);
             positions[n_masked] = index;
             labels[n_masked] = original;

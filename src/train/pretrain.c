@@ -6,6 +6,7 @@
  * the parameters and Adam moments (bit-exact F32 in the float build), the
  * data stream's position and RNG states, and the step count, from which the
  * learning rate and every dropout key are derived (never from wall time). */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,8 @@
 PretrainOptions pretrain_options_default(void) {
     PretrainOptions o = {
         .steps = 10000, .batch_size = 32, .grad_accum = 1, .lr = 1e-4, .warmup = -1,
-        .max_seq_length = 128, .max_predictions = 20, .masked_lm_prob = 0.15, .short_seq_prob = 0.1,
+        .max_seq_length = 128, .max_predictions = 0, .masked_lm_prob = 0.15, .short_seq_prob = 0.1,
+        .mask_token_prob = 0.8, .random_token_prob = 0.1,
         .eval_fraction = 0.01, .weight_decay = 0.01, .max_grad_norm = 1.0, .bias_correction = false,
         .seed = 12345, .save_every = 1000, .eval_every = 500, .eval_batches = 20, .keep_checkpoints = 3,
     };
@@ -296,6 +298,8 @@ static int open_data(Run *r, char *err, size_t err_len) {
     pc.max_seq_length = o->max_seq_length;
     pc.max_predictions_per_seq = o->max_predictions;
     pc.masked_lm_prob = o->masked_lm_prob;
+    pc.mask_token_prob = o->mask_token_prob;
+    pc.random_token_prob = o->random_token_prob;
     pc.short_seq_prob = o->short_seq_prob;
     pc.whole_word_mask = o->whole_word_mask;
     pc.batch_size = o->batch_size;
@@ -341,6 +345,12 @@ static int check_options(const PretrainOptions *o, char *err, size_t err_len) {
     else if (!(o->lr > 0)) snprintf(err, err_len, "--lr must be positive, not %g", o->lr);
     else if (o->max_seq_length < 8) snprintf(err, err_len, "--max-seq-length must be at least 8, not %d", o->max_seq_length);
     else if (o->max_predictions < 1) snprintf(err, err_len, "--max-predictions must be at least 1");
+    else if (!(o->masked_lm_prob > 0 && o->masked_lm_prob <= 1))
+        snprintf(err, err_len, "--mask-prob must be in (0, 1], not %g", o->masked_lm_prob);
+    else if (!(o->mask_token_prob >= 0 && o->random_token_prob >= 0 &&
+               o->mask_token_prob + o->random_token_prob <= 1 + 1e-12))
+        snprintf(err, err_len, "--mask-token-prob %g and --random-token-prob %g must be ≥ 0 with a sum ≤ 1 "
+                 "(the rest of the chosen tokens stay as they are)", o->mask_token_prob, o->random_token_prob);
     else if (o->keep_checkpoints < 1) snprintf(err, err_len, "--keep must be at least 1");
     else if (o->warmup > o->steps) snprintf(err, err_len, "--warmup %ld exceeds --steps %ld", o->warmup, o->steps);
     else if (o->eval_every > 0 && o->eval_batches < 1) snprintf(err, err_len, "--eval-batches must be at least 1");
@@ -490,7 +500,8 @@ static int check_ranks_agree(Run *r, char *err, size_t err_len) {
         o->save_every, o->eval_every, o->eval_batches, o->keep_checkpoints, o->stop_at_step,
         o->whole_word_mask, o->bias_correction, o->prose, o->chapters, o->cased, (int64_t)o->seed, o->bf16,
     };
-    double reals[] = {o->lr, o->masked_lm_prob, o->short_seq_prob, o->eval_fraction, o->weight_decay,
+    double reals[] = {o->lr, o->masked_lm_prob, o->mask_token_prob, o->random_token_prob, o->short_seq_prob,
+                      o->eval_fraction, o->weight_decay,
                       o->max_grad_norm};
     uint64_t h = dist_fingerprint(DIST_FINGERPRINT_SEED, whole, sizeof whole);
     h = dist_fingerprint(h, reals, sizeof reals);
@@ -604,9 +615,15 @@ static int report_evaluation(Run *r, long step, char *err, size_t err_len) {
 /* A failure on this rank alone after set-up ends the job (distributed.h). */
 static void fail_alone(const Run *r, const char *err) { dist_end_job_on_failure(r->dist, "bert pretrain", err); }
 
-PretrainResult pretrain_run(const PretrainOptions *opt, char *err, size_t err_len) {
+PretrainResult pretrain_run(const PretrainOptions *options, char *err, size_t err_len) {
     Run run, *r = &run;
     memset(r, 0, sizeof *r);
+    /* The options as run: derived defaults filled in. */
+    PretrainOptions resolved = *options;
+    if (resolved.max_predictions == 0)   /* Google's 20 for T = 128 at 0.15 */
+        resolved.max_predictions = (int)ceil(resolved.max_seq_length * resolved.masked_lm_prob - 1e-9);
+    if (resolved.max_predictions < 1) resolved.max_predictions = 1;
+    const PretrainOptions *opt = &resolved;
     r->opt = opt;
     r->lock.fd = -1;
     r->alone.size = 1;
