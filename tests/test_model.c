@@ -3,9 +3,13 @@
  * whole-model finite-difference gradients. (Agreement with an independent
  * PyTorch implementation is in test_reference.c.) */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <ctype.h>
 #include "test_util.h"
+#include <unistd.h>
+#include "io/bert_config.h"
+#include "io/checkpoint.h"
 #include "model/model.h"
 #include "layers/cross_entropy.h"
 
@@ -153,6 +157,51 @@ START_TEST(model_ignores_padding) {
 }
 END_TEST
 
+/* --dropout 0 (bert_set_training_dropout): a training forward is then the
+ * evaluation forward, whatever the dropout key; the config's 0.1 is what a
+ * checkpoint keeps; p < 0 leaves the config's dropout in force. */
+START_TEST(model_training_dropout_overrides_the_config_but_is_not_saved) {
+    BertConfig cfg = tiny_config();
+    cfg.hidden_dropout_prob = cfg.attention_probs_dropout_prob = 0.1;
+    BertModel m;
+    char err[256];
+    ck_assert(bert_create(&m, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0);
+    ck_assert(bert_reserve(&m, 2, 6, 2, err, sizeof err) == 0);
+    bert_init_weights(&m, 3);
+    int ids[12] = { 2, 5, 6, 3, 0, 0, 2, 9, 10, 11, 3, 0 };
+    int types[12] = { 0 }, mask[12] = { 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0 };
+    int pos[4] = { 1, 2, 3, 0 }, labels[4] = { 7, IGNORE_INDEX, 12, 2 }, nsp[2] = { 0, 1 };
+    BertBatch batch = { .B = 2, .T = 6, .input_ids = ids, .token_type_ids = types, .attention_mask = mask,
+                        .P = 2, .mlm_positions = pos, .mlm_labels = labels, .nsp_labels = nsp };
+    bert_forward(&m, &batch, false, 0);
+    double eval_loss = m.loss;
+    bert_forward(&m, &batch, true, 11);
+    ck_assert_msg(m.loss != eval_loss, "dropout 0.1 changed nothing");
+    bert_set_training_dropout(&m, -1);
+    bert_forward(&m, &batch, true, 11);
+    ck_assert_msg(m.loss != eval_loss, "p < 0 turned dropout off");
+    bert_set_training_dropout(&m, 0);
+    for (uint64_t key = 1; key <= 3; key++) {
+        bert_forward(&m, &batch, true, key);
+        ck_assert_msg(m.loss == eval_loss, "key %llu: training loss %.9g, evaluation %.9g", (unsigned long long)key,
+                      m.loss, eval_loss);
+    }
+    char dir[] = "/tmp/bertc-dropout-XXXXXX", path[128];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_msg(checkpoint_save(&m, dir, NULL, NULL, err, sizeof err) == 0, "%s", err);
+    BertConfig saved;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    ck_assert_msg(bert_config_load(&saved, path, err, sizeof err) == 0, "%s", err);
+    ck_assert(saved.hidden_dropout_prob == 0.1 && saved.attention_probs_dropout_prob == 0.1);
+    bert_config_free(&saved);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    unlink(path);
+    rmdir(dir);
+    bert_free(&m);
+}
+END_TEST
+
 START_TEST(model_inference_reserve_matches_training_reserve) {
     /* bert_reserve_inference shares one set of layer caches and alternates the
      * outputs; with three layers (so a buffer is reused) every reported
@@ -264,6 +313,7 @@ Suite *model_suite(void) {
     tcase_add_test(tc, model_layout_matches_google_bert_mini);
     tcase_add_test(tc, model_init_is_berts);
     tcase_add_test(tc, model_ignores_padding);
+    tcase_add_test(tc, model_training_dropout_overrides_the_config_but_is_not_saved);
     tcase_add_test(tc, model_inference_reserve_matches_training_reserve);
     tcase_add_test(tc, model_rejects_bad_batches);
     tcase_add_test(tc, model_refuses_impossible_sizes);

@@ -78,6 +78,7 @@ int cmd_finetune(int argc, char **argv) {
         { "--label-column", OPT_STRING, &label, "column with the label", true, 0, 0 },
         { "--out", OPT_STRING, &out, "output directory", false, 0, 0 },
         { "--resume", OPT_STRING, &resume, "continue the run in this directory (from checkpoint-last)", false, 0, 0 },
+        { "--dropout", OPT_REAL, &o.dropout, "dropout while fine-tuning (-1: the model config's); config.json keeps the config's value", false, 0, 0 },
         { "--precision", OPT_STRING, &precision, PRECISION_HELP, false, 0, 0 },
         { "--overwrite", OPT_FLAG, &overwrite, "--out holds an earlier run: delete its checkpoints, metrics and model and start again", false, 0, 0 },
         { "--lr", OPT_REAL, &lr, "peak learning rate", false, 0, 0 },

@@ -62,6 +62,7 @@ int cmd_pretrain(int argc, char **argv) {
         { "--bias-correction", OPT_FLAG, &bias_correction, "Adam bias correction (off in Google's BERT optimizer)", false, 0, 0 },
         { "--stop-at", OPT_INT, &o.stop_at_step, "save a checkpoint and stop at this step, exit status 128 (0: run to --steps)", false, 0, INT_MAX },
         { "--seed", OPT_INT, &seed, "seed for initialisation, data order, masking and dropout", false, 0, LONG_MAX },
+        { "--dropout", OPT_REAL, &o.dropout, "dropout while pretraining, e.g. 0 (-1: the config's); config.json keeps the config's value for fine-tuning", false, 0, 0 },
         { "--precision", OPT_STRING, &precision, PRECISION_HELP, false, 0, 0 },
         { "--threads", OPT_INT, &threads, "threads (0: all cores, divided among the ranks mpirun starts on a machine)", false, 0, MAX_THREADS },
         { "--quiet", OPT_FLAG, &quiet, "no progress line", false, 0, 0 },

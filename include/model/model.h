@@ -111,6 +111,10 @@ typedef struct {
     int num_labels;             /* K, for the classifier */
     /* parameters and gradients: two buffers of num_params reals, same layout */
     real *params_memory, *grads_memory;
+    /* --dropout (bert_set_training_dropout): the config's own values, which
+     * checkpoints keep writing; trains_with_other_dropout false: none. */
+    bool trains_with_other_dropout;
+    double config_hidden_dropout, config_attention_dropout;
     uint16_t *params_bf16;     /* --precision bf16: every weight rounded to bf16, the same layout
                                 * (bert_use_bf16); NULL in f32 */
     long num_params;
@@ -178,6 +182,13 @@ int bert_param_segments(const BertModel *m, ParamSegment *segments);
 const ParamTensor *bert_find_tensor(const BertModel *m, const char *name);
 
 void bert_free(BertModel *m);
+
+/* --dropout P: train with dropout P on the hidden states and the attention
+ * probabilities (and before the classifier, unless the config sets
+ * classifier_dropout) instead of the config's. The config's values are kept
+ * and are what checkpoint_save writes, so a model pretrained without dropout
+ * still tells fine-tuning to use its usual 0.1. p < 0 changes nothing. */
+void bert_set_training_dropout(BertModel *m, double p);
 
 /* --precision bf16 (docs/bf16.md): makes the bf16 copy of the weights and
  * routes every matrix product through it (gemm_use_bf16); master weights,

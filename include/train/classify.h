@@ -194,6 +194,7 @@ typedef struct {
     const char *out_dir;
     bool resume;                   /* continue from out_dir/checkpoint-last */
     bool bf16;                     /* --precision bf16: matrix products in bf16 (docs/bf16.md) */
+    double dropout;                /* ≥ 0: train with this dropout, not the config's; < 0: the config's */
     bool overwrite;                /* out_dir may hold an earlier run: delete its checkpoints, metrics and
                                     * model first (else that is refused) */
     double lr, warmup_fraction, weight_decay;   /* 2e-5, 0.1, 0.01 */

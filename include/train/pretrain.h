@@ -46,6 +46,8 @@ typedef struct {
     long stop_at_step;                /* > 0: save a checkpoint and stop when this step is reached */
     volatile sig_atomic_t *stop;      /* set (by a signal handler) to save and stop after this step */
     bool bf16;                        /* --precision bf16: matrix products in bf16 (docs/bf16.md) */
+    double dropout;                   /* ≥ 0: train with this dropout, not the config's (which
+                                       * checkpoints keep); < 0: the config's */
     const DistContext *dist;          /* the ranks of a data-parallel job (docs/distributed.md);
                                        * NULL: one process */
 } PretrainOptions;

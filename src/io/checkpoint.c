@@ -27,6 +27,10 @@ int checkpoint_save(const BertModel *m, const char *dir, const char *vocab_path,
     char path[4096];
 
     BertConfig cfg = m->config;
+    if (m->trains_with_other_dropout) {   /* --dropout is the run's, not the model's */
+        cfg.hidden_dropout_prob = m->config_hidden_dropout;
+        cfg.attention_probs_dropout_prob = m->config_attention_dropout;
+    }
     char **label_names = NULL;
     /* Without a classifier, config.json carries transformers' default labels
      * (LABEL_0, LABEL_1), as a model saved by transformers would. */

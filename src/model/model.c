@@ -469,6 +469,17 @@ int bert_reserve_inference(BertModel *m, int B, int T, int P, char *err, size_t 
     return reserve(m, B, T, P, true, err, err_len);
 }
 
+void bert_set_training_dropout(BertModel *m, double p) {
+    if (p < 0) return;
+    if (!m->trains_with_other_dropout) {
+        m->config_hidden_dropout = m->config.hidden_dropout_prob;
+        m->config_attention_dropout = m->config.attention_probs_dropout_prob;
+        m->trains_with_other_dropout = true;
+    }
+    m->config.hidden_dropout_prob = p;
+    m->config.attention_probs_dropout_prob = p;
+}
+
 int bert_use_bf16(BertModel *m, char *err, size_t err_len) {
 #ifdef BERT_DOUBLE
     return gemm_use_bf16(m->params_memory, NULL, 0, err, err_len);   /* says the double build has none */

@@ -33,7 +33,7 @@ FinetuneOptions finetune_defaults(void) {
     FinetuneOptions o = {
         .dev_fraction = 0.1, .lr = 2e-5, .warmup_fraction = 0.1, .weight_decay = 0.01,
         .epochs = 3, .batch_size = 32, .max_seq_length = 128, .seed = 42,
-        .save_steps = 1000, .log_steps = 20,
+        .save_steps = 1000, .log_steps = 20, .dropout = -1,
     };
     return o;
 }
@@ -390,6 +390,10 @@ static void free_run(Run *r) {
  * the optimizer state and the position *start from checkpoint-last. */
 static int set_up(Run *r, RunPosition *start, char *err, size_t err_len) {
     const FinetuneOptions *o = r->o;
+    if (o->dropout >= 1) {
+        format_error(err, err_len, "--dropout must be below 1, not %g", o->dropout);
+        return -1;
+    }
     if (o->batch_size < 1 || o->epochs < 1 || o->max_seq_length < 3 || !(o->lr > 0)) {
         format_error(err, err_len, "--batch-size, --epochs must be >= 1, --max-seq-length >= 3, --lr > 0");
         return -1;
@@ -406,6 +410,7 @@ static int set_up(Run *r, RunPosition *start, char *err, size_t err_len) {
     if (build_datasets(r, err, err_len) != 0) return -1;
     if (r->train.n == 0) { format_error(err, err_len, "%s: no training rows", o->train_path); return -1; }
     r->max_T = r->train.max_length > r->dev.max_length ? r->train.max_length : r->dev.max_length;
+    bert_set_training_dropout(&r->model, o->dropout);
     if (o->bf16 && bert_use_bf16(&r->model, err, err_len) != 0) return -1;
     if (bert_reserve(&r->model, rows_per_rank(r), r->max_T, 0, err, err_len) != 0) return -1;
 
@@ -602,7 +607,7 @@ static int check_ranks_agree(Run *r, char *err, size_t err_len) {
     if (d->size == 1) return 0;
     int64_t whole[] = {o->epochs, o->batch_size, o->max_seq_length, (int64_t)o->seed, o->metric_macro_f1,
                        o->save_steps, o->stop_at_step, o->resume, o->from_scratch, o->bf16};
-    double reals[] = {o->lr, o->warmup_fraction, o->weight_decay, o->dev_fraction};
+    double reals[] = {o->lr, o->warmup_fraction, o->weight_decay, o->dev_fraction, o->dropout};
     uint64_t h = dist_fingerprint(DIST_FINGERPRINT_SEED, whole, sizeof whole);
     h = dist_fingerprint(h, reals, sizeof reals);
     h = dist_fingerprint(h, o->out_dir, strlen(o->out_dir));

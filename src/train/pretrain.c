@@ -37,7 +37,7 @@ PretrainOptions pretrain_options_default(void) {
     PretrainOptions o = {
         .steps = 10000, .batch_size = 32, .grad_accum = 1, .lr = 1e-4, .warmup = -1,
         .max_seq_length = 128, .max_predictions = 0, .masked_lm_prob = 0.15, .short_seq_prob = 0.1,
-        .mask_token_prob = 0.8, .random_token_prob = 0.1,
+        .mask_token_prob = 0.8, .random_token_prob = 0.1, .dropout = -1,
         .eval_fraction = 0.01, .weight_decay = 0.01, .max_grad_norm = 1.0, .bias_correction = false,
         .seed = 12345, .save_every = 1000, .eval_every = 500, .eval_batches = 20, .keep_checkpoints = 3,
     };
@@ -345,6 +345,7 @@ static int check_options(const PretrainOptions *o, char *err, size_t err_len) {
     else if (!(o->lr > 0)) snprintf(err, err_len, "--lr must be positive, not %g", o->lr);
     else if (o->max_seq_length < 8) snprintf(err, err_len, "--max-seq-length must be at least 8, not %d", o->max_seq_length);
     else if (o->max_predictions < 1) snprintf(err, err_len, "--max-predictions must be at least 1");
+    else if (o->dropout >= 1) snprintf(err, err_len, "--dropout must be below 1, not %g", o->dropout);
     else if (!(o->masked_lm_prob > 0 && o->masked_lm_prob <= 1))
         snprintf(err, err_len, "--mask-prob must be in (0, 1], not %g", o->masked_lm_prob);
     else if (!(o->mask_token_prob >= 0 && o->random_token_prob >= 0 &&
@@ -429,6 +430,7 @@ static int set_up(Run *r, char *err, size_t err_len) {
         if (bert_create(&r->model, &r->config, BERT_HEADS_PRETRAINING, 0, err, err_len) != 0) return -1;
         bert_init_weights(&r->model, o->seed);
     }
+    bert_set_training_dropout(&r->model, o->dropout);
     if (o->bf16 && bert_use_bf16(&r->model, err, err_len) != 0) return -1;
     int rows = (int)dist_max_rows(r->dist, o->batch_size);
     if (bert_reserve(&r->model, rows, o->max_seq_length, o->max_predictions, err, err_len) != 0) return -1;
@@ -501,7 +503,7 @@ static int check_ranks_agree(Run *r, char *err, size_t err_len) {
         o->whole_word_mask, o->bias_correction, o->prose, o->chapters, o->cased, (int64_t)o->seed, o->bf16,
     };
     double reals[] = {o->lr, o->masked_lm_prob, o->mask_token_prob, o->random_token_prob, o->short_seq_prob,
-                      o->eval_fraction, o->weight_decay,
+                      o->eval_fraction, o->dropout, o->weight_decay,
                       o->max_grad_norm};
     uint64_t h = dist_fingerprint(DIST_FINGERPRINT_SEED, whole, sizeof whole);
     h = dist_fingerprint(h, reals, sizeof reals);
