@@ -41,7 +41,7 @@ field() { awk -v key="\"$2\": " 'index($0, "\"split\": \"train\"") {
             if (++n > 2) print b[1] }' "$1"; }
 
 echo "== data-parallel pretraining, $CONFIG, batch $BATCH × $SEQ, $STEPS steps, $CORES cores"
-printf "%-6s %22s %22s %14s %8s\n" round "1 rank × $CORES threads" "$RANKS ranks × $THREADS threads" "allreduce/step" ratio
+printf "%-6s %22s %22s %14s %8s\n" round "1 rank × $CORES threads" "$RANKS ranks × $THREADS thread(s)" "allreduce/step" ratio
 for round in $(seq 1 "$ROUNDS"); do
     rm -rf "$WORK/one" "$WORK/many"
     ./bert $ARGS --out "$WORK/one" --threads "$CORES"

@@ -14,6 +14,11 @@
 #include <sys/wait.h>
 #include <cJSON.h>
 #include "test_util.h"
+#include "io/run_dir.h"
+#include "core/gemm_bf16.h"
+#include <unistd.h>
+#include <signal.h>
+#include <dirent.h>
 #include "tmpdir.h"
 #include "io/fileio.h"
 #include "io/safetensors.h"
@@ -160,6 +165,14 @@ START_TEST(finetuning_on_two_ranks_matches_one_process) {
     snprintf(command, sizeof command, args, base);
     ck_assert_msg(run_logged(log, "%s %s --out %s --threads 2", bert, command, one) == 0, "%s", read_text(log));
     ck_assert_msg(run_logged(log, MPIRUN " %s %s --out %s", bert, command, two) == 0, "%s", read_text(log));
+    /* Threads per rank by default: the cores shared among the ranks on this machine. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN), threads = cores / 2 > 0 ? cores / 2 : 1;
+    char expect[128];
+    snprintf(expect, sizeof expect, "2 ranks, 2 examples of each batch per rank at most, %ld thread%s each", threads,
+             threads == 1 ? "" : "s");
+    char *text = read_text(log);
+    ck_assert_msg(strstr(text, expect), "no '%s' in:\n%s", expect, text);
+    free(text);
     assert_same_weights(one, two, false);
     double acc_one = last_metric(one, "eval", "accuracy"), acc_two = last_metric(two, "eval", "accuracy");
     ck_assert(acc_one == acc_two);
@@ -226,6 +239,102 @@ START_TEST(a_rank_that_fails_alone_ends_the_job) {
 }
 END_TEST
 
+/* A rank killed (kill -9) in the middle of a run: mpirun ends the job
+ * (no rank is left waiting), and the newest checkpoint resumes to the end. */
+START_TEST(a_killed_rank_ends_the_job_and_the_checkpoint_resumes) {
+    if (!mpi_usable("a_killed_rank_ends_the_job_and_the_checkpoint_resumes")) return;
+    char dir[64], log[128], run[128], path[256];
+    tmpdir_create(dir, "mpi-kill");
+    const char *bert = bert_program_path();
+    write_sample_model_files(dir);
+    snprintf(log, sizeof log, "%s/run.log", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    char command[2048];
+    snprintf(command, sizeof command, "exec " MPIRUN " %s " PRETRAIN_ARGS " --steps 100000 --out %s --save-every 1 "
+             ">%s 2>&1", bert, dir, dir, run, log);
+    pid_t mpirun = fork();
+    if (mpirun == 0) {
+        execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+        _exit(127);
+    }
+    snprintf(path, sizeof path, "%s/checkpoint-3", run);
+    struct stat st;
+    for (int i = 0; i < 1200 && stat(path, &st) != 0; i++) usleep(50000);
+    ck_assert_msg(stat(path, &st) == 0, "no checkpoint-3 after a minute:\n%s", read_text(log));
+    /* mpirun's children are the ranks: kill one of them */
+    char pids[256] = "", query[128];
+    snprintf(query, sizeof query, "pgrep -P %ld", (long)mpirun);
+    FILE *p = popen(query, "r");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_msg(fgets(pids, sizeof pids, p) != NULL, "mpirun (pid %ld) has no children", (long)mpirun);
+    pclose(p);
+    long rank = strtol(pids, NULL, 10);
+    ck_assert_int_gt(rank, 0);
+    ck_assert_int_eq(kill((pid_t)rank, SIGKILL), 0);
+    int status = 0;
+    for (int i = 0; i < 600 && waitpid(mpirun, &status, WNOHANG) == 0; i++) usleep(100000);
+    if (waitpid(mpirun, &status, WNOHANG) == 0 && kill(mpirun, 0) == 0) {
+        kill(mpirun, SIGKILL);
+        ck_abort_msg("the job went on for a minute after a rank was killed");
+    }
+    ck_assert_msg(!(WIFEXITED(status) && WEXITSTATUS(status) == 0), "mpirun exited 0 after a rank was killed");
+    /* The surviving rank, blocked in a collective with the dead one, is
+     * killed by mpirun as it ends the job, possibly a moment after mpirun
+     * itself returns: its lock on the run directory goes with it. */
+    RunDirLock free_again;
+    char err[512] = "";
+    bool released = false;
+    for (int i = 0; i < 300 && !released; i++) {
+        released = run_dir_lock(&free_again, run, "test", err, sizeof err) == 0;
+        if (!released) usleep(100000);
+    }
+    ck_assert_msg(released, "a rank outlived the job by 30 s: %s", err);
+    run_dir_unlock(&free_again);
+    /* The newest complete checkpoint continues, in one process, to a few steps on. */
+    long steps[64];
+    int n = 0;
+    DIR *d = opendir(run);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 64)
+        if (strncmp(e->d_name, "checkpoint-", 11) == 0) steps[n++] = strtol(e->d_name + 11, NULL, 10);
+    closedir(d);
+    long newest = 0;
+    for (int i = 0; i < n; i++) newest = steps[i] > newest ? steps[i] : newest;
+    ck_assert_int_ge(newest, 3);
+    ck_assert_msg(run_logged(log, "%s " PRETRAIN_ARGS " --steps %ld --resume %s --threads 1", bert, dir, dir,
+                             newest + 2, run) == 0, "%s", read_text(log));
+    remove_dir_tree(dir);
+}
+END_TEST
+
+/* --precision bf16 under mpirun: two ranks against one process, both bf16. */
+START_TEST(bf16_pretraining_on_two_ranks_matches_one_process) {
+    if (!mpi_usable("bf16_pretraining_on_two_ranks_matches_one_process")) return;
+#ifndef BERT_DOUBLE
+    if (!bf16_cpu_supported()) {
+        printf("bf16_pretraining_on_two_ranks_matches_one_process: skipped: this CPU lacks AVX512-BF16\n");
+        return;
+    }
+    char dir[64], log[128], one[128], two[128];
+    tmpdir_create(dir, "mpi-bf16");
+    const char *bert = bert_program_path();
+    write_sample_model_files(dir);
+    snprintf(log, sizeof log, "%s/run.log", dir);
+    snprintf(one, sizeof one, "%s/one", dir);
+    snprintf(two, sizeof two, "%s/two", dir);
+    ck_assert_msg(run_logged(log, "%s " PRETRAIN_ARGS " --steps 4 --out %s --threads 2 --precision bf16", bert, dir,
+                             dir, one) == 0, "%s", read_text(log));
+    ck_assert_msg(run_logged(log, MPIRUN " %s " PRETRAIN_ARGS " --steps 4 --out %s --precision bf16", bert, dir, dir,
+                             two) == 0, "%s", read_text(log));
+    assert_same_weights(one, two, false);
+    remove_dir_tree(dir);
+#else
+    printf("bf16_pretraining_on_two_ranks_matches_one_process: skipped: bf16 is a float-build feature\n");
+#endif
+}
+END_TEST
+
 Suite *mpi_suite(void) {
     Suite *s = suite_create("mpi");
     TCase *tc = tcase_create("mpirun");
@@ -234,6 +343,8 @@ Suite *mpi_suite(void) {
     tcase_add_test(tc, finetuning_on_two_ranks_matches_one_process);
     tcase_add_test(tc, ranks_that_disagree_stop_with_one_message);
     tcase_add_test(tc, a_rank_that_fails_alone_ends_the_job);
+    tcase_add_test(tc, a_killed_rank_ends_the_job_and_the_checkpoint_resumes);
+    tcase_add_test(tc, bf16_pretraining_on_two_ranks_matches_one_process);
     suite_add_tcase(s, tc);
     return s;
 }
