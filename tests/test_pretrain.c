@@ -184,6 +184,16 @@ START_TEST(pretrain_learns_and_writes_a_loadable_checkpoint) {
     ck_assert_ptr_nonnull(eval);
     double mlm_loss = atof(strstr(eval, "\"mlm_loss\": ") + 12);
     ck_assert_msg(mlm_loss < 0.6 * log(WORDS + 5), "held-out MLM loss %.3f did not fall below 0.6 ln V", mlm_loss);
+    /* The context-free floor: the words are near uniform, so about the 10 %
+     * of predictions whose token stayed visible (copying it is right) plus
+     * 0.8 / WORDS; the trained model, which uses its context, is above it. */
+    double mlm_acc = atof(strstr(eval, "\"mlm_acc\": ") + 11);
+    const char *floor_field = strstr(eval, "\"mlm_floor_acc\": ");
+    ck_assert_msg(floor_field, "no mlm_floor_acc in %s", eval);
+    double floor = atof(floor_field + 17);
+    ck_assert_msg(floor > 0.02 && floor < 0.3, "context-free floor %.3f", floor);
+    ck_assert_msg(mlm_acc > floor, "held-out MLM accuracy %.3f is not above the context-free floor %.3f", mlm_acc,
+                  floor);
     free(metrics);
     BertModel m;
     int heads = 0;

@@ -30,6 +30,7 @@
 #include "data/tokenizer.h"
 #include "train/trainer_state.h"
 #include "train/train_step.h"
+#include "layers/cross_entropy.h"
 #include "io/run_dir.h"
 #include "core/gemm.h"
 
@@ -76,6 +77,7 @@ typedef struct {
     DataParallel data_parallel; /* the gradient sum across ranks (train_step's seam) */
     uint64_t batches_fingerprint; /* of every training batch drawn, compared across ranks at each save */
     RunDirLock lock;            /* rank 0's, on out_dir */
+    double mlm_floor;           /* held-out MLM accuracy without context (context_free_floor) */
     /* The model's config and vocabulary: the options', or --init DIR's. */
     char config_path[4200], vocab_path[4200];
     bool lower_case;
@@ -236,6 +238,59 @@ static int save_checkpoint(Run *r, long step, char *err, size_t err_len) {
 typedef struct {
     double mlm_loss, mlm_acc, nsp_loss, nsp_acc;
 } EvalFigures;
+
+/* The held-out MLM accuracy a predictor that ignores context reaches under
+ * the run's own masking: at a [MASK], the most frequent token of the
+ * held-out text; at a visible token (kept or replaced at random), that
+ * token. A model whose accuracy sits at this floor has learnt token
+ * frequencies and copying, not language (docs/pretraining.md). The
+ * frequencies are the held-out text's own, so the floor is if anything a
+ * little optimistic. Reads the held-out batches once, rewinding after. */
+static int context_free_floor(Run *r, double *floor, char *err, size_t err_len) {
+    int V = tokenizer_vocab_size(r->tok);
+    long *counts = calloc((size_t)V, sizeof(long));
+    if (!counts) { snprintf(err, err_len, "out of memory"); return -1; }
+    int special[3] = {tokenizer_cls_id(r->tok), tokenizer_sep_id(r->tok), tokenizer_pad_id(r->tok)};
+    long correct = 0, predictions = 0;
+    for (int pass = 0; pass < 2; pass++) {   /* 0: count the original tokens; 1: score the floor */
+        if (pretrain_stream_restore(r->eval, &r->eval_start, err, err_len) != 0) { free(counts); return -1; }
+        int most_frequent = 0;
+        for (int t = 1; pass == 1 && t < V; t++) if (counts[t] > counts[most_frequent]) most_frequent = t;
+        for (int i = 0; i < r->opt->eval_batches; i++) {
+            if (pretrain_next_batch(r->eval, &r->batch) != 0) {
+                snprintf(err, err_len, "held-out data: %s", pretrain_stream_error(r->eval));
+                free(counts);
+                return -1;
+            }
+            const PretrainBatch *b = &r->batch;
+            for (int row = 0; row < b->batch_size; row++) {
+                const int *ids = b->input_ids + (long)row * b->max_seq_length;
+                const int *pos = b->mlm_positions + (long)row * b->max_predictions;
+                const int *lab = b->mlm_labels + (long)row * b->max_predictions;
+                if (pass == 0) {   /* the text before masking: visible ids, with the labels put back */
+                    for (int t = 0; t < b->max_seq_length; t++) {
+                        int id = ids[t];
+                        for (int k = 0; k < b->max_predictions; k++)
+                            if (lab[k] != IGNORE_INDEX && pos[k] == t) id = lab[k];
+                        if (id != special[0] && id != special[1] && id != special[2] && id >= 0 && id < V)
+                            counts[id] += b->attention_mask[(long)row * b->max_seq_length + t];
+                    }
+                    continue;
+                }
+                for (int k = 0; k < b->max_predictions; k++) {
+                    if (lab[k] == IGNORE_INDEX) continue;
+                    int visible = ids[pos[k]];
+                    int guess = visible == tokenizer_mask_id(r->tok) ? most_frequent : visible;
+                    correct += guess == lab[k];
+                    predictions++;
+                }
+            }
+        }
+    }
+    free(counts);
+    *floor = predictions ? (double)correct / predictions : 0;
+    return pretrain_stream_restore(r->eval, &r->eval_start, err, err_len);
+}
 
 /* The same held-out batches every time (the stream is rewound to its start),
  * dropout off. Losses are means over all masked tokens and all sequences. */
@@ -603,12 +658,13 @@ static int report_evaluation(Run *r, long step, char *err, size_t err_len) {
     char record[512];
     snprintf(record, sizeof record,
              "{\"split\": \"eval\", \"step\": %ld, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g, \"nsp_loss\": %.6g, "
-             "\"nsp_acc\": %.4g}", step, f.mlm_loss, f.mlm_acc, f.nsp_loss, f.nsp_acc);
+             "\"nsp_acc\": %.4g, \"mlm_floor_acc\": %.4g}", step, f.mlm_loss, f.mlm_acc, f.nsp_loss, f.nsp_acc,
+             r->mlm_floor);
     progress_record(&r->progress, record);
     if (r->opt->log && is_root(r)) {
         progress_done(&r->progress);
-        fprintf(r->opt->log, "held-out at step %ld: mlm loss %.4f acc %.4f | nsp loss %.4f acc %.4f\n",
-                step, f.mlm_loss, f.mlm_acc, f.nsp_loss, f.nsp_acc);
+        fprintf(r->opt->log, "held-out at step %ld: mlm loss %.4f acc %.4f (context-free floor %.4f) | nsp loss %.4f "
+                "acc %.4f\n", step, f.mlm_loss, f.mlm_acc, r->mlm_floor, f.nsp_loss, f.nsp_acc);
     }
     return 0;
 }
@@ -655,6 +711,11 @@ PretrainResult pretrain_run(const PretrainOptions *options, char *err, size_t er
     say(r, "bert pretrain: %ld parameters, %ld training documents, batch %d × %d (× %d accumulated), %ld steps\n",
         r->model.num_params, pretrain_stream_num_documents(r->train), o->batch_size, o->max_seq_length,
         o->grad_accum, o->steps);
+    if (r->eval) {
+        if (context_free_floor(r, &r->mlm_floor, err, err_len) != 0) goto done;
+        say(r, "bert pretrain: held-out MLM accuracy without context (the most frequent token at [MASK], the "
+            "visible token elsewhere): %.4f; a model at this floor has not yet used context\n", r->mlm_floor);
+    }
     if (r->dist->size > 1)
         say(r, "bert pretrain: %d ranks, %ld sequences of each batch per rank at most, %d thread%s each\n",
             r->dist->size, dist_max_rows(r->dist, o->batch_size), bert_threads(), bert_threads() == 1 ? "" : "s");
