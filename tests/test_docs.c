@@ -334,10 +334,10 @@ static int flag_in(const char *help, const char *flag) {
 }
 
 /* Flags of other programs that the docs name: demo.sh, bench/compare.sh,
- * update-alternatives, bench/pretraining_probe.py, mpirun. */
+ * update-alternatives, bench/pretraining_probe.py, mpirun, bench/pytorch_step.py. */
 static const char *other_flags[] = { "--sample", "--plain-blas", "--display", "--task",
                                      "--tensors", "--rare", "--allow-run-as-root", "--oversubscribe",
-                                     "--hostfile", "--map-by", "--bind-to" };
+                                     "--hostfile", "--map-by", "--bind-to", "--bf16" };
 
 static int command_index(const char *s, size_t len) {
     for (int i = 0; i < n_commands; i++)
