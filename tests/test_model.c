@@ -126,20 +126,40 @@ START_TEST(model_init_is_berts) {
 }
 END_TEST
 
+/* Two padded sequences of 6 tokens with 3 MLM labels and NSP labels, for
+ * the tiny pretraining model small_pretraining_model reserves. */
+typedef struct {
+    int ids[12], types[12], mask[12], pos[4], labels[4], nsp[2];
+} PaddedBatch;
+
+static BertBatch padded_batch(PaddedBatch *s) {
+    static const PaddedBatch init = {
+        .ids = { 2, 5, 6, 3, 0, 0, 2, 9, 10, 11, 3, 0 }, .types = { 0 },
+        .mask = { 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0 }, .pos = { 1, 2, 3, 0 },
+        .labels = { 7, IGNORE_INDEX, 12, 2 }, .nsp = { 0, 1 },
+    };
+    *s = init;
+    return (BertBatch){ .B = 2, .T = 6, .input_ids = s->ids, .token_type_ids = s->types, .attention_mask = s->mask,
+                        .P = 2, .mlm_positions = s->pos, .mlm_labels = s->labels, .nsp_labels = s->nsp };
+}
+
+static void small_pretraining_model(BertModel *m, const BertConfig *cfg) {
+    char err[256];
+    ck_assert_msg(bert_create(m, cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(bert_reserve(m, 2, 6, 2, err, sizeof err) == 0, "%s", err);
+    bert_init_weights(m, 3);
+}
+
 START_TEST(model_ignores_padding) {
     /* Changing the token ids at padded positions changes nothing the model
      * reports: pooled output, MLM and NSP losses. */
     BertConfig cfg = tiny_config();
     BertModel m;
     char err[256];
-    ck_assert(bert_create(&m, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0);
-    ck_assert(bert_reserve(&m, 2, 6, 2, err, sizeof err) == 0);
-    bert_init_weights(&m, 3);
-    int ids[12] = { 2, 5, 6, 3, 0, 0, 2, 9, 10, 11, 3, 0 };
-    int types[12] = { 0 }, mask[12] = { 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0 };
-    int pos[4] = { 1, 2, 3, 0 }, labels[4] = { 7, IGNORE_INDEX, 12, 2 }, nsp[2] = { 0, 1 };
-    BertBatch batch = { .B = 2, .T = 6, .input_ids = ids, .token_type_ids = types, .attention_mask = mask,
-                        .P = 2, .mlm_positions = pos, .mlm_labels = labels, .nsp_labels = nsp };
+    small_pretraining_model(&m, &cfg);
+    PaddedBatch storage;
+    BertBatch batch = padded_batch(&storage);
+    int *ids = storage.ids;
     ck_assert(bert_check_batch(&m, &batch, err, sizeof err) == 0);
     bert_forward(&m, &batch, false, 1);
     double mlm = m.mlm_loss, nsp_loss = m.nsp_loss;
@@ -165,14 +185,9 @@ START_TEST(model_training_dropout_overrides_the_config_but_is_not_saved) {
     cfg.hidden_dropout_prob = cfg.attention_probs_dropout_prob = 0.1;
     BertModel m;
     char err[256];
-    ck_assert(bert_create(&m, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0);
-    ck_assert(bert_reserve(&m, 2, 6, 2, err, sizeof err) == 0);
-    bert_init_weights(&m, 3);
-    int ids[12] = { 2, 5, 6, 3, 0, 0, 2, 9, 10, 11, 3, 0 };
-    int types[12] = { 0 }, mask[12] = { 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0 };
-    int pos[4] = { 1, 2, 3, 0 }, labels[4] = { 7, IGNORE_INDEX, 12, 2 }, nsp[2] = { 0, 1 };
-    BertBatch batch = { .B = 2, .T = 6, .input_ids = ids, .token_type_ids = types, .attention_mask = mask,
-                        .P = 2, .mlm_positions = pos, .mlm_labels = labels, .nsp_labels = nsp };
+    small_pretraining_model(&m, &cfg);
+    PaddedBatch storage;
+    BertBatch batch = padded_batch(&storage);
     bert_forward(&m, &batch, false, 0);
     double eval_loss = m.loss;
     bert_forward(&m, &batch, true, 11);

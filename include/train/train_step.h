@@ -50,9 +50,10 @@ typedef struct {
  *
  * reduce_gradients runs once per step, after the last micro-batch's backward
  * and before anything looks at the loss or the gradients (the finiteness
- * checks, clipping, AdamW). Data-parallel training averages there:
- * MPI_Allreduce(MPI_IN_PLACE, grads, n, ..., MPI_SUM) then × 1/world_size,
- * and sums (counts) or averages (losses) the figures in *stats the same way,
+ * checks, clipping, AdamW). Data-parallel training sums there
+ * (distributed.h DataParallel): each rank's gradient and figures are its
+ * batch slice's share of the whole batch's, so the MPI_SUM of the gradients
+ * and of the figures in *stats is the whole batch's mean, with no division,
  * so every rank clips by the same norm, applies the same update and takes
  * the same decision when something is not finite (a rank that stopped alone
  * would leave the others waiting in the next collective). Returns 0, or −1

@@ -254,6 +254,8 @@ static int context_free_floor(Run *r, double *floor, char *err, size_t err_len) 
     long correct = 0, predictions = 0;
     for (int pass = 0; pass < 2; pass++) {   /* 0: count the original tokens; 1: score the floor */
         if (pretrain_stream_restore(r->eval, &r->eval_start, err, err_len) != 0) { free(counts); return -1; }
+        /* [CLS], [SEP] and [PAD] are never predicted: not candidates. */
+        counts[special[0]] = counts[special[1]] = counts[special[2]] = 0;
         int most_frequent = 0;
         for (int t = 1; pass == 1 && t < V; t++) if (counts[t] > counts[most_frequent]) most_frequent = t;
         for (int i = 0; i < r->opt->eval_batches; i++) {
@@ -267,14 +269,12 @@ static int context_free_floor(Run *r, double *floor, char *err, size_t err_len) 
                 const int *ids = b->input_ids + (long)row * b->max_seq_length;
                 const int *pos = b->mlm_positions + (long)row * b->max_predictions;
                 const int *lab = b->mlm_labels + (long)row * b->max_predictions;
-                if (pass == 0) {   /* the text before masking: visible ids, with the labels put back */
-                    for (int t = 0; t < b->max_seq_length; t++) {
-                        int id = ids[t];
-                        for (int k = 0; k < b->max_predictions; k++)
-                            if (lab[k] != IGNORE_INDEX && pos[k] == t) id = lab[k];
-                        if (id != special[0] && id != special[1] && id != special[2] && id >= 0 && id < V)
-                            counts[id] += b->attention_mask[(long)row * b->max_seq_length + t];
-                    }
+                if (pass == 0) {   /* the text before masking: the visible ids, each label in place of its */
+                    const int *mask = b->attention_mask + (long)row * b->max_seq_length;
+                    for (int t = 0; t < b->max_seq_length; t++)
+                        if (mask[t]) counts[ids[t]]++;
+                    for (int k = 0; k < b->max_predictions; k++)
+                        if (lab[k] != IGNORE_INDEX) counts[ids[pos[k]]]--, counts[lab[k]]++;
                     continue;
                 }
                 for (int k = 0; k < b->max_predictions; k++) {
