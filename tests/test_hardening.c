@@ -471,7 +471,11 @@ START_TEST(streaming_output_is_the_same_for_every_chunk_size) {
         ck_assert_int_eq(r.n, whole.n);
         for (int k = 0; k < 9; k++) ck_assert_int_eq(r.confusion[k], whole.confusion[k]);
         ck_assert_near(r.accuracy, whole.accuracy, 0);
-        ck_assert_near(r.loss, whole.loss, 1e-12 * whole.loss);
+        /* Other chunk sizes make other batches, so BLIS multiplies matrices
+         * of other shapes, and its kernels may round a row's float logits
+         * differently (seen on an Intel Xeon: 1e-9 relative in the mean). The
+         * predictions and the confusion matrix above stay exactly equal. */
+        ck_assert_near(r.loss, whole.loss, 1e-6 * whole.loss);
         /* one pass for the progress line: batch 0, then each batch, ending at the total */
         long batches = 0;
         for (long rows = 203; rows > 0; rows -= chunk_sizes[c])

@@ -259,8 +259,16 @@ START_TEST(a_killed_rank_ends_the_job_and_the_checkpoint_resumes) {
     }
     snprintf(path, sizeof path, "%s/checkpoint-3", run);
     struct stat st;
-    for (int i = 0; i < 1200 && stat(path, &st) != 0; i++) usleep(50000);
-    ck_assert_msg(stat(path, &st) == 0, "no checkpoint-3 after a minute:\n%s", read_text(log));
+    for (int i = 0; i < 2400 && stat(path, &st) != 0; i++) usleep(50000);
+    if (stat(path, &st) != 0) {
+        int alive = waitpid(mpirun, NULL, WNOHANG) == 0;
+        char listing[256];
+        snprintf(listing, sizeof listing, "ls -la %s; ps -o pid,ppid,stat,etime,time,args --ppid %ld", run, (long)mpirun);
+        if (system(listing) != 0) printf("(%s failed)\n", listing);
+        if (alive) kill(mpirun, SIGKILL);
+        ck_abort_msg("no checkpoint-3 after two minutes (mpirun %s):\n%s", alive ? "still running" : "had ended",
+                     read_text(log));
+    }
     /* mpirun's children are the ranks: kill one of them */
     char pids[256] = "", query[128];
     snprintf(query, sizeof query, "pgrep -P %ld", (long)mpirun);
