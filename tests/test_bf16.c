@@ -196,14 +196,16 @@ END_TEST
 /* Fine-tuning from scratch on the demo's WordNet task (4,000 glosses of 8
  * supersenses, 1,000 dev rows; data/prepare_wordnet.sh from the Debian
  * package wordnet-base), 6 epochs at lr 5e-4: bf16's best dev accuracy is
- * not more than 2 points below f32's. One-sided: bf16 rounding sends the run
+ * not more than 3 points below f32's. One-sided: bf16 rounding sends the run
  * down another trajectory, which may end better or worse; the claim is that
- * it costs nothing. Measured |bf16 - f32|: 0.2-0.5 points over seeds 1-3 on
- * AMD Zen 5; +1.4 (0.735 against 0.721) on an Intel Xeon, whose BLIS
- * kernels round differently; +1.6 in the sanitizer build (-O1, other FMA
- * contractions). At higher rates from-scratch training is chaotic and two
- * runs of the same precision can end 20 points apart, so the rate is kept low. */
-#define FINETUNE_ACCURACY_TOL 0.02
+ * it costs nothing beyond that divergence. Measured bf16 - f32: +0.2 to +0.5
+ * points over seeds 1-3 on AMD Zen 5, +1.6 in its sanitizer build (-O1,
+ * other FMA contractions); on an Intel Xeon, whose BLIS kernels round
+ * differently, +1.4 (0.735 against 0.721) and -2.1 in the sanitizer build.
+ * One run on 1,000 rows cannot resolve less. At higher rates from-scratch
+ * training is chaotic and two runs of the same precision can end 20 points
+ * apart, so the rate is kept low. */
+#define FINETUNE_ACCURACY_TOL 0.03
 START_TEST(bf16_finetuning_reaches_the_f32_accuracy) {
     if (!bf16_usable("bf16_finetuning_reaches_the_f32_accuracy")) return;
     struct stat st;

@@ -177,6 +177,50 @@ START_TEST(model_ignores_padding) {
 }
 END_TEST
 
+/* --nsp-weight w (BertModel.nsp_loss_weight): loss = mlm + w·nsp, so every
+ * gradient is the MLM part plus w times the NSP part: G(w) = G(0) + w·(G(1) − G(0)).
+ * Tolerance: float rounding of sums of a few terms, 1e-5 of the largest gradient. */
+START_TEST(model_nsp_loss_weight_scales_its_loss_and_gradient) {
+    BertConfig cfg = tiny_config();
+    BertModel m;
+    small_pretraining_model(&m, &cfg);
+    PaddedBatch storage;
+    BertBatch batch = padded_batch(&storage);
+    long n = m.num_params;
+    real *grads[3];
+    double losses[3], weights[3] = {0, 1, 0.25}, mlm = 0, nsp = 0;
+    for (int k = 0; k < 3; k++) {
+        m.nsp_loss_weight = weights[k];
+        bert_zero_grad(&m);
+        bert_forward(&m, &batch, false, 1);
+        bert_backward(&m, 1);
+        losses[k] = m.loss;
+        mlm = m.mlm_loss;
+        nsp = m.nsp_loss;
+        grads[k] = malloc(sizeof(real) * (size_t)n);
+        memcpy(grads[k], m.grads_memory, sizeof(real) * (size_t)n);
+    }
+    ck_assert(nsp > 0.1);
+    for (int k = 0; k < 3; k++) ck_assert_double_eq_tol(losses[k], mlm + weights[k] * nsp, 1e-6);
+    double largest = 0, worst = 0, nsp_part = 0;
+    for (long i = 0; i < n; i++) largest = fmax(largest, fabs((double)grads[1][i]));
+    for (long i = 0; i < n; i++) {
+        double expected = grads[0][i] + 0.25 * ((double)grads[1][i] - grads[0][i]);
+        worst = fmax(worst, fabs(grads[2][i] - expected));
+        nsp_part = fmax(nsp_part, fabs((double)grads[1][i] - grads[0][i]));
+    }
+    ck_assert_msg(nsp_part > 1e-3 * largest, "the NSP loss moved no gradient (%g)", nsp_part);
+    ck_assert_msg(worst <= 1e-5 * largest, "G(0.25) is off G(0) + 0.25 (G(1) - G(0)) by %g (largest gradient %g)",
+                  worst, largest);
+    /* weight 0: the NSP head gets no gradient at all */
+    const ParamTensor *head = bert_find_tensor(&m, "cls.seq_relationship.weight");
+    ck_assert_ptr_nonnull(head);
+    for (long i = 0; i < head->count; i++) ck_assert(grads[0][head->offset + i] == 0);
+    for (int k = 0; k < 3; k++) free(grads[k]);
+    bert_free(&m);
+}
+END_TEST
+
 /* --dropout 0 (bert_set_training_dropout): a training forward is then the
  * evaluation forward, whatever the dropout key; the config's 0.1 is what a
  * checkpoint keeps; p < 0 leaves the config's dropout in force. */
@@ -332,6 +376,7 @@ Suite *model_suite(void) {
     tcase_add_test(tc, model_inference_reserve_matches_training_reserve);
     tcase_add_test(tc, model_rejects_bad_batches);
     tcase_add_test(tc, model_refuses_impossible_sizes);
+    tcase_add_test(tc, model_nsp_loss_weight_scales_its_loss_and_gradient);
     tcase_add_test(tc, model_gradcheck_pretraining);
     tcase_add_test(tc, model_gradcheck_classifier);
     suite_add_tcase(s, tc);

@@ -326,10 +326,11 @@ START_TEST(pretrain_guards_its_run_directory) {
     snprintf(state, sizeof state, "%s/checkpoint-4/trainer_state.safetensors", out);
     char *original = read_file(state, &len);
     static const char *const keys[] = {
-        "batch_size", "grad_accum", "max_seq_length", "max_predictions", "seed", "stream.file",
-        "stream.offset", "stream.epoch", "stream.shard_rng", "stream.next_instance", "stream.rng",
+        "batch_size", "grad_accum", "max_seq_length", "max_predictions", "seed", "nsp_weight", "corpus_weights",
+        "stream.file", "stream.offset", "stream.epoch", "stream.shard_rng", "stream.next_instance", "stream.rng",
+        "steps", "warmup",
     };
-    enum { N_KEYS = sizeof keys / sizeof keys[0], OFFSET_KEY = 6 };
+    enum { N_KEYS = sizeof keys / sizeof keys[0], OFFSET_KEY = 8 };
     SafeTensors *file = safetensors_open(state, err, sizeof err);
     ck_assert_msg(file, "%s", err);
     long n_params = (long)safetensors_find(file, "adamw.m")->numel;
@@ -425,6 +426,132 @@ START_TEST(pretrain_init_starts_a_new_run_from_a_model_directory) {
 }
 END_TEST
 
+static bool metrics_mention(const char *run, const char *text) {
+    char path[256];
+    size_t len;
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+    char *metrics = read_file(path, &len);
+    bool found = strstr(metrics, text) != NULL;
+    free(metrics);
+    return found;
+}
+
+/* --no-nsp (nsp_weight 0) with the corpus read twice an epoch: masked LM
+ * only (the loss is the MLM loss, no NSP figures in the metrics), the model
+ * is still a BertForPreTraining checkpoint, a stopped run resumes bit-exact,
+ * and resuming with another --nsp-weight or other corpus weights is refused
+ * by name. */
+START_TEST(pretrain_without_nsp_packs_rows_and_resumes) {
+    Fixture f;
+    fixture_open(&f);
+    char straight[128], resumed[128], err[512];
+    snprintf(straight, sizeof straight, "%s/straight", f.root);
+    snprintf(resumed, sizeof resumed, "%s/resumed", f.root);
+    double weights[1] = {2};
+    PretrainOptions o = fixture_options(&f, straight);
+    o.nsp_weight = 0;
+    o.corpus_weights = weights;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+    ck_assert(!metrics_mention(straight, "nsp_"));
+    ck_assert(metrics_mention(straight, "\"mlm_floor_acc\""));
+    BertModel m;
+    int heads = 0;
+    ck_assert_msg(checkpoint_load(&m, straight, BERT_HEADS_PRETRAINING, 0, 1, &heads, err, sizeof err) == 0, "%s", err);
+    ck_assert(heads & BERT_HEADS_PRETRAINING);
+    bert_free(&m);
+
+    o = fixture_options(&f, resumed);
+    o.nsp_weight = 0;
+    o.corpus_weights = weights;
+    o.stop_at_step = 3;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_STOPPED, "%s", err);
+    o.stop_at_step = 0;
+    o.resume = resumed;
+    o.nsp_weight = 1;
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "--nsp-weight"), "%s", err);
+    o.nsp_weight = 0;
+    o.corpus_weights = NULL;
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "corpus weights"), "%s", err);
+    o.corpus_weights = weights;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+#ifndef BERT_DOUBLE
+    char pa[256], pb[256];
+    size_t len_a, len_b;
+    snprintf(pa, sizeof pa, "%s/model.safetensors", straight);
+    snprintf(pb, sizeof pb, "%s/model.safetensors", resumed);
+    char *a = read_file(pa, &len_a), *b = read_file(pb, &len_b);
+    ck_assert_msg(len_a == len_b && memcmp(a, b, len_a) == 0, "the resumed --no-nsp run differs");
+    free(a);
+    free(b);
+#endif
+    /* a weighted NSP loss: the step's loss is mlm + 0.5 nsp */
+    o = fixture_options(&f, straight);
+    o.overwrite = true;
+    o.nsp_weight = 0.5;
+    o.steps = 2;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+    char path[256];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", straight);
+    double loss = last_metric(straight, "train", "loss"), mlm = last_metric(straight, "train", "mlm_loss"),
+           nsp = last_metric(straight, "train", "nsp_loss");
+    ck_assert_msg(fabs(loss - (mlm + 0.5 * nsp)) < 1e-4 * loss, "loss %g, mlm %g, nsp %g", loss, mlm, nsp);
+    o.nsp_weight = -1;
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "--nsp-weight"), "%s", err);
+    remove_tree(f.root);
+}
+END_TEST
+
+/* --time-budget: the steps are fitted to the budget from measured steps
+ * (the fitted count is what the run does and what a resumed run keeps); the
+ * measurement leaves no trace (a budget run is a plain run of that many
+ * steps, bit for bit); a budget too small for one step is refused. */
+START_TEST(pretrain_time_budget_fits_the_steps_and_resumes_with_them) {
+    Fixture f;
+    fixture_open(&f);
+    char budget[128], plain[128], err[512];
+    snprintf(budget, sizeof budget, "%s/budget", f.root);
+    snprintf(plain, sizeof plain, "%s/plain", f.root);
+    PretrainOptions o = fixture_options(&f, budget);
+    o.time_budget_minutes = 0.03;   /* 1.8 s */
+    o.eval_every = 0;
+    o.save_every = 0;
+    o.stop_at_step = 3;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_STOPPED, "%s", err);
+    o.stop_at_step = 0;
+    o.resume = budget;
+    o.steps = 5;   /* ignored: the budget run's own schedule is resumed */
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+    long fitted = (long)last_metric(budget, "train", "step");
+    ck_assert_msg(fitted > 3, "the budget fitted %ld steps", fitted);
+    /* the same number of steps as a plain run, with its warmup: the same model */
+    o = fixture_options(&f, plain);
+    o.eval_every = 0;
+    o.save_every = 0;
+    o.steps = fitted;
+    ck_assert_msg(pretrain_run(&o, err, sizeof err) == PRETRAIN_DONE, "%s", err);
+#ifndef BERT_DOUBLE
+    char pa[256], pb[256];
+    size_t len_a, len_b;
+    snprintf(pa, sizeof pa, "%s/model.safetensors", budget);
+    snprintf(pb, sizeof pb, "%s/model.safetensors", plain);
+    char *a = read_file(pa, &len_a), *b = read_file(pb, &len_b);
+    ck_assert_msg(len_a == len_b && memcmp(a, b, len_a) == 0, "the --time-budget run of %ld steps differs from a "
+                  "plain run of %ld steps", fitted, fitted);
+    free(a);
+    free(b);
+#endif
+    o = fixture_options(&f, plain);
+    o.overwrite = true;
+    o.time_budget_minutes = 1e-6;
+    ck_assert(pretrain_run(&o, err, sizeof err) == PRETRAIN_FAILED);
+    ck_assert_msg(strstr(err, "--time-budget") && strstr(err, "nothing is left"), "%s", err);
+    remove_tree(f.root);
+}
+END_TEST
+
 Suite *pretrain_suite(void) {
     Suite *s = suite_create("pretrain");
     TCase *tc = tcase_create("run");
@@ -434,6 +561,8 @@ Suite *pretrain_suite(void) {
     tcase_add_test(tc, pretrain_reports_bad_inputs);
     tcase_add_test(tc, pretrain_guards_its_run_directory);
     tcase_add_test(tc, pretrain_init_starts_a_new_run_from_a_model_directory);
+    tcase_add_test(tc, pretrain_without_nsp_packs_rows_and_resumes);
+    tcase_add_test(tc, pretrain_time_budget_fits_the_steps_and_resumes_with_them);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -468,6 +468,164 @@ START_TEST(held_out_documents_never_in_training) {
 }
 END_TEST
 
+/* NSP off (PretrainConfig.full_sentences, docs/pretraining_data.md "Full
+ * sentences"): one epoch of rows, unmasked, is the corpus's token stream in
+ * order, cut into rows of [CLS] … [SEP] with a [SEP] exactly where a
+ * document starts inside a row; rows are full (the next sentence would not
+ * have fitted), token types 0, next-sentence labels 0; a sentence longer
+ * than a row is cut into row-sized pieces. */
+START_TEST(full_sentences_pack_contiguous_text_across_documents) {
+    int first_id[N_DOCS + 1];
+    const char *path = write_synthetic(0, false, first_id);
+    enum { T = 24, P = 4, B = 8 };
+    PretrainConfig cfg = small_config(T, P, B);
+    cfg.full_sentences = true;
+    cfg.short_seq_prob = 0;
+    TokenSource ts = toy_tokens();
+    PretrainStream *s = open_stream(path, &cfg, PRETRAIN_ALL, 0);
+    const Documents *docs = pretrain_stream_shard(s);
+    ck_assert_int_eq(documents_count(docs), N_DOCS);
+    /* the instances in the order they were made: unshuffle by their start */
+    const InstanceVec *inst = pretrain_stream_instances(s);
+    long n_rows = inst->len;
+    int *order = malloc(sizeof(int) * (size_t)n_rows);
+    for (long i = 0; i < n_rows; i++) order[i] = (int)i;
+    for (long a = 1; a < n_rows; a++)
+        for (long b = a; b > 0 && inst->data[order[b - 1]].a_begin > inst->data[order[b]].a_begin; b--) {
+            int t = order[b]; order[b] = order[b - 1]; order[b - 1] = t;
+        }
+    long expected_next = 0;
+    for (long i = 0; i < n_rows; i++) {
+        const PretrainInstance *x = &inst->data[order[i]];
+        ck_assert_int_eq(x->a_begin, expected_next);   /* contiguous: nothing skipped, nothing twice */
+        ck_assert_int_eq(x->b_begin, x->a_end);
+        ck_assert_int_eq(x->b_end, x->a_end);
+        long inner_seps = 0;
+        for (int d = 1; d < N_DOCS; d++) {
+            int start = docs->sent_start.data[docs->doc_start.data[d]];
+            inner_seps += start > x->a_begin && start < x->a_end;
+        }
+        long len = x->a_end - x->a_begin + inner_seps;
+        ck_assert_int_le(len, T - 2);
+        if (i + 1 < n_rows) {
+            /* full: the sentence that starts the next row did not fit in this one */
+            const int *sent = docs->sent_start.data;
+            long k = 0;
+            while (sent[k] != x->a_end) k++;
+            long next_len = sent[k + 1] - sent[k];
+            bool new_doc = false;
+            for (int d = 1; d < N_DOCS; d++) new_doc |= docs->sent_start.data[docs->doc_start.data[d]] == x->a_end;
+            ck_assert_int_gt(len + next_len + new_doc, T - 2);
+        }
+        expected_next = x->a_end;
+    }
+    ck_assert_int_eq(expected_next, docs->ids.len);
+    free(order);
+    /* the batches: [CLS] consecutive word ids, with [SEP] before each document's first word, [SEP] */
+    PretrainBatch b;
+    pretrain_batch_alloc(&b, B, T, P);
+    int orig[T];
+    bool masked[T];
+    long words = 0;
+    for (long row = 0; row < n_rows; row += B) {
+        ck_assert_int_eq(pretrain_next_batch(s, &b), 0);
+        for (int r = 0; r < B && row + r < n_rows; r++) {
+            int n = original_row(&b, r, orig, masked);
+            ck_assert_int_eq(orig[0], ts.cls_id);
+            ck_assert_int_eq(orig[n - 1], ts.sep_id);
+            ck_assert_int_eq(b.nsp_labels[r], 0);
+            for (int t = 0; t < T; t++) ck_assert_int_eq(b.token_type_ids[r * T + t], 0);
+            for (int t = 1; t < n - 1; t++) {
+                if (orig[t] == ts.sep_id) {
+                    /* an inner [SEP]: between the last word of a document and the first of the next */
+                    ck_assert_int_gt(t, 1);
+                    bool starts_doc = false;
+                    for (int d = 1; d < N_DOCS; d++) starts_doc |= orig[t + 1] == first_id[d];
+                    ck_assert_msg(starts_doc, "[SEP] at %d before id %d, not a document start", t, orig[t + 1]);
+                    ck_assert_int_eq(orig[t - 1] + 1, orig[t + 1]);
+                    continue;
+                }
+                words++;
+                if (t > 1 && orig[t - 1] != ts.sep_id) {
+                    ck_assert_int_eq(orig[t], orig[t - 1] + 1);
+                    for (int d = 1; d < N_DOCS; d++) ck_assert_int_ne(orig[t], first_id[d]);
+                }
+            }
+        }
+    }
+    ck_assert_int_eq(words, first_id[N_DOCS] - first_id[0]);
+    pretrain_batch_free(&b);
+    pretrain_stream_close(s);
+
+    /* a sentence longer than a row: row-sized pieces, in order */
+    const char *long_path = toy_write_file(1, "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14 w15 w16 w17 w18 w19 w20 "
+                                              "w21 w22 w23 w24 w25 w26 w27 w28 w29 w30\nw31 w32\n");
+    cfg.max_seq_length = 10;   /* 8 tokens a row */
+    s = open_stream(long_path, &cfg, PRETRAIN_ALL, 0);
+    inst = pretrain_stream_instances(s);
+    ck_assert_int_eq(inst->len, 4);   /* 8 + 8 + 8, then 6 + the second sentence's 2 */
+    long lengths[4] = {0}, n_lengths = 0;
+    for (long i = 0; i < inst->len; i++) lengths[n_lengths++] = inst->data[i].a_end - inst->data[i].a_begin;
+    long eights = 0;
+    for (int i = 0; i < 4; i++) eights += lengths[i] == 8;
+    ck_assert_int_eq(eights, 4);
+    pretrain_stream_close(s);
+    remove(long_path);
+    remove(path);
+}
+END_TEST
+
+/* Corpus weights (PretrainConfig.file_weights): weight 2.5 reads the
+ * training documents twice and then their first half (cut at a line), the
+ * held-out documents in no copy; weight 1 is the plain stream. */
+START_TEST(corpus_weights_repeat_training_text_and_never_the_held_out) {
+    int first_id[N_DOCS + 1];
+    const char *path = write_synthetic(0, false, first_id);
+    enum { T = 32, P = 5, B = 16 };
+    PretrainConfig cfg = small_config(T, P, B);
+    cfg.eval_fraction = 0.1;   /* the last 4 documents */
+    cfg.full_sentences = true;
+    cfg.short_seq_prob = 0;
+    double weight = 2.5;
+    cfg.file_weights = &weight;
+    PretrainStream *s = open_stream(path, &cfg, PRETRAIN_TRAIN, 0);
+    long docs = pretrain_stream_num_documents(s);
+    ck_assert_int_gt(docs, 2 * (N_DOCS - 4));
+    ck_assert_int_lt(docs, 3 * (N_DOCS - 4));
+    /* one epoch is the shard: count every word's appearances */
+    int n_words = first_id[N_DOCS] - first_id[0];
+    int *seen = calloc((size_t)n_words, sizeof(int));
+    const Documents *d = pretrain_stream_shard(s);
+    for (long k = 0; k < d->ids.len; k++) {
+        int w = d->ids.data[k] - first_id[0];
+        ck_assert_int_lt(d->ids.data[k], first_id[N_DOCS - 4]);   /* no held-out word */
+        seen[w]++;
+    }
+    int split = first_id[N_DOCS - 4] - first_id[0];
+    long thrice = 0;
+    for (int w = 0; w < split; w++) {
+        ck_assert_int_ge(seen[w], 2);
+        ck_assert_int_le(seen[w], 3);
+        if (seen[w] == 3) { thrice++; ck_assert_int_eq(w == 0 || seen[w - 1] == 3, 1); }   /* a prefix */
+    }
+    ck_assert_msg(fabs((double)thrice / split - 0.5) < 0.05, "%ld of %d words read a third time", thrice, split);
+    free(seen);
+    pretrain_stream_close(s);
+    /* the held-out stream is the same with or without weights */
+    s = open_stream(path, &cfg, PRETRAIN_HELDOUT, 0);
+    ck_assert_int_eq(pretrain_stream_num_documents(s), 4);
+    pretrain_stream_close(s);
+    /* a weight of 0 is refused, naming the file */
+    weight = 0;
+    TokenSource ts = toy_tokens();
+    CorpusOptions copt = { .mode = CORPUS_LINES };
+    char err[512] = "";
+    ck_assert_ptr_null(pretrain_stream_open(&path, 1, &copt, &ts, &cfg, PRETRAIN_TRAIN, err, sizeof err));
+    ck_assert_msg(strstr(err, path) && strstr(err, "weight"), "%s", err);
+    remove(path);
+}
+END_TEST
+
 START_TEST(empty_corpus_is_an_error_naming_the_files) {
     TokenSource ts = toy_tokens();
     PretrainConfig cfg = pretrain_config_default();
@@ -506,6 +664,8 @@ Suite *pretrain_data_suite(void) {
     tcase_add_test(tc, same_seed_same_batches_other_seed_differs);
     tcase_add_test(tc, save_restore_reproduces_next_batches);
     tcase_add_test(tc, held_out_documents_never_in_training);
+    tcase_add_test(tc, full_sentences_pack_contiguous_text_across_documents);
+    tcase_add_test(tc, corpus_weights_repeat_training_text_and_never_the_held_out);
     tcase_add_test(tc, empty_corpus_is_an_error_naming_the_files);
     suite_add_tcase(s, tc);
     return s;

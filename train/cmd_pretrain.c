@@ -4,7 +4,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "commands.h"
 #include "options.h"
 #include "train/pretrain.h"
@@ -20,6 +22,34 @@ static void on_signal(int sig) {
     stop_requested = sig;
 }
 
+/* --corpus FILE[:WEIGHT]: a name that is not a file but ends in :NUMBER is
+ * FILE and its weight. Fills paths[i] (a copy when split) and weights[i];
+ * returns whether any weight is not 1, or -1 after a message. */
+static int split_corpus_weights(const StringList *corpus, const char **paths, char **copies, double *weights) {
+    int weighted = 0;
+    for (int i = 0; i < corpus->count; i++) {
+        const char *item = corpus->items[i];
+        paths[i] = item;
+        weights[i] = 1;
+        const char *colon = strrchr(item, ':');
+        if (access(item, F_OK) == 0 || !colon || colon == item || colon[1] == 0) continue;
+        char *end;
+        double w = strtod(colon + 1, &end);
+        if (*end != 0) continue;   /* not a weight: the name is a path, which opening will check */
+        if (!(w > 0 && w <= 1000)) {
+            fprintf(stderr, "bert pretrain: --corpus %s: the weight %s must be a number above 0 and at most 1000\n",
+                    item, colon + 1);
+            return -1;
+        }
+        copies[i] = strndup(item, (size_t)(colon - item));
+        if (!copies[i]) { fprintf(stderr, "bert pretrain: out of memory\n"); return -1; }
+        paths[i] = copies[i];
+        weights[i] = w;
+        if (w != 1) weighted = 1;
+    }
+    return weighted;
+}
+
 int cmd_pretrain(int argc, char **argv) {
     PretrainOptions o = pretrain_options_default();
     const char *config = NULL, *vocab = NULL, *out = NULL, *resume = NULL, *precision = "fp32", *init = NULL;
@@ -27,16 +57,17 @@ int cmd_pretrain(int argc, char **argv) {
     long batch = o.batch_size, accum = o.grad_accum, seq = o.max_seq_length, preds = o.max_predictions;
     long seed = (long)o.seed, eval_batches = o.eval_batches, keep = o.keep_checkpoints, threads = 0;
     bool cased = false, prose = false, chapters = false, wwm = false, bias_correction = false, quiet = false,
-         overwrite = false;
+         overwrite = false, no_nsp = false;
     Option options[] = {
         { "--config", OPT_STRING, &config, "model config, Hugging Face BertConfig JSON (configs/*.json)", false, 0, 0 },
         { "--vocab", OPT_STRING, &vocab, "vocab.txt (e.g. from bert vocab); its size must match the config", false, 0, 0 },
-        { "--corpus", OPT_STRINGS, &corpus, "training text files", false, 0, 0 },
+        { "--corpus", OPT_STRINGS, &corpus, "training text files; FILE:W reads FILE W times per epoch (e.g. task.txt:3, or 0.5 for its first half)", false, 0, 0 },
         { "--out", OPT_STRING, &out, "run directory: the model (HF layout), checkpoint-N/, metrics.jsonl", false, 0, 0 },
         { "--init", OPT_STRING, &init, "start a new run from this bert.c or Hugging Face BERT directory (its weights, config and vocab; instead of --config and --vocab)", false, 0, 0 },
         { "--resume", OPT_STRING, &resume, "continue a run: its directory or one checkpoint-N in it", false, 0, 0 },
         { "--overwrite", OPT_FLAG, &overwrite, "--out holds an earlier run: delete its checkpoints, metrics and model and start again", false, 0, 0 },
         { "--steps", OPT_INT, &o.steps, "optimizer steps", false, 1, INT_MAX },
+        { "--time-budget", OPT_REAL, &o.time_budget_minutes, "minutes of wall-clock time: fit --steps (and the 10% warmup) to it from the measured step time (0: off)", false, 0, 0 },
         { "--batch-size", OPT_INT, &batch, "sequences per micro-batch", false, 1, INT_MAX },
         { "--grad-accum", OPT_INT, &accum, "micro-batches per optimizer step", false, 1, INT_MAX },
         { "--lr", OPT_REAL, &o.lr, "peak learning rate", false, 0, 0 },
@@ -48,6 +79,8 @@ int cmd_pretrain(int argc, char **argv) {
         { "--random-token-prob", OPT_REAL, &o.random_token_prob, "of the chosen tokens, the share replaced by a random token (the rest stay as they are)", false, 0, 0 },
         { "--short-seq-prob", OPT_REAL, &o.short_seq_prob, "share of shorter sequences", false, 0, 0 },
         { "--whole-word-mask", OPT_FLAG, &wwm, "mask all pieces of a word together", false, 0, 0 },
+        { "--nsp-weight", OPT_REAL, &o.nsp_weight, "weight of the next-sentence loss (0: no NSP, as --no-nsp)", false, 0, 0 },
+        { "--no-nsp", OPT_FLAG, &no_nsp, "masked LM only: rows packed full from contiguous sentences, a [SEP] between documents (RoBERTa's FULL-SENTENCES)", false, 0, 0 },
         { "--prose", OPT_FLAG, &prose, "corpus is wrapped prose (books): join lines, split sentences", false, 0, 0 },
         { "--chapters", OPT_FLAG, &chapters, "with --prose: each chapter is a document", false, 0, 0 },
         { "--cased", OPT_FLAG, &cased, "do not lowercase (for a cased vocab)", false, 0, 0 },
@@ -101,11 +134,33 @@ int cmd_pretrain(int argc, char **argv) {
         options_free(options, n);
         return 2;
     }
+    if (no_nsp) {
+        if (o.nsp_weight != 1 && o.nsp_weight != 0) {
+            fprintf(stderr, "bert pretrain: --no-nsp and --nsp-weight %g disagree: give one\n", o.nsp_weight);
+            options_free(options, n);
+            return 2;
+        }
+        o.nsp_weight = 0;
+    }
+    const char **corpus_paths = calloc((size_t)corpus.count + 1, sizeof *corpus_paths);
+    char **corpus_copies = calloc((size_t)corpus.count + 1, sizeof *corpus_copies);
+    double *weights = calloc((size_t)corpus.count + 1, sizeof *weights);
+    int weighted = corpus_paths && corpus_copies && weights ? split_corpus_weights(&corpus, corpus_paths,
+                                                                                   corpus_copies, weights) : -1;
+    if (weighted < 0) {
+        for (int i = 0; corpus_copies && i < corpus.count; i++) free(corpus_copies[i]);
+        free(corpus_paths);
+        free(corpus_copies);
+        free(weights);
+        options_free(options, n);
+        return 2;
+    }
     o.config_path = config;
     o.init_dir = init;
     o.vocab_path = vocab;
-    o.corpus = corpus.items;
+    o.corpus = corpus_paths;
     o.n_corpus = corpus.count;
+    o.corpus_weights = weighted ? weights : NULL;
     o.eval_corpus = eval_corpus.count ? eval_corpus.items : NULL;
     o.n_eval_corpus = eval_corpus.count;
     o.out_dir = out ? out : resume;
@@ -130,6 +185,10 @@ int cmd_pretrain(int argc, char **argv) {
     DistContext dist;
     if (dist_init(&dist, NULL, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "bert pretrain: %s\n", err);
+        for (int i = 0; i < corpus.count; i++) free(corpus_copies[i]);
+        free(corpus_paths);
+        free(corpus_copies);
+        free(weights);
         options_free(options, n);
         return 1;
     }
@@ -138,6 +197,10 @@ int cmd_pretrain(int argc, char **argv) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     PretrainResult result = pretrain_run(&o, err, sizeof err);
+    for (int i = 0; i < corpus.count; i++) free(corpus_copies[i]);
+    free(corpus_paths);
+    free(corpus_copies);
+    free(weights);
     options_free(options, n);
     dist_finalize(&dist);
     if (result == PRETRAIN_FAILED_ELSEWHERE) return 1;

@@ -66,7 +66,16 @@ typedef struct CorpusReader CorpusReader;
  * start to the end. NULL and a message naming the file on error. */
 CorpusReader *corpus_open(const char *const *paths, int n_paths, const CorpusOptions *opt,
                           char *err, size_t errlen);
+/* The same, with file f read only up to byte limits[f] (a line start, or −1
+ * for all of it): a file listed twice with a limit the second time is read
+ * once whole and once in part (corpus weights, docs/pretraining.md). */
+CorpusReader *corpus_open_limited(const char *const *paths, const long *limits, int n_paths,
+                                  const CorpusOptions *opt, char *err, size_t errlen);
 void corpus_close(CorpusReader *r);
+
+/* The first line start at or after byte `at` of path, at most `limit` (the
+ * file's size when −1); −1 with a message if the file cannot be read. */
+long corpus_line_start_after(const char *path, long at, long limit, char *err, size_t errlen);
 
 /* Restricts reading to [begin, end) (both document starts, e.g. from
  * corpus_scan) and moves to begin. */

@@ -21,6 +21,11 @@ typedef struct {
     int batch_size;                /* B */
     uint64_t seed;
     double eval_fraction;          /* held-out share of documents, 0.01 */
+    bool full_sentences;           /* no sentence pairs (NSP off): each row is [CLS] text [SEP] packed to
+                                    * length from contiguous sentences, across documents with a [SEP]
+                                    * between them (RoBERTa's FULL-SENTENCES) */
+    const double *file_weights;    /* [n_paths] or NULL: each training file read this many times per
+                                    * epoch (2.5: twice, then its first half); read at open only */
 } PretrainConfig;
 
 /* T = 128, P = 20, 0.15, 0.1, no whole-word masking, B = 32, seed 12345, 0.01. */
@@ -44,6 +49,16 @@ void instancevec_free(InstanceVec *v);
 int pretrain_instances_from_document(const Documents *docs, long doc, int max_seq_length,
                                      double short_seq_prob, Rng *rng, InstanceVec *out);
 
+/* FULL-SENTENCES packing of a whole shard: consecutive sentences fill
+ * rows of up to max_seq_length − 2 tokens, each document boundary inside a
+ * row costing one [SEP]; a sentence longer than a row is cut into row-sized
+ * pieces. With probability short_seq_prob a row's target length is drawn
+ * from [2, max_seq_length − 2], as Google's pairs are. Instances are
+ * a_begin..a_end (one segment, B empty), `doc` the document of a_begin.
+ * Returns 0, or -1 if memory runs out. */
+int pretrain_packed_instances(const Documents *docs, int max_seq_length, double short_seq_prob, Rng *rng,
+                              InstanceVec *out);
+
 /* Google's create_masked_lm_predictions on tokens[0..n) ([CLS] A [SEP] B [SEP]),
  * in place: chooses num_to_predict = min(P, max(1, round(n · masked_lm_prob)))
  * positions (never [CLS]/[SEP]); each becomes [MASK] (mask_token_prob, 80%),
@@ -59,11 +74,11 @@ int pretrain_mask_tokens(int *tokens, int n, const TokenSource *ts, const Pretra
 typedef struct {
     int batch_size, max_seq_length, max_predictions;   /* B, T, P */
     int *input_ids;        /* [B,T] */
-    int *token_type_ids;   /* [B,T] 0 for [CLS] A [SEP], 1 for B [SEP], 0 for padding */
+    int *token_type_ids;   /* [B,T] 0 for [CLS] A [SEP], 1 for B [SEP], 0 for padding (all 0 packed) */
     int *attention_mask;   /* [B,T] 1 real token, 0 padding */
     int *mlm_positions;    /* [B,P] positions in the row; 0 in unused slots */
     int *mlm_labels;       /* [B,P] original ids; -100 in unused slots */
-    int *nsp_labels;       /* [B] 0 = IsNext, 1 = NotNext (HF's next_sentence_label) */
+    int *nsp_labels;       /* [B] 0 = IsNext, 1 = NotNext (HF's next_sentence_label); 0 packed */
     long n_tokens;         /* Σ attention_mask */
     long n_predictions;    /* used prediction slots */
 } PretrainBatch;

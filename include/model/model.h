@@ -115,6 +115,9 @@ typedef struct {
      * checkpoints keep writing; trains_with_other_dropout false: none. */
     bool trains_with_other_dropout;
     double config_hidden_dropout, config_attention_dropout;
+    /* The next-sentence loss's weight in the pretraining loss (loss = mlm +
+     * nsp_loss_weight · nsp): 1 as BERT; `--nsp-weight` sets it. */
+    double nsp_loss_weight;
     uint16_t *params_bf16;     /* --precision bf16: every weight rounded to bf16, the same layout
                                 * (bert_use_bf16); NULL in f32 */
     long num_params;

@@ -21,6 +21,8 @@ typedef struct {
     bool cased;                       /* do not lowercase (a cased vocab) */
     const char *const *corpus;        /* training text files */
     int n_corpus;
+    const double *corpus_weights;     /* [n_corpus] reads of each file per epoch (2.5: twice, then its
+                                       * first half), or NULL: once each (docs/pretraining.md) */
     const char *const *eval_corpus;   /* held-out text files; NULL: the last eval_fraction of documents */
     int n_eval_corpus;
     bool prose, chapters;             /* corpus format (docs/pretraining_data.md) */
@@ -36,6 +38,11 @@ typedef struct {
     double masked_lm_prob, short_seq_prob, eval_fraction;
     double mask_token_prob, random_token_prob;   /* 80/10/10: [MASK], a random token, (the rest) unchanged */
     bool whole_word_mask;
+    double nsp_weight;                /* the next-sentence loss's weight (1 as BERT); 0: no NSP, and rows
+                                       * are packed full from contiguous sentences (FULL-SENTENCES) */
+    double time_budget_minutes;       /* > 0: --steps is fitted to this wall-clock budget from the
+                                       * measured step time (warmup 10% unless given); saved, so a
+                                       * resumed run keeps the same schedule */
     double weight_decay, max_grad_norm;
     bool bias_correction;
     uint64_t seed;

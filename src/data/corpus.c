@@ -14,6 +14,7 @@
 struct CorpusReader {
     char **paths;
     int n_paths;
+    long *limits;          /* [n_paths] bytes of each file read (a line start), or -1: all of it */
     CorpusOptions opt;
     CorpusPos begin, end, pos;
     FILE *file;            /* paths[file_index], open while reading */
@@ -138,6 +139,11 @@ long corpus_split_sentences(const char *text, size_t len, IntVec *bounds) {
 
 CorpusReader *corpus_open(const char *const *paths, int n_paths, const CorpusOptions *opt,
                           char *err, size_t errlen) {
+    return corpus_open_limited(paths, NULL, n_paths, opt, err, errlen);
+}
+
+CorpusReader *corpus_open_limited(const char *const *paths, const long *limits, int n_paths,
+                                  const CorpusOptions *opt, char *err, size_t errlen) {
     if (n_paths <= 0) {
         format_error(err, errlen, "corpus: no input files given");
         return NULL;
@@ -155,7 +161,10 @@ CorpusReader *corpus_open(const char *const *paths, int n_paths, const CorpusOpt
     r->paths = calloc((size_t)n_paths, sizeof *r->paths);
     if (!r->paths) { free(r); format_error(err, errlen, "corpus: out of memory"); return NULL; }
     r->n_paths = n_paths;
+    r->limits = malloc(sizeof *r->limits * (size_t)n_paths);
+    if (!r->limits) { corpus_close(r); format_error(err, errlen, "corpus: out of memory"); return NULL; }
     for (int f = 0; f < n_paths; f++) {
+        r->limits[f] = limits ? limits[f] : -1;
         r->paths[f] = strdup(paths[f]);
         if (!r->paths[f]) { corpus_close(r); format_error(err, errlen, "corpus: out of memory"); return NULL; }
     }
@@ -170,12 +179,38 @@ CorpusReader *corpus_open(const char *const *paths, int n_paths, const CorpusOpt
 void corpus_close(CorpusReader *r) {
     if (!r) return;
     if (r->file) fclose(r->file);
-    for (int f = 0; f < r->n_paths; f++) free(r->paths[f]);
+    for (int f = 0; r->paths && f < r->n_paths; f++) free(r->paths[f]);
     free(r->paths);
+    free(r->limits);
     free(r->line);
     free(r->para);
     intvec_free(&r->bounds);
     free(r);
+}
+
+long corpus_line_start_after(const char *path, long at, long limit, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        format_error(err, errlen, "%s: cannot open corpus file: %s", path, strerror(errno));
+        return -1;
+    }
+    if (limit < 0) {
+        if (fseek(f, 0, SEEK_END) != 0 || (limit = ftell(f)) < 0) {
+            format_error(err, errlen, "%s: cannot find its size: %s", path, strerror(errno));
+            fclose(f);
+            return -1;
+        }
+    }
+    long pos = at <= 0 ? 0 : at > limit ? limit : at;
+    if (pos > 0 && pos < limit) {
+        /* at a line start when the byte before it is a newline */
+        if (fseek(f, pos - 1, SEEK_SET) != 0) pos = limit;
+        else
+            for (int c; pos < limit && (c = fgetc(f)) != '\n'; pos++)
+                if (c == EOF) { pos = limit; break; }
+    }
+    fclose(f);
+    return pos;
 }
 
 static int pos_cmp(CorpusPos a, CorpusPos b) {
@@ -361,9 +396,11 @@ static int process(CorpusReader *r, Sink *s, bool stop_at_shard) {
         if (ensure_file(r, s->err, s->errlen) < 0) return -1;
         s->path = r->paths[r->pos.file];
         CorpusPos line_pos = r->pos;
-        ssize_t got = getline(&r->line, &r->line_cap, r->file);
+        long limit_here = r->limits[r->pos.file];
+        /* A file read only up to its limit ends there, as at its end. */
+        ssize_t got = limit_here >= 0 && r->pos.offset >= limit_here ? -1 : getline(&r->line, &r->line_cap, r->file);
         if (got < 0) {
-            if (ferror(r->file)) {
+            if (!(limit_here >= 0 && r->pos.offset >= limit_here) && ferror(r->file)) {
                 format_error(s->err, s->errlen, "%s: read error: %s", s->path, strerror(errno));
                 return -1;
             }

@@ -103,6 +103,48 @@ int pretrain_instances_from_document(const Documents *docs, long doc, int max_se
     return 0;
 }
 
+/* ---------- packing: "Full sentences" in the doc ---------- */
+
+int pretrain_packed_instances(const Documents *docs, int max_seq_length, double short_seq_prob, Rng *rng,
+                              InstanceVec *out) {
+    const int *sent = docs->sent_start.data;
+    const int *dstart = docs->doc_start.data;
+    long n_docs = documents_count(docs);
+    int max_num_tokens = max_seq_length - 2;   /* [CLS] … [SEP] */
+#define DRAW_TARGET() (rng_uniform(rng) < short_seq_prob ? (int)randint(rng, 2, max_num_tokens) : max_num_tokens)
+    int target = DRAW_TARGET();
+    PretrainInstance row = { .a_begin = -1 };
+    long row_len = 0, row_last_doc = -1;       /* tokens in the row, with its inner [SEP]s */
+    for (long d = 0; d < n_docs; d++)
+        for (long s_idx = dstart[d]; s_idx < dstart[d + 1]; s_idx++) {
+            int begin = sent[s_idx], end = sent[s_idx + 1];
+            long cost = (end - begin) + (row_len > 0 && d != row_last_doc);
+            if (row_len > 0 && row_len + cost > target) {
+                if (instancevec_push(out, row) < 0) return -1;
+                row_len = 0;
+                target = DRAW_TARGET();
+            }
+            if (row_len == 0) {
+                while (end - begin > target) {   /* a sentence longer than a row: row-sized pieces */
+                    PretrainInstance piece = { .a_begin = begin, .a_end = begin + target, .b_begin = begin + target,
+                                               .b_end = begin + target, .doc = (int)d };
+                    if (instancevec_push(out, piece) < 0) return -1;
+                    begin += target;
+                    target = DRAW_TARGET();
+                }
+                row = (PretrainInstance){ .a_begin = begin, .doc = (int)d };
+                row_len = end - begin;
+            } else {
+                row_len += cost;
+            }
+            row.a_end = row.b_begin = row.b_end = end;
+            row_last_doc = d;
+        }
+#undef DRAW_TARGET
+    if (row_len > 0 && instancevec_push(out, row) < 0) return -1;
+    return 0;
+}
+
 /* ---------- masking: "Masked LM" in the doc ---------- */
 
 int pretrain_mask_tokens(int *tokens, int n, const TokenSource *ts, const PretrainConfig *cfg,
@@ -219,12 +261,20 @@ static int build_instances(PretrainStream *s, char *err, size_t errlen) {
     s->shard_rng = s->rng;
     s->instances.len = 0;
     long n_docs = documents_count(&s->docs);
-    for (long d = 0; d < n_docs; d++)
-        if (pretrain_instances_from_document(&s->docs, d, s->cfg.max_seq_length, s->cfg.short_seq_prob,
-                                             &s->rng, &s->instances) < 0) {
+    if (s->cfg.full_sentences) {
+        if (pretrain_packed_instances(&s->docs, s->cfg.max_seq_length, s->cfg.short_seq_prob, &s->rng,
+                                      &s->instances) < 0) {
             format_error(err, errlen, "pretraining data: out of memory");
             return -1;
         }
+    } else {
+        for (long d = 0; d < n_docs; d++)
+            if (pretrain_instances_from_document(&s->docs, d, s->cfg.max_seq_length, s->cfg.short_seq_prob,
+                                                 &s->rng, &s->instances) < 0) {
+                format_error(err, errlen, "pretraining data: out of memory");
+                return -1;
+            }
+    }
     for (long k = s->instances.len - 1; k > 0; k--) {
         long j = (long)rng_below(&s->rng, (uint64_t)k + 1);
         PretrainInstance tmp = s->instances.data[k];
@@ -253,6 +303,61 @@ static int next_shard(PretrainStream *s, char *err, size_t errlen) {
 static void describe_files(char *buf, size_t len, const char *const *paths, int n_paths) {
     if (n_paths == 1) snprintf(buf, len, "%s", paths[0]);
     else snprintf(buf, len, "%s and %d other file%s", paths[0], n_paths - 1, n_paths == 2 ? "" : "s");
+}
+
+/* Corpus weights ("Corpus weights" in the doc): replaces the stream's reader
+ * with one that reads each training file weight times per epoch (the whole
+ * file ⌊weight⌋ times, then the fraction as a prefix cut at a line start),
+ * the held-out documents (from train_end on) excluded from every copy.
+ * Returns the training documents per epoch, or −1 with a message. */
+static long open_weighted(PretrainStream *s, const char *const *paths, int n_paths, const CorpusOptions *copt,
+                          const double *weights, CorpusPos train_end, char *err, size_t errlen) {
+    enum { MAX_COPIES = 1000 };
+    int cap = 0;
+    for (int f = 0; f < n_paths; f++) {
+        if (!(weights[f] > 0 && weights[f] <= MAX_COPIES)) {
+            format_error(err, errlen, "%s: corpus weight %g: it must be above 0 and at most %d", paths[f],
+                         weights[f], MAX_COPIES);
+            return -1;
+        }
+        cap += (int)ceil(weights[f]);
+    }
+    const char **entry_paths = malloc(sizeof *entry_paths * (size_t)cap);
+    long *limits = malloc(sizeof *limits * (size_t)cap);
+    long n_docs = -1;
+    int n_entries = 0;
+    if (!entry_paths || !limits) { format_error(err, errlen, "pretraining data: out of memory"); goto done; }
+    for (int f = 0; f < n_paths && f <= train_end.file; f++) {
+        /* the training part of file f: all of it, or up to the held-out documents */
+        long extent = f < train_end.file ? -1 : train_end.offset;
+        if (extent == 0) continue;
+        int whole = (int)floor(weights[f]);
+        for (int k = 0; k < whole; k++) { entry_paths[n_entries] = paths[f]; limits[n_entries++] = extent; }
+        double fraction = weights[f] - whole;
+        if (fraction > 0) {
+            long size = corpus_line_start_after(paths[f], LONG_MAX, extent, err, errlen);
+            if (size < 0) goto done;
+            long cut = corpus_line_start_after(paths[f], (long)ceil(fraction * (double)size), size, err, errlen);
+            if (cut < 0) goto done;
+            if (cut > 0) { entry_paths[n_entries] = paths[f]; limits[n_entries++] = cut; }
+        }
+    }
+    if (n_entries == 0) {
+        format_error(err, errlen, "%s: the weighted corpus has no training text", paths[0]);
+        goto done;
+    }
+    CorpusReader *weighted = corpus_open_limited(entry_paths, limits, n_entries, copt, err, errlen);
+    if (!weighted) goto done;
+    CorpusPos *starts = NULL;
+    n_docs = corpus_scan(weighted, &starts, err, errlen);
+    free(starts);
+    if (n_docs < 0) { corpus_close(weighted); goto done; }
+    corpus_close(s->reader);
+    s->reader = weighted;
+done:
+    free(entry_paths);
+    free(limits);
+    return n_docs;
 }
 
 PretrainStream *pretrain_stream_open(const char *const *paths, int n_paths, const CorpusOptions *copt,
@@ -309,10 +414,16 @@ PretrainStream *pretrain_stream_open(const char *const *paths, int n_paths, cons
     }
     CorpusPos end = { n_paths, 0 };
     s->corpus_docs = n;
-    if (part == PRETRAIN_TRAIN && n_eval > 0) corpus_set_range(s->reader, (CorpusPos){ 0, 0 }, starts[n - n_eval]);
+    CorpusPos train_end = part == PRETRAIN_TRAIN && n_eval > 0 ? starts[n - n_eval] : end;
+    if (part == PRETRAIN_TRAIN && n_eval > 0) corpus_set_range(s->reader, (CorpusPos){ 0, 0 }, train_end);
     if (part == PRETRAIN_HELDOUT) corpus_set_range(s->reader, starts[n - n_eval], end);
     s->n_docs = part == PRETRAIN_HELDOUT ? n_eval : n - n_eval;
     free(starts);
+    if (cfg->file_weights && part != PRETRAIN_HELDOUT &&
+        (s->n_docs = open_weighted(s, paths, n_paths, copt, cfg->file_weights, train_end, err, errlen)) < 0) {
+        pretrain_stream_close(s);
+        return NULL;
+    }
 
     s->rng = rng_seeded(cfg->seed);
     s->epoch = 0;
@@ -351,10 +462,21 @@ static void fill_row(PretrainStream *s, PretrainBatch *b, int r, const PretrainI
     const int *src = s->docs.ids.data;
     int n = 0;
     ids[n] = s->ts.cls_id; types[n++] = 0;
-    for (int k = inst->a_begin; k < inst->a_end; k++) { ids[n] = src[k]; types[n++] = 0; }
-    ids[n] = s->ts.sep_id; types[n++] = 0;
-    for (int k = inst->b_begin; k < inst->b_end; k++) { ids[n] = src[k]; types[n++] = 1; }
-    ids[n] = s->ts.sep_id; types[n++] = 1;
+    if (s->cfg.full_sentences) {
+        /* [CLS] doc d … [SEP] doc d+1 … [SEP]: a [SEP] where a document starts */
+        const int *sent = s->docs.sent_start.data, *dstart = s->docs.doc_start.data;
+        long n_docs = documents_count(&s->docs), next_doc = inst->doc + 1;
+        for (int k = inst->a_begin; k < inst->a_end; k++) {
+            if (next_doc < n_docs && k == sent[dstart[next_doc]]) { ids[n] = s->ts.sep_id; types[n++] = 0; next_doc++; }
+            ids[n] = src[k]; types[n++] = 0;
+        }
+        ids[n] = s->ts.sep_id; types[n++] = 0;
+    } else {
+        for (int k = inst->a_begin; k < inst->a_end; k++) { ids[n] = src[k]; types[n++] = 0; }
+        ids[n] = s->ts.sep_id; types[n++] = 0;
+        for (int k = inst->b_begin; k < inst->b_end; k++) { ids[n] = src[k]; types[n++] = 1; }
+        ids[n] = s->ts.sep_id; types[n++] = 1;
+    }
     for (int t = 0; t < T; t++) mask[t] = t < n;
     for (int t = n; t < T; t++) { ids[t] = s->ts.pad_id; types[t] = 0; }
     int *pos = b->mlm_positions + (long)r * P, *lab = b->mlm_labels + (long)r * P;

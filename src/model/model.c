@@ -144,6 +144,7 @@ int bert_create(BertModel *m, const BertConfig *cfg, int heads, int num_labels, 
     m->config.id2label = NULL;  /* labels belong to the caller's config, not the model */
     m->heads = heads;
     m->num_labels = num_labels;
+    m->nsp_loss_weight = 1;
     if (cfg->hidden_size % cfg->num_attention_heads != 0) {
         snprintf(err, err_len, "hidden_size %d is not a multiple of num_attention_heads %d",
                  cfg->hidden_size, cfg->num_attention_heads);
@@ -642,7 +643,7 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
         }
     }
     PROFILE_END(PROFILE_NSP_POOLER, t_heads);
-    m->loss = m->mlm_loss + m->nsp_loss + m->cls_loss;
+    m->loss = m->mlm_loss + m->nsp_loss_weight * m->nsp_loss + m->cls_loss;
 }
 
 /* ---- backward ---------------------------------------------------------------- */
@@ -680,7 +681,8 @@ void bert_backward(BertModel *m, real loss_scale) {
                                  x->cls_dropped, x->cls_mask, p->cls_w, p_cls, B, C, K);
     }
     if ((m->heads & BERT_HEADS_PRETRAINING) && batch->nsp_labels) {
-        cross_entropy_backward(x->nsp_probs, x->nsp_probs, batch->nsp_labels, sequence_scale, B, NSP_CLASSES);
+        cross_entropy_backward(x->nsp_probs, x->nsp_probs, batch->nsp_labels,
+                               sequence_scale * (real)m->nsp_loss_weight, B, NSP_CLASSES);
         nsp_head_backward(s->d_pooled, g->nsp_w, g->nsp_b, x->nsp_probs, x->pooled, p->nsp_w, B, C);
     }
     PROFILE_END(PROFILE_NSP_POOLER, t_heads);

@@ -38,7 +38,7 @@ PretrainOptions pretrain_options_default(void) {
     PretrainOptions o = {
         .steps = 10000, .batch_size = 32, .grad_accum = 1, .lr = 1e-4, .warmup = -1,
         .max_seq_length = 128, .max_predictions = 0, .masked_lm_prob = 0.15, .short_seq_prob = 0.1,
-        .mask_token_prob = 0.8, .random_token_prob = 0.1, .dropout = -1,
+        .mask_token_prob = 0.8, .random_token_prob = 0.1, .dropout = -1, .nsp_weight = 1,
         .eval_fraction = 0.01, .weight_decay = 0.01, .max_grad_norm = 1.0, .bias_correction = false,
         .seed = 12345, .save_every = 1000, .eval_every = 500, .eval_batches = 20, .keep_checkpoints = 3,
     };
@@ -61,6 +61,7 @@ static long encode_text(void *ctx, const char *text, size_t len, IntVec *ids) {
 
 typedef struct {
     const PretrainOptions *opt;
+    PretrainOptions *resolved;  /* the same options, writable: --time-budget fills in steps and warmup */
     BertConfig config;
     Tokenizer *tok;
     EncodeContext encode;
@@ -77,6 +78,7 @@ typedef struct {
     DataParallel data_parallel; /* the gradient sum across ranks (train_step's seam) */
     uint64_t batches_fingerprint; /* of every training batch drawn, compared across ranks at each save */
     RunDirLock lock;            /* rank 0's, on out_dir */
+    double started;             /* now_seconds() when the run began (--time-budget counts from it) */
     double mlm_floor;           /* held-out MLM accuracy without context (context_free_floor) */
     /* The model's config and vocabulary: the options', or --init DIR's. */
     char config_path[4200], vocab_path[4200];
@@ -100,12 +102,14 @@ static BertBatch rank_slice(const Run *r, BertBatch whole) {
     return bert_batch_slice(&whole, first, rows);
 }
 
-static BertBatch as_model_batch(const PretrainBatch *b) {
+static bool uses_nsp(const PretrainOptions *o) { return o->nsp_weight > 0; }
+
+static BertBatch as_model_batch(const Run *r, const PretrainBatch *b) {
     BertBatch x = {
         .B = b->batch_size, .T = b->max_seq_length, .input_ids = b->input_ids,
         .token_type_ids = b->token_type_ids, .attention_mask = b->attention_mask,
         .P = b->max_predictions, .mlm_positions = b->mlm_positions, .mlm_labels = b->mlm_labels,
-        .nsp_labels = b->nsp_labels,
+        .nsp_labels = uses_nsp(r->opt) ? b->nsp_labels : NULL,
     };
     return x;
 }
@@ -171,19 +175,39 @@ static int resolve_resume(const char *path, char *checkpoint, size_t len, char *
 /* ---- checkpoints ---------------------------------------------------------------- */
 
 /* The run settings a resumed run must share with the run it continues. */
+/* The run settings a resumed run must share with the run it continues (the
+ * first N_SAME_KEYS), where its data stream is, and the schedule a
+ * --time-budget run fitted (taken back when it resumes). */
 static const char *const resume_keys[] = {
-    "batch_size", "grad_accum", "max_seq_length", "max_predictions", "seed",
+    "batch_size", "grad_accum", "max_seq_length", "max_predictions", "seed", "nsp_weight", "corpus_weights",
     "stream.file", "stream.offset", "stream.epoch", "stream.shard_rng", "stream.next_instance", "stream.rng",
+    "steps", "warmup",
 };
-enum { N_RESUME_KEYS = sizeof resume_keys / sizeof resume_keys[0] };
+enum { N_RESUME_KEYS = sizeof resume_keys / sizeof resume_keys[0], N_SAME_KEYS = 7, STREAM_KEY = 7,
+       STEPS_KEY = 13 };
+
+static uint64_t double_bits(double x) {
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return bits;
+}
+
+/* One number for the corpus weights: 0 when there are none. */
+static uint64_t weights_fingerprint(const PretrainOptions *o) {
+    return o->corpus_weights ? dist_fingerprint(DIST_FINGERPRINT_SEED, o->corpus_weights,
+                                                sizeof(double) * (size_t)o->n_corpus) : 0;
+}
+
+static long warmup_steps(const PretrainOptions *o) { return o->warmup >= 0 ? o->warmup : o->steps / 10; }
 
 static void resume_values(const Run *r, uint64_t values[N_RESUME_KEYS]) {
     const PretrainOptions *o = r->opt;
     PretrainStreamState s = pretrain_stream_state(r->train);
     uint64_t v[N_RESUME_KEYS] = {
         (uint64_t)o->batch_size, (uint64_t)o->grad_accum, (uint64_t)o->max_seq_length,
-        (uint64_t)o->max_predictions, o->seed, (uint64_t)s.file, (uint64_t)s.offset, (uint64_t)s.epoch,
-        s.shard_rng, (uint64_t)s.next_instance, s.rng,
+        (uint64_t)o->max_predictions, o->seed, double_bits(o->nsp_weight), weights_fingerprint(o),
+        (uint64_t)s.file, (uint64_t)s.offset, (uint64_t)s.epoch, s.shard_rng, (uint64_t)s.next_instance, s.rng,
+        (uint64_t)o->steps, (uint64_t)warmup_steps(o),
     };
     memcpy(values, v, sizeof v);
 }
@@ -303,7 +327,7 @@ static int evaluate(Run *r, EvalFigures *f, char *err, size_t err_len) {
             snprintf(err, err_len, "held-out data: %s", pretrain_stream_error(r->eval));
             return -1;
         }
-        BertBatch b = rank_slice(r, as_model_batch(&r->batch));
+        BertBatch b = rank_slice(r, as_model_batch(r, &r->batch));
         char why[256];
         if (bert_check_batch(&r->model, &b, why, sizeof why) != 0) {
             snprintf(err, err_len, "held-out data: %s", why);
@@ -360,6 +384,8 @@ static int open_data(Run *r, char *err, size_t err_len) {
     pc.batch_size = o->batch_size;
     pc.seed = o->seed;
     pc.eval_fraction = o->eval_corpus ? 0 : o->eval_fraction;
+    pc.full_sentences = !uses_nsp(o);
+    pc.file_weights = o->corpus_weights;
     CorpusOptions co = { .mode = o->prose ? CORPUS_PROSE : CORPUS_LINES, .chapters = o->chapters };
     char eval_err[512] = "";
     if (o->eval_corpus) {
@@ -407,11 +433,98 @@ static int check_options(const PretrainOptions *o, char *err, size_t err_len) {
                o->mask_token_prob + o->random_token_prob <= 1 + 1e-12))
         snprintf(err, err_len, "--mask-token-prob %g and --random-token-prob %g must be ≥ 0 with a sum ≤ 1 "
                  "(the rest of the chosen tokens stay as they are)", o->mask_token_prob, o->random_token_prob);
+    else if (!(o->nsp_weight >= 0 && o->nsp_weight <= 1e6))
+        snprintf(err, err_len, "--nsp-weight must be a number from 0 (no next-sentence task) up, not %g", o->nsp_weight);
+    else if (!(o->time_budget_minutes >= 0 && o->time_budget_minutes <= 1e7))
+        snprintf(err, err_len, "--time-budget must be a positive number of minutes, not %g", o->time_budget_minutes);
     else if (o->keep_checkpoints < 1) snprintf(err, err_len, "--keep must be at least 1");
     else if (o->warmup > o->steps) snprintf(err, err_len, "--warmup %ld exceeds --steps %ld", o->warmup, o->steps);
     else if (o->eval_every > 0 && o->eval_batches < 1) snprintf(err, err_len, "--eval-batches must be at least 1");
     else return 0;
     return -1;
+}
+
+static int next_training_batch(void *ctx, long step, int micro, BertBatch *batch, uint64_t *key, char *err,
+                               size_t err_len);
+
+/* --time-budget (docs/pretraining.md, "A wall-clock budget"): the schedule
+ * is fitted once, before the first step, to the time the budget leaves after
+ * set-up: steps = ⌊left / (step time + evaluation time per step)⌋, warmup 10%
+ * of them unless --warmup was given. The step time is measured on three real
+ * optimizer steps (after one to warm up) on the run's own first batches;
+ * then the weights, the optimizer and the data stream are put back, so the
+ * run is the one a plain --steps N run would be. Evaluation is timed on one
+ * held-out batch. Checkpoint writing is not counted. */
+static int fit_schedule_to_budget(Run *r, char *err, size_t err_len) {
+    PretrainOptions *o = r->resolved;
+    enum { WARM_UP = 1, TIMED = 3 };
+    size_t bytes = sizeof(real) * (size_t)r->model.num_params;
+    real *saved_params = malloc(bytes);
+    if (!saved_params) { snprintf(err, err_len, "out of memory for --time-budget's measurement"); return -1; }
+    memcpy(saved_params, r->model.params_memory, bytes);
+    PretrainStreamState saved_stream = pretrain_stream_state(r->train);
+    uint64_t saved_fingerprint = r->batches_fingerprint;
+    double t_step = 0;
+    int rc = 0;
+    for (int i = 0; i < WARM_UP + TIMED && rc == 0; i++) {
+        double t0 = now_seconds();
+        TrainStepStats stats;
+        rc = train_step(&r->ts, next_training_batch, r, &stats, err, err_len);
+        if (i >= WARM_UP) t_step += (now_seconds() - t0) / TIMED;
+    }
+    memcpy(r->model.params_memory, saved_params, bytes);
+    free(saved_params);
+    if (r->model.params_bf16) bert_refresh_bf16(&r->model);
+    bert_zero_grad(&r->model);
+    memset(r->ts.adam.m, 0, bytes);
+    memset(r->ts.adam.v, 0, bytes);
+    r->ts.adam.step = 0;
+    r->batches_fingerprint = saved_fingerprint;
+    if (rc != TRAIN_STEP_OK) {
+        size_t len = strlen(err);
+        snprintf(err + len, err_len - len, " (while timing steps for --time-budget)");
+        return -1;
+    }
+    if (pretrain_stream_restore(r->train, &saved_stream, err, err_len) != 0) return -1;
+    double t_eval_batch = 0;
+    if (r->eval) {
+        if (pretrain_next_batch(r->eval, &r->batch) != 0) {
+            snprintf(err, err_len, "held-out data: %s", pretrain_stream_error(r->eval));
+            return -1;
+        }
+        BertBatch whole = as_model_batch(r, &r->batch);
+        BertBatch mine = rank_slice(r, whole);
+        double t0 = now_seconds();
+        if (mine.B > 0) bert_forward(&r->model, &mine, false, 0);
+        t_eval_batch = now_seconds() - t0;
+        if (pretrain_stream_restore(r->eval, &r->eval_start, err, err_len) != 0) return -1;
+    }
+    /* every rank fits the same schedule: the ranks' mean times */
+    double times[2] = {t_step, t_eval_batch};
+    if (dist_sum_doubles(r->dist, times, 2) != 0) { snprintf(err, err_len, "--time-budget: MPI failed"); return -1; }
+    t_step = times[0] / r->dist->size;
+    t_eval_batch = times[1] / r->dist->size;
+    double t_eval = r->eval ? o->eval_batches * t_eval_batch : 0;
+    double left = 60 * o->time_budget_minutes - (now_seconds() - r->started) - t_eval;   /* the final evaluation */
+    double per_step = t_step + (r->eval && o->eval_every > 0 ? t_eval / (double)o->eval_every : 0);
+    double fitted = per_step > 0 ? floor(left / per_step) : 0;
+    if (fitted < 1) {
+        snprintf(err, err_len, "--time-budget %g minutes: nothing is left for training after %.1f s of set-up "
+                 "(a step takes %.3f s)", o->time_budget_minutes, now_seconds() - r->started, t_step);
+        return -1;
+    }
+    if (fitted > INT32_MAX) fitted = INT32_MAX;
+    o->steps = (long)fitted;
+    if (o->warmup > o->steps) {
+        snprintf(err, err_len, "--warmup %ld exceeds the %ld steps --time-budget %g fits (%.3f s a step)",
+                 o->warmup, o->steps, o->time_budget_minutes, t_step);
+        return -1;
+    }
+    r->ts.config.total_steps = o->steps;
+    r->ts.config.warmup_steps = warmup_steps(o);
+    say(r, "bert pretrain: --time-budget %g min: %.3f s a step (measured), %.3f s an evaluation batch → %ld steps, "
+        "warmup %ld\n", o->time_budget_minutes, t_step, t_eval_batch, o->steps, warmup_steps(o));
+    return 0;
 }
 
 static int set_up(Run *r, char *err, size_t err_len) {
@@ -447,9 +560,9 @@ static int set_up(Run *r, char *err, size_t err_len) {
                  r->vocab_path, tokenizer_vocab_size(r->tok), r->config_path, r->config.vocab_size);
         return -1;
     }
-    if (r->config.type_vocab_size < 2) {
+    if (uses_nsp(o) && r->config.type_vocab_size < 2) {
         snprintf(err, err_len, "%s: type_vocab_size %d: pretraining builds sentence pairs ([CLS] A [SEP] B [SEP]), "
-                 "whose second segment is token type 1; it must be at least 2", r->config_path,
+                 "whose second segment is token type 1; it must be at least 2 (or pretrain with --no-nsp)", r->config_path,
                  r->config.type_vocab_size);
         return -1;
     }
@@ -486,12 +599,13 @@ static int set_up(Run *r, char *err, size_t err_len) {
         bert_init_weights(&r->model, o->seed);
     }
     bert_set_training_dropout(&r->model, o->dropout);
+    r->model.nsp_loss_weight = o->nsp_weight;
     if (o->bf16 && bert_use_bf16(&r->model, err, err_len) != 0) return -1;
     int rows = (int)dist_max_rows(r->dist, o->batch_size);
     if (bert_reserve(&r->model, rows, o->max_seq_length, o->max_predictions, err, err_len) != 0) return -1;
     TrainStepConfig tc = {
         .adamw = adamw_config_bert(), .peak_lr = (real)o->lr,
-        .warmup_steps = o->warmup >= 0 ? o->warmup : o->steps / 10, .total_steps = o->steps,
+        .warmup_steps = warmup_steps(o), .total_steps = o->steps,
         .grad_accum = o->grad_accum,
     };
     tc.adamw.weight_decay = (real)o->weight_decay;
@@ -514,27 +628,47 @@ static int set_up(Run *r, char *err, size_t err_len) {
         uint64_t *outputs[N_RESUME_KEYS];
         for (int i = 0; i < N_RESUME_KEYS; i++) outputs[i] = &saved[i];
         if (trainer_state_load(path, &r->ts.adam, resume_keys, outputs, N_RESUME_KEYS, err, err_len) != 0) return -1;
+        resume_values(r, ours);
+        for (int i = 0; i < N_SAME_KEYS; i++)
+            if (saved[i] != ours[i]) {
+                if (i == 5 || i == 6)
+                    snprintf(err, err_len, "%s: %s differs from the run being resumed (%s): resume with the same "
+                             "settings", path, i == 5 ? "--nsp-weight (or --no-nsp)" : "the --corpus weights",
+                             resume_keys[i]);
+                else
+                    snprintf(err, err_len, "%s: %s was %llu in the run being resumed, now %llu: resume with the "
+                             "same settings", path, resume_keys[i], (unsigned long long)saved[i],
+                             (unsigned long long)ours[i]);
+                return -1;
+            }
+        const uint64_t *st = saved + STREAM_KEY;
+        PretrainStreamState s = {
+            .file = (int64_t)st[0], .offset = (int64_t)st[1], .epoch = (int64_t)st[2],
+            .shard_rng = st[3], .next_instance = (int64_t)st[4], .rng = st[5],
+        };
+        if (o->time_budget_minutes > 0) {
+            /* the schedule the budget was fitted to, not a new fit */
+            if (saved[STEPS_KEY] < 1 || saved[STEPS_KEY] > (uint64_t)INT32_MAX ||
+                saved[STEPS_KEY + 1] > saved[STEPS_KEY]) {
+                snprintf(err, err_len, "%s: steps %llu and warmup %llu saved by the run are not a schedule", path,
+                         (unsigned long long)saved[STEPS_KEY], (unsigned long long)saved[STEPS_KEY + 1]);
+                return -1;
+            }
+            r->resolved->steps = (long)saved[STEPS_KEY];
+            r->resolved->warmup = (long)saved[STEPS_KEY + 1];
+            r->ts.config.total_steps = r->resolved->steps;
+            r->ts.config.warmup_steps = r->resolved->warmup;
+        }
         if (r->ts.adam.step > o->steps) {
             snprintf(err, err_len, "%s: the run being resumed is at step %ld, past --steps %ld", path,
                      r->ts.adam.step, o->steps);
             return -1;
         }
-        resume_values(r, ours);
-        for (int i = 0; i < 5; i++)
-            if (saved[i] != ours[i]) {
-                snprintf(err, err_len, "%s: %s was %llu in the run being resumed, now %llu: resume with the same settings",
-                         path, resume_keys[i], (unsigned long long)saved[i], (unsigned long long)ours[i]);
-                return -1;
-            }
-        PretrainStreamState s = {
-            .file = (int64_t)saved[5], .offset = (int64_t)saved[6], .epoch = (int64_t)saved[7],
-            .shard_rng = saved[8], .next_instance = (int64_t)saved[9], .rng = saved[10],
-        };
         if (pretrain_stream_restore(r->train, &s, err, err_len) != 0) return -1;
         snprintf(path, sizeof path, "%s/metrics.jsonl", o->out_dir);
         if (is_root(r) && run_dir_truncate_metrics(path, r->ts.adam.step, err, err_len) != 0) return -1;
         say(r, "bert pretrain: resuming from %s at step %ld\n", checkpoint_dir, r->ts.adam.step);
-    }
+    } else if (o->time_budget_minutes > 0 && fit_schedule_to_budget(r, err, err_len) != 0) return -1;
     char metrics[4200];
     snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", o->out_dir);
     return progress_open(&r->progress, is_root(r) ? metrics : NULL, r->ts.adam.step, o->steps, err, err_len);
@@ -559,7 +693,7 @@ static int check_ranks_agree(Run *r, char *err, size_t err_len) {
     };
     double reals[] = {o->lr, o->masked_lm_prob, o->mask_token_prob, o->random_token_prob, o->short_seq_prob,
                       o->eval_fraction, o->dropout, o->weight_decay,
-                      o->max_grad_norm};
+                      o->max_grad_norm, o->nsp_weight, o->time_budget_minutes, (double)weights_fingerprint(o)};
     uint64_t h = dist_fingerprint(DIST_FINGERPRINT_SEED, whole, sizeof whole);
     h = dist_fingerprint(h, reals, sizeof reals);
     h = fingerprint_string(h, o->out_dir);
@@ -613,7 +747,7 @@ static int next_training_batch(void *ctx, long step, int micro, BertBatch *batch
         snprintf(err, err_len, "training data: %s", pretrain_stream_error(r->train));
         return -1;
     }
-    BertBatch whole = as_model_batch(&r->batch);
+    BertBatch whole = as_model_batch(r, &r->batch);
     if (r->dist->size > 1) {
         size_t BT = (size_t)whole.B * (size_t)whole.T, BP = (size_t)whole.B * (size_t)whole.P;
         uint64_t h = dist_fingerprint(r->batches_fingerprint, whole.input_ids, sizeof(int) * BT);
@@ -631,11 +765,13 @@ static void report_step(Run *r, const TrainStepStats *s, double seconds, double 
     double tokens_per_s = (double)o->grad_accum * o->batch_size * o->max_seq_length / seconds;
     double mlm_acc = s->mlm_predictions ? (double)s->mlm_correct / s->mlm_predictions : 0;
     double nsp_acc = s->sequences ? (double)s->nsp_correct / s->sequences : 0;
-    char record[512], figures[256];
+    char record[512], figures[256], nsp[128] = "";
+    bool with_nsp = uses_nsp(o);
+    if (with_nsp) snprintf(nsp, sizeof nsp, ", \"nsp_loss\": %.6g, \"nsp_acc\": %.4g", s->nsp_loss, nsp_acc);
     snprintf(record, sizeof record,
-             "{\"split\": \"train\", \"step\": %ld, \"loss\": %.6g, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g, "
-             "\"nsp_loss\": %.6g, \"nsp_acc\": %.4g, \"lr\": %.6g, \"grad_norm\": %.6g, \"tokens_per_s\": %.1f}",
-             s->step, s->loss, s->mlm_loss, mlm_acc, s->nsp_loss, nsp_acc, s->lr, s->grad_norm, tokens_per_s);
+             "{\"split\": \"train\", \"step\": %ld, \"loss\": %.6g, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g%s, "
+             "\"lr\": %.6g, \"grad_norm\": %.6g, \"tokens_per_s\": %.1f}",
+             s->step, s->loss, s->mlm_loss, mlm_acc, nsp, s->lr, s->grad_norm, tokens_per_s);
     if (r->dist->size > 1) {
         /* The gradient sum's share of the step (docs/distributed.md). */
         size_t len = strlen(record) - 1;
@@ -644,8 +780,9 @@ static void report_step(Run *r, const TrainStepStats *s, double seconds, double 
     }
     progress_record(&r->progress, record);
     double elapsed = now_seconds() - window_start;
-    snprintf(figures, sizeof figures, "loss %.3f | mlm %.3f acc %.3f | nsp %.3f acc %.2f | lr %.2e | %.0f tok/s",
-             s->loss, s->mlm_loss, mlm_acc, s->nsp_loss, nsp_acc, s->lr,
+    if (with_nsp) snprintf(nsp, sizeof nsp, " | nsp %.3f acc %.2f", s->nsp_loss, nsp_acc);
+    snprintf(figures, sizeof figures, "loss %.3f | mlm %.3f acc %.3f%s | lr %.2e | %.0f tok/s",
+             s->loss, s->mlm_loss, mlm_acc, nsp, s->lr,
              (double)(s->step - r->progress.first_step) * o->grad_accum * o->batch_size * o->max_seq_length /
                  (elapsed > 0 ? elapsed : 1));
     if (o->log && is_root(r)) progress_show(&r->progress, s->step, figures);
@@ -655,16 +792,18 @@ static void report_step(Run *r, const TrainStepStats *s, double seconds, double 
 static int report_evaluation(Run *r, long step, char *err, size_t err_len) {
     EvalFigures f;
     if (evaluate(r, &f, err, err_len) != 0) return -1;
-    char record[512];
+    char record[512], nsp[128] = "";
+    bool with_nsp = uses_nsp(r->opt);
+    if (with_nsp) snprintf(nsp, sizeof nsp, ", \"nsp_loss\": %.6g, \"nsp_acc\": %.4g", f.nsp_loss, f.nsp_acc);
     snprintf(record, sizeof record,
-             "{\"split\": \"eval\", \"step\": %ld, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g, \"nsp_loss\": %.6g, "
-             "\"nsp_acc\": %.4g, \"mlm_floor_acc\": %.4g}", step, f.mlm_loss, f.mlm_acc, f.nsp_loss, f.nsp_acc,
-             r->mlm_floor);
+             "{\"split\": \"eval\", \"step\": %ld, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g%s, \"mlm_floor_acc\": %.4g}",
+             step, f.mlm_loss, f.mlm_acc, nsp, r->mlm_floor);
     progress_record(&r->progress, record);
     if (r->opt->log && is_root(r)) {
         progress_done(&r->progress);
-        fprintf(r->opt->log, "held-out at step %ld: mlm loss %.4f acc %.4f (context-free floor %.4f) | nsp loss %.4f "
-                "acc %.4f\n", step, f.mlm_loss, f.mlm_acc, r->mlm_floor, f.nsp_loss, f.nsp_acc);
+        if (with_nsp) snprintf(nsp, sizeof nsp, " | nsp loss %.4f acc %.4f", f.nsp_loss, f.nsp_acc);
+        fprintf(r->opt->log, "held-out at step %ld: mlm loss %.4f acc %.4f (context-free floor %.4f)%s\n", step,
+                f.mlm_loss, f.mlm_acc, r->mlm_floor, nsp);
     }
     return 0;
 }
@@ -683,6 +822,8 @@ PretrainResult pretrain_run(const PretrainOptions *options, char *err, size_t er
     if (resolved.max_predictions < 1) resolved.max_predictions = 1;
     const PretrainOptions *opt = &resolved;
     r->opt = opt;
+    r->resolved = &resolved;
+    r->started = now_seconds();
     r->lock.fd = -1;
     r->alone.size = 1;
     r->dist = opt->dist ? opt->dist : &r->alone;
@@ -711,6 +852,9 @@ PretrainResult pretrain_run(const PretrainOptions *options, char *err, size_t er
     say(r, "bert pretrain: %ld parameters, %ld training documents, batch %d × %d (× %d accumulated), %ld steps\n",
         r->model.num_params, pretrain_stream_num_documents(r->train), o->batch_size, o->max_seq_length,
         o->grad_accum, o->steps);
+    if (!uses_nsp(o))
+        say(r, "bert pretrain: masked LM only (no next-sentence task): each row is packed full from contiguous "
+            "sentences, a [SEP] between documents\n");
     if (r->eval) {
         if (context_free_floor(r, &r->mlm_floor, err, err_len) != 0) goto done;
         say(r, "bert pretrain: held-out MLM accuracy without context (the most frequent token at [MASK], the "

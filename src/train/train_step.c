@@ -71,7 +71,8 @@ int train_step(TrainStep *ts, TrainNextBatch next_batch, void *ctx, TrainStepSta
         stats->mlm_loss += m->mlm_loss * mlm_share / accum;
         stats->nsp_loss += m->nsp_loss * sequence_share / accum;
         stats->cls_loss += m->cls_loss * sequence_share / accum;
-        stats->loss += (m->mlm_loss * mlm_share + m->nsp_loss * sequence_share + m->cls_loss * sequence_share) / accum;
+        stats->loss += (m->mlm_loss * mlm_share + m->nsp_loss_weight * m->nsp_loss * sequence_share +
+                        m->cls_loss * sequence_share) / accum;
         stats->sequences += batch.B;
         stats->mlm_predictions += m->M;
         stats->mlm_correct += m->mlm_correct;
