@@ -1,0 +1,245 @@
+#!/bin/sh
+# bench/pretraining_value.sh — does pretraining pay? (run by hand; not part of
+# make test). Fine-tunes bert-mini on SST-2 from scratch and from pretrained
+# models, with identical fine-tuning, several seeds and paired training
+# subsets, and reports each arm's dev accuracy with the paired difference
+# against the scratch arm of the same vocabulary and its 95 % bootstrap CI.
+# Results and how to read them: docs/finetuning.md, "Does pretraining pay?".
+#
+#   sh bench/pretraining_value.sh            everything below (many CPU-hours)
+#   ARMS="scratch8k general8k" REGIMES=200 SEEDS="1 2 3" PRETRAIN_MINUTES=30 \
+#       sh bench/pretraining_value.sh       a smaller run
+#
+# Arms (ARMS, all bert-mini, configs/bert-mini.json):
+#   scratch30k   random init, the bert-base-uncased vocabulary (30,522)
+#   scratch8k    random init, an 8,000-entry vocabulary trained by `bert vocab`
+#                on the pretraining text (general corpus + SST-2 train sentences)
+#   general8k    pretrained on Gutenberg + Wikipedia (../shared/data), 8k
+#                vocabulary, --no-nsp --dropout 0, PRETRAIN_MINUTES of wall time
+#   task8k       the same with SST-2's *train* sentences (never dev) as about
+#                TASK_SHARE of the tokens (--corpus FILE:W)
+#   long8k       task8k's recipe for LONG_MINUTES
+# Regimes (REGIMES): 1 = every training row (EPOCHS_1 epochs), 20 = every 20th
+# row (EPOCHS_20), 200 = every 200th (EPOCHS_200). The subset of seed s is the
+# same for every arm (paired). SELECT_ROWS rows at the end of train.tsv are
+# held out of every subset: the epoch (bert finetune keeps the best) and the
+# learning rate (each of LRS) are chosen on them; dev.tsv is scored once, on
+# the chosen model.
+# Output in OUT (runs/pretraining-value): pretrain-*/ (models, metrics.jsonl),
+# ft/ARM-rREGIME-sSEED-lrLR/ (fine-tuned models), dev predictions, and
+# results.md, the table. Environment: BERT_SHARED_DATA (../shared/data),
+# THREADS (2), BATCH (32), MSL (64), BOOT (2000 bootstrap resamples).
+set -eu
+DATA=${BERT_SHARED_DATA:-../shared/data}
+OUT=${OUT:-runs/pretraining-value}
+THREADS=${THREADS:-2}
+ARMS=${ARMS:-"scratch30k scratch8k general8k task8k long8k"}
+REGIMES=${REGIMES:-"1 20 200"}
+SEEDS=${SEEDS:-"1 2 3 4 5"}
+LRS=${LRS:-"1e-4 3e-4"}
+EPOCHS_1=${EPOCHS_1:-1}
+EPOCHS_20=${EPOCHS_20:-5}
+EPOCHS_200=${EPOCHS_200:-20}
+SELECT_ROWS=${SELECT_ROWS:-872}
+PRETRAIN_MINUTES=${PRETRAIN_MINUTES:-120}
+LONG_MINUTES=${LONG_MINUTES:-480}
+TASK_SHARE=${TASK_SHARE:-0.3}
+PRETRAIN_LR=${PRETRAIN_LR:-5e-4}
+PRETRAIN_BATCH=${PRETRAIN_BATCH:-64}
+PRETRAIN_MSL=${PRETRAIN_MSL:-128}
+VOCAB8K=${VOCAB8K:-8000}
+BATCH=${BATCH:-32}
+MSL=${MSL:-64}
+BOOT=${BOOT:-2000}
+bert=${BERT:-./bert}
+
+[ -f "$DATA/sst2/train.tsv" ] || { echo "pretraining_value: $DATA/sst2/train.tsv not found (set BERT_SHARED_DATA)" >&2; exit 1; }
+[ -x "$bert" ] || make bert
+mkdir -p "$OUT/data" "$OUT/ft"
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+
+# ---- data ---------------------------------------------------------------------
+# The books and articles, with one book held out for the MLM figures.
+general=$(ls "$DATA"/gutenberg/*.txt "$DATA"/wikipedia/*.txt 2>/dev/null | sort)
+heldout_book=$(ls "$DATA"/gutenberg/*.txt | sort | tail -n 1)
+general=$(echo "$general" | grep -v -x -F "$heldout_book")
+train_all="$DATA/sst2/train.tsv"
+rows=$(($(wc -l < "$train_all") - 1))
+select="$OUT/data/select.tsv"                        # the last SELECT_ROWS rows: model selection
+pool="$OUT/data/pool.tsv"                            # the rest: the training subsets come from here
+head -n 1 "$train_all" > "$select"
+tail -n "$SELECT_ROWS" "$train_all" >> "$select"
+head -n $((rows + 1 - SELECT_ROWS)) "$train_all" > "$pool"
+# SST-2's training sentences as pretraining text, a paragraph each (the
+# corpus is read with --prose; the dev sentences are never used). Held-out
+# MLM figures come from a separate book (--eval-corpus).
+task_text="$OUT/data/sst2_train_sentences.txt"
+awk -F '\t' 'NR > 1 { print $1; print "" }' "$pool" > "$task_text"
+vocab30k="$DATA/bert-tiny/vocab.txt"
+vocab8k="$OUT/data/vocab8k.txt"
+if [ ! -s "$vocab8k" ]; then
+    log "vocabulary: $VOCAB8K entries from the general corpus and the SST-2 train sentences"
+    # shellcheck disable=SC2086
+    "$bert" vocab --corpus $general "$task_text" --size "$VOCAB8K" --out "$vocab8k" --quiet
+fi
+config8k="$OUT/data/bert-mini-8k.json"
+sed "s/\"vocab_size\": *[0-9]*/\"vocab_size\": $(wc -l < "$vocab8k" | tr -d ' ')/" configs/bert-mini.json > "$config8k"
+# The task weight that makes the SST-2 text TASK_SHARE of the tokens, by bytes.
+general_bytes=$(cat $general | wc -c)
+task_bytes=$(wc -c < "$task_text")
+task_weight=$(awk -v s="$TASK_SHARE" -v g="$general_bytes" -v t="$task_bytes" 'BEGIN { printf "%.2f", s * g / ((1 - s) * t) }')
+
+# ---- pretraining --------------------------------------------------------------
+pretrain() {   # NAME MINUTES [corpus arguments]
+    name=$1; minutes=$2; shift 2
+    dir="$OUT/pretrain-$name"
+    if [ -f "$dir/model.safetensors" ] && [ -f "$dir/done" ]; then return; fi
+    log "pretraining $name: $minutes min, --no-nsp --dropout 0, batch $PRETRAIN_BATCH x $PRETRAIN_MSL, lr $PRETRAIN_LR"
+    start=$(date +%s)
+    resume=""
+    [ -d "$dir" ] && ls -d "$dir"/checkpoint-* > /dev/null 2>&1 && resume="--resume $dir"
+    # shellcheck disable=SC2086
+    "$bert" pretrain --config "$config8k" --vocab "$vocab8k" --corpus "$@" --prose \
+        --eval-corpus "$heldout_book" --out "$dir" $resume --time-budget "$minutes" --no-nsp --dropout 0 \
+        --batch-size "$PRETRAIN_BATCH" --max-seq-length "$PRETRAIN_MSL" --lr "$PRETRAIN_LR" \
+        --eval-every 500 --eval-batches 20 --save-every 500 --threads "$THREADS" --quiet
+    echo "$(( $(date +%s) - start ))" > "$dir/done"
+}
+for arm in $ARMS; do
+    case $arm in
+        # shellcheck disable=SC2086
+        general8k) pretrain general "$PRETRAIN_MINUTES" $general ;;
+        # shellcheck disable=SC2086
+        task8k) pretrain task "$PRETRAIN_MINUTES" "$task_text:$task_weight" $general ;;
+        # shellcheck disable=SC2086
+        long8k) pretrain long "$LONG_MINUTES" "$task_text:$task_weight" $general ;;
+    esac
+done
+
+# ---- fine-tuning --------------------------------------------------------------
+model_flags() {   # ARM
+    case $1 in
+        scratch30k) echo "--from-scratch --config configs/bert-mini.json --vocab $vocab30k" ;;
+        scratch8k) echo "--from-scratch --config $config8k --vocab $vocab8k" ;;
+        general8k) echo "--init $OUT/pretrain-general" ;;
+        task8k) echo "--init $OUT/pretrain-task" ;;
+        long8k) echo "--init $OUT/pretrain-long" ;;
+        *) echo "pretraining_value: unknown arm '$1'" >&2; exit 2 ;;
+    esac
+}
+json_accuracy() { sed -n 's/.*"accuracy":[[:space:]]*\([0-9.]*\).*/\1/p' "$1" | head -n 1; }
+for regime in $REGIMES; do
+    eval "epochs=\${EPOCHS_$regime}"
+    for seed in $SEEDS; do
+        subset="$OUT/data/train-r$regime-s$seed.tsv"
+        # every REGIME-th row, starting at a seed-dependent row: the same rows for every arm
+        awk -v n="$regime" -v s="$seed" 'NR == 1 || (NR - 2 + s) % n == 0' "$pool" > "$subset"
+        for arm in $ARMS; do
+            best_lr=""; best_acc=-1
+            for lr in $LRS; do
+                run="$OUT/ft/$arm-r$regime-s$seed-lr$lr"
+                if [ ! -f "$run/eval_report.json" ]; then
+                    log "fine-tuning $arm, every ${regime}th row, seed $seed, lr $lr, $epochs epochs"
+                    # shellcheck disable=SC2046
+                    "$bert" finetune $(model_flags "$arm") --train "$subset" --dev "$select" --text-column sentence \
+                        --label-column label --out "$run" --overwrite --epochs "$epochs" --lr "$lr" \
+                        --batch-size "$BATCH" --max-seq-length "$MSL" --seed "$seed" --threads "$THREADS" \
+                        > "$run.log" 2>&1 || { echo "failed: see $run.log" >&2; exit 1; }
+                fi
+                acc=$(json_accuracy "$run/eval_report.json")
+                if awk -v a="$acc" -v b="$best_acc" 'BEGIN { exit !(a > b) }'; then best_acc=$acc; best_lr=$lr; fi
+            done
+            chosen="$OUT/ft/$arm-r$regime-s$seed-lr$best_lr"
+            pred="$OUT/ft/$arm-r$regime-s$seed.dev.tsv"
+            "$bert" predict --model "$chosen" --input "$DATA/sst2/dev.tsv" --output "$pred" --threads "$THREADS" \
+                2> "$pred.log" || { echo "failed: see $pred.log" >&2; exit 1; }
+            echo "$best_lr" > "$OUT/ft/$arm-r$regime-s$seed.lr"
+        done
+    done
+done
+
+# ---- the table ----------------------------------------------------------------
+# correct.tsv: arm regime seed example correct(0/1)
+correct="$OUT/correct.tsv"
+: > "$correct"
+for f in "$OUT"/ft/*.dev.tsv; do
+    base=$(basename "$f" .dev.tsv)        # ARM-rREGIME-sSEED
+    arm=${base%%-r*}; rest=${base#*-r}; regime=${rest%%-s*}; seed=${rest#*-s}
+    awk -F '\t' -v a="$arm" -v r="$regime" -v s="$seed" '
+        NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "label") L = i; if ($i == "predicted_label") P = i }; next }
+        { print a "\t" r "\t" s "\t" NR - 1 "\t" ($L == $P ? 1 : 0) }' "$f" >> "$correct"
+done
+{
+    echo "# Does pretraining pay? bert-mini on SST-2 ($(date +%Y-%m-%d))"
+    echo ""
+    echo "Seeds: $SEEDS. Learning rates tried: $LRS (chosen per run on $SELECT_ROWS held-out train rows, as is the epoch)."
+    echo "Pretraining: --no-nsp --dropout 0, batch $PRETRAIN_BATCH x $PRETRAIN_MSL, lr $PRETRAIN_LR, $PRETRAIN_MINUTES min"
+    echo "(long8k: $LONG_MINUTES min); task8k/long8k read the SST-2 train sentences with weight $task_weight (about $TASK_SHARE of the tokens)."
+    echo ""
+    for name in general task long; do
+        dir="$OUT/pretrain-$name"
+        [ -f "$dir/metrics.jsonl" ] || continue
+        awk -v n="$name" -v t="$(cat "$dir/done" 2>/dev/null || echo '?')" -v b="$PRETRAIN_BATCH" -v m="$PRETRAIN_MSL" -v th="$THREADS" '
+            /"split": "train"/ { match($0, /"step": [0-9]+/); steps = substr($0, RSTART + 8, RLENGTH - 8) }
+            /"split": "eval"/ { e = $0 }
+            END {
+                match(e, /"mlm_acc": [0-9.]+/); acc = substr(e, RSTART + 11, RLENGTH - 11)
+                match(e, /"mlm_floor_acc": [0-9.]+/); fl = substr(e, RSTART + 17, RLENGTH - 17)
+                printf "- pretrain-%s: %d steps, %.1f M tokens, %s s (%.2f CPU-h at %d threads); held-out MLM accuracy %s, context-free floor %s\n", \
+                    n, steps, steps * b * m / 1e6, t, t * th / 3600, th, acc, fl
+            }' "$dir/metrics.jsonl"
+    done
+    echo ""
+    echo "| regime | arm | dev accuracy, mean ± SD | paired difference vs scratch (same vocab) | 95 % bootstrap CI |"
+    echo "|---|---|---|---|---|"
+    awk -F '\t' -v boot="$BOOT" '
+        function baseline(arm) { return arm == "scratch30k" || arm == "scratch8k" ? "" : "scratch8k" }
+        {
+            key = $1 SUBSEP $2 SUBSEP $3
+            c[key, $4] = $5; sum[key] += $5; n[key]++
+            arms[$1] = 1; regimes[$2] = 1
+            if (!(($2, $3) in seen)) { seen[$2, $3] = 1; ns[$2]++; seedlist[$2, ns[$2]] = $3 }
+            if ($4 > ne) ne = $4
+        }
+        END {
+            srand(12345)
+            split("scratch30k scratch8k general8k task8k long8k", order, " ")
+            for (r in regimes)
+                for (k = 1; k <= 5; k++) {
+                    a = order[k]; if (!(a in arms)) continue
+                    m = 0; m2 = 0; cnt = 0
+                    for (i = 1; i <= ns[r]; i++) {
+                        s = seedlist[r, i]; key = a SUBSEP r SUBSEP s
+                        if (!(key in n)) continue
+                        acc = sum[key] / n[key]; m += acc; m2 += acc * acc; cnt++
+                    }
+                    if (cnt == 0) continue
+                    mean = m / cnt; sd = cnt > 1 ? sqrt((m2 - cnt * mean * mean) / (cnt - 1)) : 0
+                    b = baseline(a); diff = "—"; ci = "—"
+                    if (b != "" && (b in arms)) {
+                        d = 0
+                        for (i = 1; i <= ns[r]; i++) { s = seedlist[r, i]; d += sum[a, r, s] / n[a, r, s] - sum[b, r, s] / n[b, r, s] }
+                        d /= ns[r]
+                        # paired bootstrap: resample seeds, and dev examples within each
+                        for (t = 1; t <= boot; t++) {
+                            tot = 0
+                            for (i = 1; i <= ns[r]; i++) {
+                                s = seedlist[r, int(rand() * ns[r]) + 1]
+                                for (j = 1; j <= ne; j++) { e = int(rand() * ne) + 1; tot += c[a, r, s, e] - c[b, r, s, e] }
+                            }
+                            stat[t] = tot / (ns[r] * ne)
+                        }
+                        # sort the resampled statistics (insertion sort: boot is small)
+                        for (x = 2; x <= boot; x++) { v = stat[x]; y = x - 1; while (y > 0 && stat[y] > v) { stat[y + 1] = stat[y]; y-- }; stat[y + 1] = v }
+                        diff = sprintf("%+.2f points", 100 * d)
+                        ci = sprintf("[%+.2f, %+.2f]", 100 * stat[int(0.025 * boot) + 1], 100 * stat[int(0.975 * boot)])
+                    }
+                    printf "| %s | %s | %.4f ± %.4f (%d seeds) | %s | %s |\n", r == 1 ? "all rows" : "every " r "th row", \
+                        a, mean, sd, cnt, diff, ci
+                }
+        }' "$correct"
+    echo ""
+    echo "872 dev rows cannot certify a difference of less than about 2 points in one run; the bootstrap CI"
+    echo "over seeds and dev examples says how sure the paired difference is."
+} > "$OUT/results.md"
+cat "$OUT/results.md"
