@@ -163,6 +163,7 @@ done
 correct="$OUT/correct.tsv"
 : > "$correct"
 for f in "$OUT"/ft/*.dev.tsv; do
+    [ -f "$f" ] || continue
     base=$(basename "$f" .dev.tsv)        # ARM-rREGIME-sSEED
     arm=${base%%-r*}; rest=${base#*-r}; regime=${rest%%-s*}; seed=${rest#*-s}
     awk -F '\t' -v a="$arm" -v r="$regime" -v s="$seed" '

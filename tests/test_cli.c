@@ -1,5 +1,6 @@
 /* test_cli.c — the `bert` program as a user runs it: help, wrong flags, exit
  * statuses, and `bert plot`. Runs the bert built beside this test binary. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <signal.h>
 #include "test_util.h"
+#include "train/classify.h"
 #include "io/fileio.h"
 
 /* Runs "bert ARGS" (stdout and stderr captured into out), returns its exit status. */
@@ -191,6 +193,10 @@ START_TEST(cli_demo_runs_end_to_end_on_the_samples) {
         ck_assert(accuracy >= 0 && accuracy <= 1 && f1 >= 0 && f1 <= 1);
         at++;
     }
+    /* the printout says what the pretraining was, with its held-out figures */
+    ck_assert_msg(strstr(log, "Pretraining: masked LM on data/sample_corpus.txt") &&
+                  strstr(log, "6 steps of 32 x 64 tokens, lr 5e-4, --no-nsp --dropout 0") &&
+                  strstr(log, "held-out MLM accuracy 0.") && strstr(log, "context-free floor 0."), "%s", log);
     const char *files[] = { "pretrain/model.safetensors", "finetune-pretrained/eval_report.json",
                             "finetune-scratch/eval_report.json", "few-pretrained/eval_report.json",
                             "few-scratch/eval_report.json" };
@@ -303,7 +309,73 @@ START_TEST(cli_pretrain_refuses_one_token_type) {
              "--corpus tests/data/vocab_corpus.txt --out /tmp/bertc-cli-unused --steps 1 --max-seq-length 32", config);
     ck_assert_int_eq(run_bert(args, out, sizeof out), 1);
     ck_assert_msg(strstr(out, config) && strstr(out, "type_vocab_size 1: pretraining builds sentence pairs"), "%s", out);
+    /* masked LM only builds no pairs: one token type is enough */
+    char dir[] = "/tmp/bertc-cli-nsp-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(args, sizeof args, "pretrain --config %s --vocab tests/data/tiny_vocab.txt --corpus "
+             "tests/data/vocab_corpus.txt --out %s/run --steps 1 --max-seq-length 32 --no-nsp --threads 1", config, dir);
+    ck_assert_msg(run_bert(args, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "masked LM only"), "%s", out);
+    remove_dir_tree(dir);
     unlink(config);
+}
+END_TEST
+
+/* --no-nsp against a weight, corpus weights that are no weights, and
+ * --time-budget's range: one message each, exit 2 (or 1 for a missing file). */
+START_TEST(cli_pretrain_new_flags_are_checked) {
+    char out[1 << 14], config[64];
+    const char *tiny = "{\"vocab_size\": 23, \"hidden_size\": 16, \"num_hidden_layers\": 1, "
+                       "\"num_attention_heads\": 2, \"intermediate_size\": 32, \"max_position_embeddings\": 32}";
+    write_temp_file(config, tiny, strlen(tiny), ".json");
+    char common[256], args[1024];
+    snprintf(common, sizeof common, "pretrain --config %s --vocab tests/data/tiny_vocab.txt --out "
+             "/tmp/bertc-cli-unused --steps 1 --max-seq-length 32", config);
+    snprintf(args, sizeof args, "%s --corpus tests/data/vocab_corpus.txt --no-nsp --nsp-weight 0.5", common);
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "--no-nsp and --nsp-weight 0.5 disagree"), "%s", out);
+    snprintf(args, sizeof args, "%s --corpus tests/data/vocab_corpus.txt:0", common);
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "tests/data/vocab_corpus.txt:0: the weight 0 must be a number above 0"), "%s", out);
+    snprintf(args, sizeof args, "%s --corpus tests/data/no-such-corpus.txt:2", common);
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "tests/data/no-such-corpus.txt") && strstr(out, "cannot open"), "%s", out);
+    snprintf(args, sizeof args, "%s --corpus tests/data/vocab_corpus.txt:two", common);
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "tests/data/vocab_corpus.txt:two") && strstr(out, "cannot open"), "%s", out);
+    snprintf(args, sizeof args, "%s --corpus tests/data/vocab_corpus.txt --time-budget -3", common);
+    ck_assert_int_eq(run_bert(args, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "--time-budget must be a positive number of minutes"), "%s", out);
+    unlink(config);
+}
+END_TEST
+
+/* Without --lr, fine-tuning from scratch uses FINETUNE_LR_SCRATCH and from a
+ * model FINETUNE_LR_PRETRAINED: the same schedule (10 steps, one of warmup,
+ * so the largest rate logged is 8/9 of the peak) at rates in their ratio. */
+START_TEST(cli_finetune_default_lr_depends_on_the_start) {
+    char dir[] = "/tmp/bertc-cli-lr-XXXXXX", log[128];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    write_sample_model_files(dir);
+    snprintf(log, sizeof log, "%s/log", dir);
+    const char *data = "--train data/sample_classification.csv --dev data/sample_classification_dev.csv "
+                       "--text-column text --label-column label --epochs 1 --batch-size 32 --max-seq-length 32 "
+                       "--log-steps 1 --threads 1";
+    ck_assert_msg(run_logged(log, "%s finetune --from-scratch --config %s/config.json --vocab %s/vocab.txt %s --out %s/s",
+                             bert_program_path(), dir, dir, data, dir) == 0, "%s", read_text(log));
+    char run[128];
+    snprintf(run, sizeof run, "%s/s", dir);
+    double scratch_peak = best_metric(run, "train", "lr");
+    ck_assert_msg(scratch_peak > 0.8 * FINETUNE_LR_SCRATCH && scratch_peak <= FINETUNE_LR_SCRATCH,
+                  "from scratch: largest lr %g", scratch_peak);
+    ck_assert_msg(run_logged(log, "%s finetune --init %s/s %s --out %s/p", bert_program_path(), dir, data, dir) == 0,
+                  "%s", read_text(log));
+    snprintf(run, sizeof run, "%s/p", dir);
+    double pretrained_peak = best_metric(run, "train", "lr");
+    double ratio = FINETUNE_LR_SCRATCH / FINETUNE_LR_PRETRAINED;
+    ck_assert_msg(fabs(scratch_peak / pretrained_peak - ratio) < 1e-3 * ratio, "from a model: largest lr %g, from "
+                  "scratch %g", pretrained_peak, scratch_peak);
+    remove_dir_tree(dir);
 }
 END_TEST
 
@@ -322,6 +394,8 @@ Suite *cli_suite(void) {
     tcase_add_test(tc, cli_integer_options_are_range_checked);
     tcase_add_test(tc, cli_stdout_write_errors_exit_1);
     tcase_add_test(tc, cli_vocab_out_keeps_a_symlink);
+    tcase_add_test(tc, cli_pretrain_new_flags_are_checked);
+    tcase_add_test(tc, cli_finetune_default_lr_depends_on_the_start);
     suite_add_tcase(s, tc);
     return s;
 }

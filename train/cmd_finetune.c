@@ -64,7 +64,7 @@ int cmd_finetune(int argc, char **argv) {
     bool from_scratch = false, overwrite = false;
     long epochs = o.epochs, batch = o.batch_size, msl = o.max_seq_length, seed = (long)o.seed,
          threads = 0, save_steps = o.save_steps, log_steps = o.log_steps;
-    double lr = o.lr, warmup = o.warmup_fraction, wd = o.weight_decay, dev_fraction = o.dev_fraction;
+    double lr = 0, warmup = o.warmup_fraction, wd = o.weight_decay, dev_fraction = o.dev_fraction;
     Option options[] = {
         { "--init", OPT_STRING, &init, "model directory to start from (HF BERT or bert.c checkpoint)", false, 0, 0 },
         { "--from-scratch", OPT_FLAG, &from_scratch, "random initialisation instead (needs --config, --vocab)", false, 0, 0 },
@@ -81,7 +81,7 @@ int cmd_finetune(int argc, char **argv) {
         { "--dropout", OPT_REAL, &o.dropout, "dropout while fine-tuning (-1: the model config's); config.json keeps the config's value", false, 0, 0 },
         { "--precision", OPT_STRING, &precision, PRECISION_HELP, false, 0, 0 },
         { "--overwrite", OPT_FLAG, &overwrite, "--out holds an earlier run: delete its checkpoints, metrics and model and start again", false, 0, 0 },
-        { "--lr", OPT_REAL, &lr, "peak learning rate", false, 0, 0 },
+        { "--lr", OPT_REAL, &lr, "peak learning rate (0: 2e-5 from --init, BERT's; 2e-4 with --from-scratch, measured in docs/finetuning.md)", false, 0, 0 },
         { "--warmup", OPT_REAL, &warmup, "fraction of steps with linear warmup", false, 0, 0 },
         { "--weight-decay", OPT_REAL, &wd, "AdamW weight decay", false, 0, 0 },
         { "--epochs", OPT_INT, &epochs, "passes over the training data", false, 1, INT_MAX },
@@ -119,6 +119,7 @@ int cmd_finetune(int argc, char **argv) {
         fprintf(stderr, "bert finetune: --metric must be accuracy or macro_f1, not '%s'\n", metric);
         return 2;
     }
+    if (lr == 0) lr = from_scratch ? FINETUNE_LR_SCRATCH : FINETUNE_LR_PRETRAINED;
     if (epochs < 1 || batch < 1 || msl < 3 || !(lr > 0) || threads < 0 || warmup < 0 || warmup > 1 ||
         !(dev_fraction > 0 && dev_fraction < 1)) {
         fprintf(stderr, "bert finetune: need --epochs, --batch-size >= 1, --max-seq-length >= 3, --lr > 0, "

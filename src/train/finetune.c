@@ -31,7 +31,7 @@
 
 FinetuneOptions finetune_defaults(void) {
     FinetuneOptions o = {
-        .dev_fraction = 0.1, .lr = 2e-5, .warmup_fraction = 0.1, .weight_decay = 0.01,
+        .dev_fraction = 0.1, .lr = FINETUNE_LR_PRETRAINED, .warmup_fraction = 0.1, .weight_decay = 0.01,
         .epochs = 3, .batch_size = 32, .max_seq_length = 128, .seed = 42,
         .save_steps = 1000, .log_steps = 20, .dropout = -1,
     };
