@@ -80,7 +80,7 @@ int cmd_pretrain(int argc, char **argv) {
         { "--short-seq-prob", OPT_REAL, &o.short_seq_prob, "share of shorter sequences", false, 0, 0 },
         { "--whole-word-mask", OPT_FLAG, &wwm, "mask all pieces of a word together", false, 0, 0 },
         { "--nsp-weight", OPT_REAL, &o.nsp_weight, "weight of the next-sentence loss (0: no NSP, as --no-nsp)", false, 0, 0 },
-        { "--no-nsp", OPT_FLAG, &no_nsp, "masked LM only: rows packed full from contiguous sentences, a [SEP] between documents (RoBERTa's FULL-SENTENCES)", false, 0, 0 },
+        { "--no-nsp", OPT_FLAG, &no_nsp, "masked LM only: rows packed full from contiguous text, a [SEP] between documents (RoBERTa's FULL-SENTENCES)", false, 0, 0 },
         { "--prose", OPT_FLAG, &prose, "corpus is wrapped prose (books): join lines, split sentences", false, 0, 0 },
         { "--chapters", OPT_FLAG, &chapters, "with --prose: each chapter is a document", false, 0, 0 },
         { "--cased", OPT_FLAG, &cased, "do not lowercase (for a cased vocab)", false, 0, 0 },

@@ -21,9 +21,9 @@ typedef struct {
     int batch_size;                /* B */
     uint64_t seed;
     double eval_fraction;          /* held-out share of documents, 0.01 */
-    bool full_sentences;           /* no sentence pairs (NSP off): each row is [CLS] text [SEP] packed to
-                                    * length from contiguous sentences, across documents with a [SEP]
-                                    * between them (RoBERTa's FULL-SENTENCES) */
+    bool full_sentences;           /* no sentence pairs (NSP off): each row is [CLS] text [SEP] packed full
+                                    * from contiguous text, across documents with a [SEP] between them
+                                    * (RoBERTa's FULL-SENTENCES, without waiting for sentence ends) */
     const double *file_weights;    /* [n_paths] or NULL: each training file read this many times per
                                     * epoch (2.5: twice, then its first half); read at open only */
 } PretrainConfig;
@@ -49,11 +49,13 @@ void instancevec_free(InstanceVec *v);
 int pretrain_instances_from_document(const Documents *docs, long doc, int max_seq_length,
                                      double short_seq_prob, Rng *rng, InstanceVec *out);
 
-/* FULL-SENTENCES packing of a whole shard: consecutive sentences fill
- * rows of up to max_seq_length − 2 tokens, each document boundary inside a
- * row costing one [SEP]; a sentence longer than a row is cut into row-sized
- * pieces. With probability short_seq_prob a row's target length is drawn
- * from [2, max_seq_length − 2], as Google's pairs are. Instances are
+/* Packing of a whole shard for masked LM only (docs/pretraining_data.md,
+ * "Full sentences"): the shard's tokens, in order and across documents, cut
+ * into rows of exactly max_seq_length − 2 tokens, each document boundary
+ * inside a row costing one [SEP] (a row ends one short rather than with a
+ * [SEP] and nothing after it; the shard's last row is what is left). With
+ * probability short_seq_prob a row's length is drawn from
+ * [2, max_seq_length − 2], as Google's pairs are. Instances are
  * a_begin..a_end (one segment, B empty), `doc` the document of a_begin.
  * Returns 0, or -1 if memory runs out. */
 int pretrain_packed_instances(const Documents *docs, int max_seq_length, double short_seq_prob, Rng *rng,

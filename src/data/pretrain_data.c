@@ -109,39 +109,30 @@ int pretrain_packed_instances(const Documents *docs, int max_seq_length, double 
                               InstanceVec *out) {
     const int *sent = docs->sent_start.data;
     const int *dstart = docs->doc_start.data;
-    long n_docs = documents_count(docs);
+    long n_docs = documents_count(docs), n_tokens = docs->ids.len;
     int max_num_tokens = max_seq_length - 2;   /* [CLS] … [SEP] */
-#define DRAW_TARGET() (rng_uniform(rng) < short_seq_prob ? (int)randint(rng, 2, max_num_tokens) : max_num_tokens)
-    int target = DRAW_TARGET();
-    PretrainInstance row = { .a_begin = -1 };
-    long row_len = 0, row_last_doc = -1;       /* tokens in the row, with its inner [SEP]s */
-    for (long d = 0; d < n_docs; d++)
-        for (long s_idx = dstart[d]; s_idx < dstart[d + 1]; s_idx++) {
-            int begin = sent[s_idx], end = sent[s_idx + 1];
-            long cost = (end - begin) + (row_len > 0 && d != row_last_doc);
-            if (row_len > 0 && row_len + cost > target) {
-                if (instancevec_push(out, row) < 0) return -1;
-                row_len = 0;
-                target = DRAW_TARGET();
+    long doc = 0;                              /* the document holding token `pos` */
+    for (long pos = 0; pos < n_tokens;) {
+        while (doc + 1 < n_docs && sent[dstart[doc + 1]] <= pos) doc++;
+        long target = rng_uniform(rng) < short_seq_prob ? randint(rng, 2, max_num_tokens) : max_num_tokens;
+        PretrainInstance row = { .a_begin = (int)pos, .doc = (int)doc };
+        long len = 0, in_doc = doc;            /* tokens in the row, its inner [SEP]s included */
+        while (pos < n_tokens && len < target) {
+            long next_doc_start = in_doc + 1 < n_docs ? sent[dstart[in_doc + 1]] : n_tokens;
+            if (pos == next_doc_start) {
+                /* a document starts inside the row: a [SEP], if a token still fits after it */
+                if (len + 2 > target) break;
+                len++;
+                in_doc++;
+                continue;
             }
-            if (row_len == 0) {
-                while (end - begin > target) {   /* a sentence longer than a row: row-sized pieces */
-                    PretrainInstance piece = { .a_begin = begin, .a_end = begin + target, .b_begin = begin + target,
-                                               .b_end = begin + target, .doc = (int)d };
-                    if (instancevec_push(out, piece) < 0) return -1;
-                    begin += target;
-                    target = DRAW_TARGET();
-                }
-                row = (PretrainInstance){ .a_begin = begin, .doc = (int)d };
-                row_len = end - begin;
-            } else {
-                row_len += cost;
-            }
-            row.a_end = row.b_begin = row.b_end = end;
-            row_last_doc = d;
+            long take = next_doc_start - pos < target - len ? next_doc_start - pos : target - len;
+            pos += take;
+            len += take;
         }
-#undef DRAW_TARGET
-    if (row_len > 0 && instancevec_push(out, row) < 0) return -1;
+        row.a_end = row.b_begin = row.b_end = (int)pos;
+        if (instancevec_push(out, row) < 0) return -1;
+    }
     return 0;
 }
 

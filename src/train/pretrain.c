@@ -854,7 +854,7 @@ PretrainResult pretrain_run(const PretrainOptions *options, char *err, size_t er
         o->grad_accum, o->steps);
     if (!uses_nsp(o))
         say(r, "bert pretrain: masked LM only (no next-sentence task): each row is packed full from contiguous "
-            "sentences, a [SEP] between documents\n");
+            "text, a [SEP] between documents\n");
     if (r->eval) {
         if (context_free_floor(r, &r->mlm_floor, err, err_len) != 0) goto done;
         say(r, "bert pretrain: held-out MLM accuracy without context (the most frequent token at [MASK], the "
