@@ -39,7 +39,7 @@ typedef struct {
     double mask_token_prob, random_token_prob;   /* 80/10/10: [MASK], a random token, (the rest) unchanged */
     bool whole_word_mask;
     double nsp_weight;                /* the next-sentence loss's weight (1 as BERT); 0: no NSP, and rows
-                                       * are packed full from contiguous sentences (FULL-SENTENCES) */
+                                       * are packed full from contiguous text (FULL-SENTENCES) */
     double time_budget_minutes;       /* > 0: --steps is fitted to this wall-clock budget from the
                                        * measured step time (warmup 10% unless given); saved, so a
                                        * resumed run keeps the same schedule */
