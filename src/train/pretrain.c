@@ -174,7 +174,6 @@ static int resolve_resume(const char *path, char *checkpoint, size_t len, char *
 
 /* ---- checkpoints ---------------------------------------------------------------- */
 
-/* The run settings a resumed run must share with the run it continues. */
 /* The run settings a resumed run must share with the run it continues (the
  * first N_SAME_KEYS), where its data stream is, and the schedule a
  * --time-budget run fitted (taken back when it resumes). */
