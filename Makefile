@@ -24,6 +24,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LIB_SRC   := $(sort $(wildcard src/*/*.c))
 TRAIN_SRC := $(sort $(wildcard train/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+EXAMPLES  := $(patsubst examples/%.c,%,$(sort $(wildcard examples/*.c)))
 HEADERS   := $(wildcard include/*/*.h) $(wildcard train/*.h)
 
 VARIANTS := f32 f64 f32-san f64-san
@@ -47,8 +48,8 @@ LIBS_f32   := $(MPI_LIBS)
 LIBS_f64   := $(MPI_LIBS)
 endif
 
-.PHONY: all test test-run valgrind demo bench bench-compare clean deps check-deps fuzz fuzz-build fuzz-smoke
-all: check-deps libbert.a bert bert-f64
+.PHONY: all test test-run valgrind demo bench bench-compare clean deps check-deps fuzz fuzz-build fuzz-smoke lab lab-selftest
+all: check-deps libbert.a bert bert-f64 $(foreach v,f32 f64,$(patsubst %,build/$(v)/examples/%,$(EXAMPLES)))
 
 # One set of rules per variant: build/V/libbert.a, build/V/bert, build/V/test_bert.
 define VARIANT_RULES
@@ -65,7 +66,9 @@ build/$(1)/bert: $(patsubst train/%.c,build/$(1)/train/%.o,$(TRAIN_SRC)) build/$
 	$$(CC) $$(CFLAGS_$(1)) -fopenmp $$(filter %.o,$$^) build/$(1)/libbert.a $(LIBS) $$(LIBS_$(1)) -o $$@
 build/$(1)/test_bert: $(patsubst tests/%.c,build/$(1)/tests/%.o,$(TEST_SRC) tests/test_main.c tests/test_util.c) build/$(1)/libbert.a
 	$$(CC) $$(CFLAGS_$(1)) -fopenmp $$(filter %.o,$$^) build/$(1)/libbert.a $(TEST_LIBS) $(LIBS) $$(LIBS_$(1)) -o $$@
-build/$(1)/train build/$(1)/tests:
+build/$(1)/examples/%: examples/%.c build/$(1)/libbert.a $(HEADERS) | build/$(1)/examples
+	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) $$< build/$(1)/libbert.a $(LIBS) $$(LIBS_$(1)) -o $$@
+build/$(1)/train build/$(1)/tests build/$(1)/examples:
 	mkdir -p $$@
 endef
 $(foreach v,$(VARIANTS) f32-vg,$(eval $(call VARIANT_RULES,$(v))))
@@ -133,14 +136,27 @@ demo: deps
 # Tests that need ../shared/data skip with a message when it is absent. The
 # command-line tests run the bert program built beside each test_bert.
 # CK_FORK=no under ASan keeps leak reports attached to the test that leaked.
-test-run: check-deps $(foreach v,$(VARIANTS),build/$(v)/test_bert build/$(v)/bert)
+test-run: check-deps $(foreach v,$(VARIANTS),build/$(v)/test_bert build/$(v)/bert $(patsubst %,build/$(v)/examples/%,$(EXAMPLES)))
 	@set -e; for v in $(VARIANTS); do \
 	  echo "== Check suite, $$v build"; \
 	  CK_DEFAULT_TIMEOUT=300 ./build/$$v/test_bert; \
 	done
+	@$(MAKE) --no-print-directory lab-selftest
 	@if sh tests/fuzz/have-libfuzzer.sh $(FUZZ_CC); then \
 	  $(MAKE) --no-print-directory fuzz-smoke; \
 	else echo "== fuzz smoke skipped: $(FUZZ_CC) with libFuzzer not found (apt-get install clang libfuzzer-14-dev libomp-14-dev)"; fi
+
+# docs/labs/: one layer's source replaced, then its Check suite and gradient
+# check: `make lab LAB=layernorm STUDENT=my_layernorm.c`, or the library's file
+# with a documented bug applied: `make lab BUG=layernorm_mean_term`. In the
+# double build unless LAB_VARIANT=f32. lab-selftest (part of make test): the
+# library's own files pass as student files, and every bug fails.
+LAB_VARIANT ?= f64
+LAB_ENV = CC="$(CC)" CFLAGS="$(BASE_CFLAGS) $(CFLAGS_$(LAB_VARIANT))" LIBS="$(TEST_LIBS) $(LIBS) $(LIBS_$(LAB_VARIANT))"
+lab: check-deps build/$(LAB_VARIANT)/test_bert build/$(LAB_VARIANT)/bert
+	@$(LAB_ENV) sh docs/labs/lab.sh $(LAB_VARIANT) "$(LAB)" "$(STUDENT)" "$(BUG)"
+lab-selftest: check-deps build/$(LAB_VARIANT)/test_bert build/$(LAB_VARIANT)/bert
+	@$(LAB_ENV) sh docs/labs/selftest.sh $(LAB_VARIANT)
 
 # The whole Check suite under valgrind memcheck (about 5 minutes on 2 cores;
 # not part of `make test`). tests/valgrind.supp says what is suppressed, and why.

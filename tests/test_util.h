@@ -7,7 +7,8 @@
 
 /* Runs the registered gradient-check case NAME (gradcheck_cases.c), prints one
  * line per tensor and fails the test unless every tensor is within
- * gradcheck_tolerance() (1e-6 in the double build, 5e-2 in float; see gradcheck.h). */
+ * its layer's tolerance (1e-6 in the double build, measured per layer in float;
+ * gradcheck_layer_tolerance in gradcheck.h). */
 void assert_gradcheck_passes(const char *name);
 
 /* |a − b| <= tol, with both values in the failure message. */

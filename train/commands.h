@@ -5,6 +5,7 @@
 #define BERT_COMMANDS_H
 
 int cmd_gradcheck(int argc, char **argv);
+int cmd_attention_map(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_vocab(int argc, char **argv);
 int cmd_bench_tokenizer(int argc, char **argv);

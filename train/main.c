@@ -20,6 +20,7 @@ static const Command commands[] = {
     { "predict", cmd_predict, "classify the rows of a CSV/TSV file, with class probabilities" },
     { "plot", cmd_plot, "draw a run's loss and accuracy curves into a PNG" },
     { "gradcheck", cmd_gradcheck, "check every layer's gradients against finite differences" },
+    { "attention-map", cmd_attention_map, "draw each head's attention probabilities for one sentence into a PNG" },
     { "bench", cmd_bench, "time BERT pretraining steps (or forward passes) on synthetic batches" },
     { "bench-tokenizer", cmd_bench_tokenizer, "measure tokenizer encoding and vocabulary-training speed" },
 };

@@ -19,11 +19,18 @@ void gradcheck_cross_entropy(GradCheckReport *r, uint64_t seed);
 
 void gradcheck_feedforward(GradCheckReport *r, uint64_t seed);
 void gradcheck_encoder_layer(GradCheckReport *r, uint64_t seed);
+void gradcheck_encoder_layer_parallel(GradCheckReport *r, uint64_t seed);
 void gradcheck_pooler(GradCheckReport *r, uint64_t seed);
 void gradcheck_mlm_head(GradCheckReport *r, uint64_t seed);
 void gradcheck_nsp_head(GradCheckReport *r, uint64_t seed);
 void gradcheck_classifier_head(GradCheckReport *r, uint64_t seed);
 void gradcheck_model_pretraining(GradCheckReport *r, uint64_t seed);
 void gradcheck_model_classifier(GradCheckReport *r, uint64_t seed);
+
+/* The gelu case with another backward in place of gelu_backward (same
+ * signature: dinp += dout ⊙ gelu'(inp)): the tests and docs/labs/ use it to
+ * show that a wrong derivative fails the check. */
+typedef void (*GradCheckElementwiseBackward)(real *dinp, const real *dout, const real *inp, long N);
+void gradcheck_gelu_using(GradCheckReport *r, uint64_t seed, GradCheckElementwiseBackward backward);
 
 #endif

@@ -89,8 +89,9 @@ static void run_attention_case(GradCheckReport *report, uint64_t seed, bool caus
                        c.dout, c.inp, c.qkv, c.probs, c.dropout_mask, c.context,
                        c.w_qkv, c.w_out, c.dropout_p, c.B, c.T, c.C, c.NH);
     gradcheck_tensor(report, layer, "input", attention_case_loss, &c, c.inp, dinp, BTC);
-    gradcheck_tensor(report, layer, "w_qkv", attention_case_loss, &c, c.w_qkv, d_w_qkv, 3 * C * C);
-    gradcheck_tensor(report, layer, "b_qkv", attention_case_loss, &c, c.b_qkv, d_b_qkv, 3 * C);
+    /* w_qkv's three row blocks are W_q, W_k, W_v: one line each */
+    gradcheck_tensor_qkv(report, layer, false, attention_case_loss, &c, c.w_qkv, d_w_qkv, 3 * C * C, 0);
+    gradcheck_tensor_qkv(report, layer, true, attention_case_loss, &c, c.b_qkv, d_b_qkv, 3 * C, 0);
     gradcheck_tensor(report, layer, "w_out", attention_case_loss, &c, c.w_out, d_w_out, C * C);
     gradcheck_tensor(report, layer, "b_out", attention_case_loss, &c, c.b_out, d_b_out, C);
 

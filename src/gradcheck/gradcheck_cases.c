@@ -94,6 +94,7 @@ const GradCheckCase gradcheck_cases[] = {
     { "residual_layernorm", "LayerNorm(residual + inp), post-LN", gradcheck_residual_layernorm },
     { "feedforward", "Linear → GELU → Linear", gradcheck_feedforward },
     { "encoder_layer", "attention, dropout, residual+LN, feed-forward, dropout, residual+LN", gradcheck_encoder_layer },
+    { "encoder_layer_parallel", "encoder layer above the thread thresholds, 2 threads, 6 elements per tensor", gradcheck_encoder_layer_parallel },
     { "pooler", "tanh(W h_[CLS] + b)", gradcheck_pooler },
     { "mlm_head", "dense → GELU → LayerNorm → tied decoder + bias", gradcheck_mlm_head },
     { "nsp_head", "pooled → 2 logits", gradcheck_nsp_head },

@@ -3,6 +3,7 @@
  * gradcheck_cases.c, the loss is L = Σ out ⊙ R, so dout = R. */
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include "gradcheck/gradcheck.h"
 #include "layers/feedforward.h"
 #include "layers/encoder_layer.h"
@@ -11,6 +12,7 @@
 #include "layers/mlm_head.h"
 #include "layers/nsp_head.h"
 #include "layers/classifier_head.h"
+#include "core/gemm.h"
 #include "gradcheck/gradcheck_cases.h"
 
 /* A flat set of named tensors, so a case can check "every parameter" by
@@ -23,9 +25,23 @@ typedef struct {
 
 static real *take(real **cursor, long n) { real *p = *cursor; *cursor += n; return p; }
 
+/* Checks every tensor (at most max_checked elements of each; 0: all). The
+ * stacked w_qkv and b_qkv are checked as W_q, W_k, W_v and b_q, b_k, b_v. */
+static void check_sampled(GradCheckReport *r, const char *layer, GradCheckLoss loss, void *ctx,
+                          const NamedTensor *t, int n, long max_checked) {
+    for (int i = 0; i < n; i++) {
+        if (strcmp(t[i].name, "w_qkv") == 0 || strcmp(t[i].name, "b_qkv") == 0)
+            gradcheck_tensor_qkv(r, layer, t[i].name[0] == 'b', loss, ctx, t[i].value, t[i].grad, t[i].count,
+                                 max_checked);
+        else
+            gradcheck_tensor_sampled(r, layer, t[i].name, loss, ctx, t[i].value, t[i].grad, t[i].count,
+                                     max_checked);
+    }
+}
+
 static void check_all(GradCheckReport *r, const char *layer, GradCheckLoss loss, void *ctx,
                       const NamedTensor *t, int n) {
-    for (int i = 0; i < n; i++) gradcheck_tensor(r, layer, t[i].name, loss, ctx, t[i].value, t[i].grad, t[i].count);
+    check_sampled(r, layer, loss, ctx, t, n, 0);
 }
 
 /* ---- feedforward ------------------------------------------------------------- */
@@ -101,15 +117,20 @@ static int encoder_layer_tensors(EncoderLayerParams *v, EncoderLayerParams *g, r
     return 12;
 }
 
-void gradcheck_encoder_layer(GradCheckReport *r, uint64_t seed) {
+/* One encoder-layer case: B sequences of T tokens, hidden C, NH heads,
+ * intermediate I; the second sequence's last two positions are padding.
+ * max_checked > 0 checks that many elements of each tensor (sampled). */
+static void run_encoder_case(GradCheckReport *r, uint64_t seed, const char *layer, int B, int T, int C,
+                             int NH, int I, long max_checked) {
     Rng rng = rng_seeded(seed);
-    EncoderCase c = { .shape = { .B = 2, .T = 5, .C = 8, .NH = 2, .I = 12, .layer_norm_eps = (real)1e-12,
+    EncoderCase c = { .shape = { .B = B, .T = T, .C = C, .NH = NH, .I = I, .layer_norm_eps = (real)1e-12,
                                  .hidden_dropout = (real)0.1, .attention_dropout = (real)0.1,
                                  .training = true, .dropout_key = seed } };
-    int B = 2, T = 5, C = 8, I = 12, NH = 2;
     long NC = (long)B * T * C, att = (long)B * NH * T * T;
     long n_params = 4L * C * C + 3L * C + C + 2 * C + 2L * I * C + I + C + 2 * C;
-    real *values = gradcheck_random(n_params, &rng, 0.4), *grads = gradcheck_zeros(n_params);
+    /* weights of scale 0.4 at C = 8, and 0.4·√(8/C) wider, so the scores and
+     * pre-activations keep the same spread and the softmax does not saturate */
+    real *values = gradcheck_random(n_params, &rng, (real)(0.4 * sqrt(8.0 / C))), *grads = gradcheck_zeros(n_params);
     NamedTensor t[13];
     EncoderLayerParams g;
     encoder_layer_tensors(&c.params, &g, values, grads, C, I, t);
@@ -133,7 +154,7 @@ void gradcheck_encoder_layer(GradCheckReport *r, uint64_t seed) {
     };
     encoder_case_loss(&c);
     encoder_layer_backward(t[12].grad, &g, &s, c.dout, c.inp, e, &c.params, &c.shape);
-    check_all(r, "encoder_layer", encoder_case_loss, &c, t, 13);
+    check_sampled(r, layer, encoder_case_loss, &c, t, 13, max_checked);
     free(values); free(grads); free(c.inp); free(t[12].grad); free(c.mask_add); free(c.dout);
     real *to_free[] = { e->qkv, e->probs, e->probs_dropped, e->context, e->attn_out, e->ln1_sum, e->ln1_mean,
                         e->ln1_rstd, e->ln1_out, e->ff_pre, e->ff_act, e->ff_out, e->ln2_sum, e->ln2_mean,
@@ -141,6 +162,22 @@ void gradcheck_encoder_layer(GradCheckReport *r, uint64_t seed) {
                         s.d_probs, s.d_ff_act, s.d_ff_pre };
     for (size_t i = 0; i < sizeof to_free / sizeof to_free[0]; i++) free(to_free[i]);
     free(e->probs_mask); free(e->attn_out_mask); free(e->ff_out_mask);
+}
+
+void gradcheck_encoder_layer(GradCheckReport *r, uint64_t seed) {
+    run_encoder_case(r, seed, "encoder_layer", 2, 5, 8, 2, 12, 0);
+}
+
+/* Above every thread threshold, on two threads: the (batch, head) loop of
+ * attention (B·NH·T²·hd = 2·4·64²·32 ≥ 64³, attention.c), and the row loops
+ * of linear, GELU, LayerNorm and the residual LayerNorm (B·T·C = 16384 ≥
+ * PARALLEL_MIN_WORK, core/parallel.h). 6 elements of each tensor are
+ * checked, spread over it. */
+void gradcheck_encoder_layer_parallel(GradCheckReport *r, uint64_t seed) {
+    int threads = bert_threads();
+    bert_runtime_init(2);
+    run_encoder_case(r, seed, "encoder_layer_parallel", 2, 64, 128, 4, 512, 6);
+    bert_runtime_init(threads);
 }
 
 /* ---- pooler ------------------------------------------------------------------- */

@@ -68,7 +68,7 @@ static real elementwise_case_loss(void *p) {
     return (real)gradcheck_dot(c->out, c->dout, c->N);
 }
 
-void gradcheck_gelu(GradCheckReport *report, uint64_t seed) {
+void gradcheck_gelu_using(GradCheckReport *report, uint64_t seed, GradCheckElementwiseBackward backward) {
     Rng rng = rng_seeded(seed);
     /* scale 2 puts inputs on both sides of GELU's minimum near x = −0.75 */
     ElementwiseCase c = { .N = 24, .forward = gelu_forward };
@@ -77,10 +77,12 @@ void gradcheck_gelu(GradCheckReport *report, uint64_t seed) {
     c.out = gradcheck_zeros(c.N);
     real *dinp = gradcheck_zeros(c.N);
     elementwise_case_loss(&c);
-    gelu_backward(dinp, c.dout, c.inp, c.N);
+    backward(dinp, c.dout, c.inp, c.N);
     gradcheck_tensor(report, "gelu", "input", elementwise_case_loss, &c, c.inp, dinp, c.N);
     free(c.inp); free(c.dout); free(c.out); free(dinp);
 }
+
+void gradcheck_gelu(GradCheckReport *report, uint64_t seed) { gradcheck_gelu_using(report, seed, gelu_backward); }
 
 void gradcheck_tanh(GradCheckReport *report, uint64_t seed) {
     Rng rng = rng_seeded(seed);

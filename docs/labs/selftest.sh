@@ -1,0 +1,28 @@
+#!/bin/sh
+# selftest.sh — `make lab-selftest`, run by `make test`: the labs' machinery
+# works. Each layer's own source passes as a student file (the answers to the
+# fill-in exercises are the library's code), and every bug in
+# docs/labs/bugs/ fails its layer's checks. Output of each run in
+# build/lab-VARIANT/NAME.log.
+variant=$1
+log_dir=build/lab-$variant
+mkdir -p "$log_dir"
+failed=0
+for lab in layernorm softmax gelu linear attention; do
+    if sh docs/labs/lab.sh "$variant" $lab src/layers/$lab.c "" > "$log_dir/$lab.log" 2>&1; then
+        echo "== lab $lab with the library's own file: passes, as it should"
+    else
+        echo "== lab $lab with the library's own file: FAILED (see $log_dir/$lab.log)"; failed=1
+    fi
+done
+for patch_file in docs/labs/bugs/*.patch; do
+    bug=$(basename "$patch_file" .patch)
+    sh docs/labs/lab.sh "$variant" "" "" "$bug" > "$log_dir/$bug.log" 2>&1
+    status=$?
+    if [ $status = 1 ] && grep -q FAIL "$log_dir/$bug.log"; then
+        echo "== lab bug $bug: fails its checks, as it should"
+    else
+        echo "== lab bug $bug: exit $status, expected a failed check (see $log_dir/$bug.log)"; failed=1
+    fi
+done
+exit $failed
