@@ -12,7 +12,7 @@ START_TEST(mlm_head_forward_by_hand) {
     real ln_w[2] = { 1, 1 }, ln_b[2] = { 0, 0 }, word_emb[4] = { 1, 2, 3, -1 }, out_bias[2] = { 0.5, 0 };
     real logits[2], pre[2], act[2], ln_out[2], mean, rstd;
     mlm_head_forward(logits, pre, act, ln_out, &mean, &rstd, inp, dense_w, dense_b, ln_w, ln_b,
-                     word_emb, out_bias, (real)1e-12, 1, 2, 2);
+                     word_emb, out_bias, (real)1e-12, 1, 2, 2, HIDDEN_ACT_GELU);
     ck_assert_near(act[0], 0.8413447460685429, 1e-6);
     ck_assert_near(ln_out[0], 1, 1e-5);
     ck_assert_near(ln_out[1], -1, 1e-5);

@@ -60,7 +60,8 @@ static const char summary[] =
 int cmd_finetune(int argc, char **argv) {
     FinetuneOptions o = finetune_defaults();
     const char *init = NULL, *config = NULL, *vocab = NULL, *train = NULL, *dev = NULL, *text = NULL,
-               *pair = NULL, *label = NULL, *out = NULL, *resume = NULL, *metric = "accuracy", *precision = "fp32";
+               *pair = NULL, *label = NULL, *out = NULL, *resume = NULL, *metric = "accuracy", *precision = "fp32",
+               *pooling = NULL, *init_scheme = NULL;
     bool from_scratch = false, overwrite = false;
     long epochs = o.epochs, batch = o.batch_size, msl = o.max_seq_length, seed = (long)o.seed,
          threads = 0, save_steps = o.save_steps, log_steps = o.log_steps;
@@ -78,6 +79,8 @@ int cmd_finetune(int argc, char **argv) {
         { "--label-column", OPT_STRING, &label, "column with the label", true, 0, 0 },
         { "--out", OPT_STRING, &out, "output directory", false, 0, 0 },
         { "--resume", OPT_STRING, &resume, "continue the run in this directory (from checkpoint-last)", false, 0, 0 },
+        { "--pooling", OPT_STRING, &pooling, "classifier input: cls (pooler on [CLS], BERT), mean or max over the tokens (default: the model's, cls)", false, 0, 0 },
+        { "--init-scheme", OPT_STRING, &init_scheme, "with --from-scratch: bert (truncated normal), xavier_uniform, xavier_normal, he_normal, lecun_normal (default: the config's, bert)", false, 0, 0 },
         { "--dropout", OPT_REAL, &o.dropout, "dropout while fine-tuning (-1: the model config's); config.json keeps the config's value", false, 0, 0 },
         { "--precision", OPT_STRING, &precision, PRECISION_HELP, false, 0, 0 },
         { "--overwrite", OPT_FLAG, &overwrite, "--out holds an earlier run: delete its checkpoints, metrics and model and start again", false, 0, 0 },
@@ -115,6 +118,22 @@ int cmd_finetune(int argc, char **argv) {
         fprintf(stderr, "bert finetune: --from-scratch needs --config FILE and --vocab FILE\n");
         return 2;
     }
+    ClassifierPooling pooling_kind;
+    if (pooling && bert_parse_pooling(pooling, &pooling_kind) != 0) {
+        fprintf(stderr, "bert finetune: --pooling must be cls, mean or max, not '%s'\n", pooling);
+        return 2;
+    }
+    InitScheme scheme;
+    if (init_scheme && bert_parse_init_scheme(init_scheme, &scheme) != 0) {
+        fprintf(stderr, "bert finetune: --init-scheme must be bert, xavier_uniform, xavier_normal, he_normal or "
+                        "lecun_normal, not '%s'\n", init_scheme);
+        return 2;
+    }
+    if (init_scheme && !from_scratch) {
+        fprintf(stderr, "bert finetune: --init-scheme goes with --from-scratch (an --init model is already trained; "
+                        "its new classifier takes BERT's initialisation)\n");
+        return 2;
+    }
     if (strcmp(metric, "accuracy") != 0 && strcmp(metric, "macro_f1") != 0) {
         fprintf(stderr, "bert finetune: --metric must be accuracy or macro_f1, not '%s'\n", metric);
         return 2;
@@ -148,6 +167,8 @@ int cmd_finetune(int argc, char **argv) {
     o.out_dir = out;
     o.resume = resume != NULL;
     o.overwrite = overwrite;
+    o.pooling = pooling;
+    o.init_scheme = init_scheme;
     o.lr = lr;
     o.warmup_fraction = warmup;
     o.weight_decay = wd;

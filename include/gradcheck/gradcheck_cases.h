@@ -26,6 +26,16 @@ void gradcheck_nsp_head(GradCheckReport *r, uint64_t seed);
 void gradcheck_classifier_head(GradCheckReport *r, uint64_t seed);
 void gradcheck_model_pretraining(GradCheckReport *r, uint64_t seed);
 void gradcheck_model_classifier(GradCheckReport *r, uint64_t seed);
+/* the options (gradcheck_options.c) */
+void gradcheck_relu(GradCheckReport *r, uint64_t seed);
+void gradcheck_feedforward_relu(GradCheckReport *r, uint64_t seed);
+void gradcheck_sequence_pooling_mean(GradCheckReport *r, uint64_t seed);
+void gradcheck_sequence_pooling_max(GradCheckReport *r, uint64_t seed);
+void gradcheck_model_causal(GradCheckReport *r, uint64_t seed);
+void gradcheck_model_relu(GradCheckReport *r, uint64_t seed);
+void gradcheck_model_sinusoidal(GradCheckReport *r, uint64_t seed);
+void gradcheck_model_mean_pooling(GradCheckReport *r, uint64_t seed);
+void gradcheck_model_max_pooling(GradCheckReport *r, uint64_t seed);
 
 /* The gelu case with another backward in place of gelu_backward (same
  * signature: dinp += dout ⊙ gelu'(inp)): the tests and docs/labs/ use it to

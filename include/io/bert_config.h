@@ -7,8 +7,11 @@
  *   - known keys that do not change the model bert.c computes (e.g.
  *     transformers_version, use_cache, torch_dtype) are accepted and ignored;
  *   - keys that would change it to something bert.c does not implement are
- *     errors (hidden_act other than "gelu", position_embedding_type other than
- *     "absolute", is_decoder / add_cross_attention true);
+ *     errors (hidden_act other than "gelu" or "relu", position_embedding_type
+ *     other than "absolute" or bert.c's "sinusoidal", add_cross_attention true);
+ *   - bert.c's own keys (initializer, classifier_pooling, bert_c_only) and
+ *     position_embedding_type "sinusoidal" describe options Hugging Face BERT
+ *     ignores or cannot express (docs/checkpoints.md "bert.c-only keys");
  *   - a key that is not one of those but is a near-miss of a key bert.c reads
  *     (at most two edits away, or equal up to case and '-' for '_', e.g.
  *     "num_hidden_layer", "Hidden_Size") is an error: the typo would leave
@@ -21,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "layers/activation.h"   /* HiddenAct */
 
 /* Most labels a config may declare (num_labels, id2label, label2id): far
  * above any classification task, and low enough that a mistyped num_labels
@@ -33,7 +37,7 @@ typedef struct {
     int num_hidden_layers;           /* L, 12 */
     int num_attention_heads;         /* A, 12; H % A == 0 */
     int intermediate_size;           /* 3072 */
-    char hidden_act[32];             /* always "gelu" (exact erf form) */
+    char hidden_act[32];             /* "gelu" (exact erf form, BERT's) or "relu" (docs/relu.md) */
     double hidden_dropout_prob;      /* 0.1, in [0, 1) */
     double attention_probs_dropout_prob;   /* 0.1, in [0, 1) */
     int max_position_embeddings;     /* 512 */
@@ -45,6 +49,17 @@ typedef struct {
      * absent) means hidden_dropout_prob, and has_classifier_dropout is false. */
     bool has_classifier_dropout;
     double classifier_dropout;
+    /* Options a teacher can switch on (docs/README.md "Options"); the
+     * defaults are BERT's, and a default config is saved exactly as before. */
+    char position_embedding_type[32];   /* "absolute" (learned, BERT) or "sinusoidal" (fixed,
+                                         * bert.c only: docs/positions.md) */
+    bool is_decoder;                 /* causal self-attention: token t attends to 0..t
+                                      * (Hugging Face's key and mask; docs/attention.md) */
+    char initializer[32];            /* "bert" (truncated normal, default), "xavier_uniform",
+                                      * "xavier_normal", "he_normal", "lecun_normal"
+                                      * (bert.c only: docs/initialisation.md) */
+    char classifier_pooling[16];     /* "cls" (pooler on [CLS], BERT), "mean", "max"
+                                      * (bert.c only: docs/sequence_pooling.md) */
     char architecture[64];           /* first entry of "architectures", "" if none */
     /* "regression", "single_label_classification", "multi_label_classification" or "" */
     char problem_type[32];
@@ -74,5 +89,21 @@ int bert_config_validate(const BertConfig *cfg, char *err, size_t err_len);
  * so transformers.AutoConfig.from_pretrained reads it. */
 int bert_config_save(const BertConfig *cfg, const char *architecture, const char *path,
                      char *err, size_t err_len);
+
+/* The options, read from a config (an empty string counts as the default). */
+typedef enum { POOLING_CLS = 0, POOLING_MEAN = 1, POOLING_MAX = 2 } ClassifierPooling;
+typedef enum {
+    INIT_BERT = 0, INIT_XAVIER_UNIFORM, INIT_XAVIER_NORMAL, INIT_HE_NORMAL, INIT_LECUN_NORMAL
+} InitScheme;
+HiddenAct bert_config_hidden_act(const BertConfig *cfg);
+bool bert_config_sinusoidal(const BertConfig *cfg);
+ClassifierPooling bert_config_pooling(const BertConfig *cfg);
+InitScheme bert_config_init_scheme(const BertConfig *cfg);
+/* Parses a --pooling / --init-scheme value: 0, or −1 if it is not one of the names. */
+int bert_parse_pooling(const char *name, ClassifierPooling *out);
+int bert_parse_init_scheme(const char *name, InitScheme *out);
+/* "cls|mean|max", "bert|xavier_uniform|xavier_normal|he_normal|lecun_normal" */
+extern const char *const bert_pooling_names[3];
+extern const char *const bert_init_scheme_names[5];
 
 #endif

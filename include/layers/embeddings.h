@@ -17,4 +17,11 @@ void embeddings_forward(real *out, const int *input_ids, const int *token_type_i
 void embeddings_backward(real *d_word_emb, real *d_pos_emb, real *d_type_emb, const real *dout,
                          const int *input_ids, const int *token_type_ids, int B, int T, int C);
 
+/* Vaswani et al. (2017)'s fixed position encodings, for position_embedding_type
+ * "sinusoidal" (docs/positions.md (PO1)): table[P,C] with
+ *   table[pos, 2i] = sin(pos / 10000^(2i/C)),  table[pos, 2i+1] = cos(pos / 10000^(2i/C)),
+ * computed in double and rounded to real. It is used as pos_emb and never
+ * trained (embeddings_backward is given a NULL d_pos_emb). */
+void embeddings_sinusoidal_table(real *table, int P, int C);
+
 #endif

@@ -2,7 +2,8 @@
  *
  *   a   = attention(x)                          (Q,K,V, softmax, output projection)
  *   h   = LayerNorm(x + dropout(a))             (BertSelfOutput)
- *   f   = W2 · gelu(W1 · h + b1) + b2           (BertIntermediate + BertOutput.dense)
+ *   f   = W2 · gelu(W1 · h + b1) + b2           (BertIntermediate + BertOutput.dense;
+ *                                                 relu instead with activation HIDDEN_ACT_RELU)
  *   out = LayerNorm(h + dropout(f))             (BertOutput)
  *
  * Derivation: docs/encoder_layer.md. Shapes: N = B·T rows of C features, NH
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "core/real.h"
+#include "layers/activation.h"
 
 /* Views into the model's parameter (or gradient) buffer for one layer. */
 typedef struct {
@@ -69,6 +71,8 @@ typedef struct {
     real layer_norm_eps;
     real hidden_dropout, attention_dropout;  /* probabilities; used only when training */
     bool training;
+    bool causal;                             /* query t attends to keys 0..t only (is_decoder) */
+    HiddenAct activation;                    /* the feed-forward's (hidden_act); 0 = GELU */
     uint64_t dropout_key;                    /* distinct per layer and step */
     long first_row;                          /* row 0 is this row of the whole batch (model.h
                                               * BertBatch): masks are drawn from there on */

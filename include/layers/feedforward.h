@@ -1,24 +1,26 @@
 /* feedforward.h — BERT's position-wise feed-forward block (BertIntermediate +
- * BertOutput.dense): Linear(C→I) → GELU → Linear(I→C). The dropout, residual
+ * BertOutput.dense): Linear(C→I) → GELU (or ReLU: hidden_act) → Linear(I→C). The dropout, residual
  * and LayerNorm after it are separate layers. Derivation: docs/feedforward.md. */
 #ifndef BERT_FEEDFORWARD_H
 #define BERT_FEEDFORWARD_H
 
 #include "core/real.h"
+#include "layers/activation.h"
 
-/* pre[N,I] = inp[N,C] · w1[I,C]ᵀ + b1;  act[N,I] = gelu(pre);
+/* pre[N,I] = inp[N,C] · w1[I,C]ᵀ + b1;  act[N,I] = gelu(pre) (relu(pre) with HIDDEN_ACT_RELU);
  * out[N,C] = act · w2[C,I]ᵀ + b2.  pre and act are saved for backward. */
 void feedforward_forward(real *out, real *pre, real *act, const real *inp,
                          const real *w1, const real *b1, const real *w2, const real *b2,
-                         int N, int C, int I);
+                         int N, int C, int I, HiddenAct activation);
 
 /* Accumulates dinp[N,C], dw1[I,C], db1[I], dw2[C,I], db2[C].
  * Scratch (overwritten): d_act[N,I], d_pre[N,I]. act is read only before
  * d_pre is written, so act may be d_pre itself (a caller that recomputes
- * act = gelu(pre) instead of keeping it can put it there). */
+ * act = gelu(pre) instead of keeping it can put it there). activation must
+ * be the forward call's. */
 void feedforward_backward(real *dinp, real *dw1, real *db1, real *dw2, real *db2,
                           real *d_act, real *d_pre, const real *dout, const real *inp,
                           const real *pre, const real *act, const real *w1, const real *w2,
-                          int N, int C, int I);
+                          int N, int C, int I, HiddenAct activation);
 
 #endif

@@ -76,7 +76,9 @@ typedef struct {
     real *emb_out;             /* [B,T,C] after LayerNorm and dropout */
     uint8_t *emb_mask;         /* [B,T,C] */
     EncoderLayerCache *layers; /* [L] */
-    real *pooled;              /* [B,C] */
+    real *pooled;              /* [B,C] the pooler's output, or with classifier_pooling mean/max
+                                * the pooled final hidden states (what the classifier reads) */
+    int *pool_argmax;          /* [B,C] classifier_pooling max: the position of each maximum */
     real *pool_pre_scratch;    /* [B,C] */
     int *mlm_rows;             /* [M] row b·T + t of each counted prediction */
     int *mlm_targets;          /* [M] */
@@ -144,7 +146,10 @@ typedef struct {
 int bert_create(BertModel *m, const BertConfig *cfg, int heads, int num_labels, char *err, size_t err_len);
 
 /* BERT's initialisation: weights and embeddings ~ truncated normal(0, initializer_range)
- * cut at ±2σ; LayerNorm γ = 1, β = 0; biases 0. Deterministic for a seed. */
+ * cut at ±2σ; LayerNorm γ = 1, β = 0; biases 0. Deterministic for a seed.
+ * config.initializer picks another scheme for the weight matrices (Xavier,
+ * He, LeCun: docs/initialisation.md); position_embedding_type "sinusoidal"
+ * sets the fixed position table (docs/positions.md). */
 void bert_init_weights(BertModel *m, uint64_t seed);
 
 /* Plans the activation arena for batches up to B × T with P prediction slots;
@@ -177,8 +182,9 @@ int bert_check_batch(const BertModel *m, const BertBatch *batch, char *err, size
  * what one rank of a data-parallel job trains on. rows may be 0. */
 BertBatch bert_batch_slice(const BertBatch *whole, long first, long rows);
 
-/* Describes the parameter buffer to the optimizer: one segment per tensor
- * (segments must hold m->num_tensors entries). Returns the count. */
+/* Describes the parameter buffer to the optimizer: one segment per trained
+ * tensor (segments must hold m->num_tensors entries; a sinusoidal position
+ * table is left out, as it is fixed). Returns the count. */
 int bert_param_segments(const BertModel *m, ParamSegment *segments);
 
 /* Finds a tensor by its Hugging Face name, or NULL. */

@@ -195,6 +195,10 @@ typedef struct {
     bool resume;                   /* continue from out_dir/checkpoint-last */
     bool bf16;                     /* --precision bf16: matrix products in bf16 (docs/bf16.md) */
     double dropout;                /* ≥ 0: train with this dropout, not the config's; < 0: the config's */
+    const char *pooling;           /* --pooling cls|mean|max: what the classifier reads (saved as
+                                    * config.json classifier_pooling); NULL: the model config's */
+    const char *init_scheme;       /* --init-scheme (with from_scratch): config.json initializer;
+                                    * NULL: the config's (BERT's truncated normal) */
     bool overwrite;                /* out_dir may hold an earlier run: delete its checkpoints, metrics and
                                     * model first (else that is refused) */
     double lr, warmup_fraction, weight_decay;   /* FINETUNE_LR_PRETRAINED, 0.1, 0.01 */

@@ -102,5 +102,14 @@ const GradCheckCase gradcheck_cases[] = {
     { "cross_entropy", "softmax + NLL, ignore index −100, mean over counted rows", gradcheck_cross_entropy },
     { "model", "whole tiny BERT, MLM + NSP loss, dropout on", gradcheck_model_pretraining },
     { "model_classifier", "whole tiny BERT, classification loss, dropout on", gradcheck_model_classifier },
+    { "relu", "max(0, x), subgradient 0 at 0", gradcheck_relu },
+    { "feedforward_relu", "Linear → ReLU → Linear", gradcheck_feedforward_relu },
+    { "sequence_pooling_mean", "mean over the real tokens of each sequence", gradcheck_sequence_pooling_mean },
+    { "sequence_pooling_max", "max over the real tokens, gradient to the argmax", gradcheck_sequence_pooling_max },
+    { "model_causal", "whole tiny BERT, MLM + NSP, causal attention (is_decoder)", gradcheck_model_causal },
+    { "model_relu", "whole tiny BERT, MLM + NSP, hidden_act relu", gradcheck_model_relu },
+    { "model_sinusoidal", "whole tiny BERT, MLM + NSP, fixed sinusoidal positions", gradcheck_model_sinusoidal },
+    { "model_mean_pooling", "whole tiny BERT, classifier on the mean of the tokens", gradcheck_model_mean_pooling },
+    { "model_max_pooling", "whole tiny BERT, classifier on the max over the tokens", gradcheck_model_max_pooling },
 };
 const int gradcheck_case_count = sizeof gradcheck_cases / sizeof gradcheck_cases[0];

@@ -53,7 +53,7 @@ typedef struct {
 
 static real feedforward_case_loss(void *p) {
     FeedForwardCase *c = p;
-    feedforward_forward(c->out, c->pre, c->act, c->inp, c->w1, c->b1, c->w2, c->b2, c->N, c->C, c->I);
+    feedforward_forward(c->out, c->pre, c->act, c->inp, c->w1, c->b1, c->w2, c->b2, c->N, c->C, c->I, HIDDEN_ACT_GELU);
     return (real)gradcheck_dot(c->out, c->dout, (long)c->N * c->C);
 }
 
@@ -77,7 +77,7 @@ void gradcheck_feedforward(GradCheckReport *r, uint64_t seed) {
     real *d_act = gradcheck_zeros(NI), *d_pre = gradcheck_zeros(NI);
     feedforward_case_loss(&c);
     feedforward_backward(t[0].grad, t[1].grad, t[2].grad, t[3].grad, t[4].grad, d_act, d_pre, c.dout,
-                         c.inp, c.pre, c.act, c.w1, c.w2, c.N, c.C, c.I);
+                         c.inp, c.pre, c.act, c.w1, c.w2, c.N, c.C, c.I, HIDDEN_ACT_GELU);
     check_all(r, "feedforward", feedforward_case_loss, &c, t, 5);
     free(values); free(grads); free(c.out); free(c.pre); free(c.act); free(c.dout); free(d_act); free(d_pre);
 }
@@ -226,7 +226,7 @@ typedef struct {
 static real mlm_case_loss(void *p) {
     MlmCase *c = p;
     mlm_head_forward(c->logits, c->pre, c->act, c->ln_out, c->ln_mean, c->ln_rstd, c->inp, c->dense_w,
-                     c->dense_b, c->ln_w, c->ln_b, c->word_emb, c->out_bias, (real)1e-12, c->M, c->C, c->V);
+                     c->dense_b, c->ln_w, c->ln_b, c->word_emb, c->out_bias, (real)1e-12, c->M, c->C, c->V, HIDDEN_ACT_GELU);
     return (real)gradcheck_dot(c->logits, c->dout, (long)c->M * c->V);
 }
 
@@ -256,7 +256,7 @@ void gradcheck_mlm_head(GradCheckReport *r, uint64_t seed) {
     mlm_case_loss(&c);
     mlm_head_backward(t[0].grad, t[1].grad, t[2].grad, t[3].grad, t[4].grad, t[5].grad, t[6].grad, s1, s2, s3,
                       c.dout, c.inp, c.pre, c.act, c.ln_out, c.ln_mean, c.ln_rstd, c.dense_w, c.ln_w,
-                      c.word_emb, c.M, c.C, c.V);
+                      c.word_emb, c.M, c.C, c.V, HIDDEN_ACT_GELU);
     check_all(r, "mlm_head", mlm_case_loss, &c, t, 7);
     free(values); free(grads); free(c.logits); free(c.dout); free(c.pre); free(c.act); free(c.ln_out);
     free(c.ln_mean); free(c.ln_rstd); free(s1); free(s2); free(s3);

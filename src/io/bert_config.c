@@ -40,6 +40,7 @@ int bert_config_defaults(BertConfig *cfg) {
         .intermediate_size = 3072, .hidden_act = "gelu", .hidden_dropout_prob = 0.1,
         .attention_probs_dropout_prob = 0.1, .max_position_embeddings = 512, .type_vocab_size = 2,
         .initializer_range = 0.02, .layer_norm_eps = 1e-12, .pad_token_id = 0, .num_labels = 2,
+        .position_embedding_type = "absolute", .initializer = "bert", .classifier_pooling = "cls",
     };
     cfg->id2label = default_labels(2);
     return cfg->id2label ? 0 : -1;
@@ -49,6 +50,51 @@ void bert_config_free(BertConfig *cfg) {
     free_labels(cfg->id2label, cfg->num_labels);
     cfg->id2label = NULL;
     cfg->num_labels = 0;
+}
+
+/* ---- the options (docs/README.md "Options") ---------------------------------- */
+
+const char *const bert_pooling_names[3] = { "cls", "mean", "max" };
+const char *const bert_init_scheme_names[5] = {
+    "bert", "xavier_uniform", "xavier_normal", "he_normal", "lecun_normal",
+};
+
+static int name_index(const char *name, const char *const *names, int n) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(name, names[i]) == 0) return i;
+    return -1;
+}
+
+int bert_parse_pooling(const char *name, ClassifierPooling *out) {
+    int i = name_index(name, bert_pooling_names, 3);
+    if (i < 0) return -1;
+    *out = (ClassifierPooling)i;
+    return 0;
+}
+
+int bert_parse_init_scheme(const char *name, InitScheme *out) {
+    int i = name_index(name, bert_init_scheme_names, 5);
+    if (i < 0) return -1;
+    *out = (InitScheme)i;
+    return 0;
+}
+
+HiddenAct bert_config_hidden_act(const BertConfig *cfg) {
+    return strcmp(cfg->hidden_act, "relu") == 0 ? HIDDEN_ACT_RELU : HIDDEN_ACT_GELU;
+}
+
+bool bert_config_sinusoidal(const BertConfig *cfg) { return strcmp(cfg->position_embedding_type, "sinusoidal") == 0; }
+
+ClassifierPooling bert_config_pooling(const BertConfig *cfg) {
+    ClassifierPooling p = POOLING_CLS;
+    if (cfg->classifier_pooling[0]) bert_parse_pooling(cfg->classifier_pooling, &p);
+    return p;
+}
+
+InitScheme bert_config_init_scheme(const BertConfig *cfg) {
+    InitScheme s = INIT_BERT;
+    if (cfg->initializer[0]) bert_parse_init_scheme(cfg->initializer, &s);
+    return s;
 }
 
 static const char *const problem_types[] = {
@@ -105,10 +151,27 @@ static const char *check_config(const BertConfig *cfg, char *msg, size_t len) {
                      cfg->hidden_size, cfg->num_attention_heads);
         return "num_attention_heads";
     }
-    if (strcmp(cfg->hidden_act, "gelu") != 0) {
+    if (strcmp(cfg->hidden_act, "gelu") != 0 && strcmp(cfg->hidden_act, "relu") != 0) {
         format_error(msg, len, "hidden_act \"%s\" is not supported: bert.c implements only \"gelu\", "
-                     "the exact erf form x·Φ(x)", cfg->hidden_act);
+                     "the exact erf form x·Φ(x), and \"relu\"", cfg->hidden_act);
         return "hidden_act";
+    }
+    if (cfg->position_embedding_type[0] && strcmp(cfg->position_embedding_type, "absolute") != 0 &&
+        strcmp(cfg->position_embedding_type, "sinusoidal") != 0) {
+        format_error(msg, len, "position_embedding_type \"%s\" is not supported: bert.c implements \"absolute\" "
+                     "(learned, BERT's) and \"sinusoidal\" (fixed, bert.c only)", cfg->position_embedding_type);
+        return "position_embedding_type";
+    }
+    InitScheme scheme;
+    if (cfg->initializer[0] && bert_parse_init_scheme(cfg->initializer, &scheme) != 0) {
+        format_error(msg, len, "initializer \"%s\" is not one of bert, xavier_uniform, xavier_normal, "
+                     "he_normal, lecun_normal", cfg->initializer);
+        return "initializer";
+    }
+    ClassifierPooling pooling;
+    if (cfg->classifier_pooling[0] && bert_parse_pooling(cfg->classifier_pooling, &pooling) != 0) {
+        format_error(msg, len, "classifier_pooling \"%s\" is not one of cls, mean, max", cfg->classifier_pooling);
+        return "classifier_pooling";
     }
     const struct { const char *key; double p; } probs[] = {
         { "hidden_dropout_prob", cfg->hidden_dropout_prob },
@@ -262,7 +325,7 @@ static const char *const model_keys[] = {
     "max_position_embeddings", "type_vocab_size", "pad_token_id", "num_labels", "hidden_dropout_prob",
     "attention_probs_dropout_prob", "initializer_range", "layer_norm_eps", "classifier_dropout", "hidden_act",
     "problem_type", "architectures", "model_type", "position_embedding_type", "is_decoder",
-    "add_cross_attention", "tie_word_embeddings", "id2label", "label2id",
+    "add_cross_attention", "tie_word_embeddings", "id2label", "label2id", "initializer", "classifier_pooling",
 };
 
 /* Folds case and '-' to '_' ("Hidden-Size" → "hidden_size"). */
@@ -428,6 +491,18 @@ static int parse_config(BertConfig *cfg, const Source *src, const cJSON *root) {
             if (cfg->has_classifier_dropout) rc = read_number(src, item, &cfg->classifier_dropout);
         }
         else if (!strcmp(k, "hidden_act")) rc = read_string(src, item, cfg->hidden_act, sizeof cfg->hidden_act);
+        else if (!strcmp(k, "position_embedding_type"))
+            rc = read_string(src, item, cfg->position_embedding_type, sizeof cfg->position_embedding_type);
+        else if (!strcmp(k, "initializer")) rc = read_string(src, item, cfg->initializer, sizeof cfg->initializer);
+        else if (!strcmp(k, "classifier_pooling"))
+            rc = read_string(src, item, cfg->classifier_pooling, sizeof cfg->classifier_pooling);
+        else if (!strcmp(k, "is_decoder")) {
+            if (cJSON_IsBool(item)) cfg->is_decoder = cJSON_IsTrue(item);
+            else rc = key_error(src, k, "is_decoder must be true or false");
+        }
+        else if (!strcmp(k, "bert_c_only")) {
+            if (!cJSON_IsString(item)) rc = key_error(src, k, "bert_c_only must be a string (a note)");
+        }
         else if (!strcmp(k, "problem_type")) {
             if (!cJSON_IsNull(item)) rc = read_string(src, item, cfg->problem_type, sizeof cfg->problem_type);
         }
@@ -438,8 +513,7 @@ static int parse_config(BertConfig *cfg, const Source *src, const cJSON *root) {
             else if (first) snprintf(cfg->architecture, sizeof cfg->architecture, "%s", first->valuestring);
         }
         else if (!strcmp(k, "model_type")) rc = require_value(src, item, "bert", 0);
-        else if (!strcmp(k, "position_embedding_type")) rc = require_value(src, item, "absolute", 0);
-        else if (!strcmp(k, "is_decoder") || !strcmp(k, "add_cross_attention")) rc = require_value(src, item, NULL, 0);
+        else if (!strcmp(k, "add_cross_attention")) rc = require_value(src, item, NULL, 0);
         else if (!strcmp(k, "tie_word_embeddings")) rc = require_value(src, item, NULL, 1);
         else if (!strcmp(k, "id2label")) rc = read_id2label(src, item, &id2label, &n_id2label);
         else if (!strcmp(k, "label2id")) rc = read_label2id(src, item, &label2id, &n_label2id);
@@ -559,8 +633,27 @@ int bert_config_save(const BertConfig *cfg, const char *architecture, const char
         ok = arch && cJSON_AddItemToArray(arch, cJSON_CreateString(architecture));
     }
     ok = ok && cJSON_AddNumberToObject(root, "attention_probs_dropout_prob", cfg->attention_probs_dropout_prob);
+    /* bert.c's options that Hugging Face BERT cannot express get a note
+     * saying so (docs/checkpoints.md "bert.c-only keys"); a default config
+     * is written exactly as before. */
+    bool sinusoidal = bert_config_sinusoidal(cfg);
+    ClassifierPooling pooling = bert_config_pooling(cfg);
+    if (ok && (sinusoidal || pooling != POOLING_CLS)) {
+        char note[400];
+        snprintf(note, sizeof note, "this model uses bert.c options Hugging Face BERT cannot express%s%s; "
+                 "load it with bert.c (docs/checkpoints.md)",
+                 sinusoidal ? ": position_embedding_type sinusoidal (transformers would add no position "
+                              "encoding at all)" : "",
+                 pooling != POOLING_CLS ? (sinusoidal ? "; classifier_pooling (transformers' classifier reads "
+                                                        "the pooler on [CLS])"
+                                                      : ": classifier_pooling (transformers' classifier reads "
+                                                        "the pooler on [CLS]; BertModel loads the encoder)") : "");
+        ok = cJSON_AddStringToObject(root, "bert_c_only", note) != NULL;
+    }
     ok = ok && (cfg->has_classifier_dropout ? cJSON_AddNumberToObject(root, "classifier_dropout", cfg->classifier_dropout)
                                             : cJSON_AddNullToObject(root, "classifier_dropout"));
+    if (ok && pooling != POOLING_CLS)
+        ok = cJSON_AddStringToObject(root, "classifier_pooling", bert_pooling_names[pooling]) != NULL;
     ok = ok && cJSON_AddStringToObject(root, "hidden_act", cfg->hidden_act);
     ok = ok && cJSON_AddNumberToObject(root, "hidden_dropout_prob", cfg->hidden_dropout_prob);
     ok = ok && cJSON_AddNumberToObject(root, "hidden_size", cfg->hidden_size);
@@ -570,8 +663,12 @@ int bert_config_save(const BertConfig *cfg, const char *architecture, const char
         snprintf(id, sizeof id, "%d", i);
         ok = cJSON_AddStringToObject(id2label, id, cfg->id2label[i]) != NULL;
     }
+    InitScheme scheme = bert_config_init_scheme(cfg);
+    if (ok && id2label && scheme != INIT_BERT)
+        ok = cJSON_AddStringToObject(root, "initializer", bert_init_scheme_names[scheme]) != NULL;
     ok = ok && id2label && cJSON_AddNumberToObject(root, "initializer_range", cfg->initializer_range);
     ok = ok && cJSON_AddNumberToObject(root, "intermediate_size", cfg->intermediate_size);
+    if (ok && cfg->is_decoder) ok = cJSON_AddTrueToObject(root, "is_decoder") != NULL;
     cJSON *label2id = ok ? cJSON_AddObjectToObject(root, "label2id") : NULL;
     for (int i = 0; label2id && ok && i < cfg->num_labels; i++)
         ok = cJSON_AddNumberToObject(label2id, cfg->id2label[i], i) != NULL;
@@ -581,7 +678,7 @@ int bert_config_save(const BertConfig *cfg, const char *architecture, const char
     ok = ok && cJSON_AddNumberToObject(root, "num_attention_heads", cfg->num_attention_heads);
     ok = ok && cJSON_AddNumberToObject(root, "num_hidden_layers", cfg->num_hidden_layers);
     ok = ok && cJSON_AddNumberToObject(root, "pad_token_id", cfg->pad_token_id);
-    ok = ok && cJSON_AddStringToObject(root, "position_embedding_type", "absolute");
+    ok = ok && cJSON_AddStringToObject(root, "position_embedding_type", sinusoidal ? "sinusoidal" : "absolute");
     if (ok && cfg->problem_type[0]) ok = cJSON_AddStringToObject(root, "problem_type", cfg->problem_type) != NULL;
     ok = ok && cJSON_AddNumberToObject(root, "type_vocab_size", cfg->type_vocab_size);
     ok = ok && cJSON_AddNumberToObject(root, "vocab_size", cfg->vocab_size);

@@ -44,3 +44,14 @@ void embeddings_backward(real *d_word_emb, real *d_pos_emb, real *d_type_emb, co
         }
     }
 }
+
+/* docs/positions.md, equation (PO1). Columns 2i and 2i+1 share the frequency
+ * ω_i = 10000^(−2i/C); an odd C leaves the last column a sine. */
+void embeddings_sinusoidal_table(real *table, int P, int C) {
+    for (int pos = 0; pos < P; pos++)
+        for (int c = 0; c < C; c++) {
+            int two_i = c - c % 2;
+            double angle = pos / pow(10000.0, (double)two_i / C);
+            table[(long)pos * C + c] = (real)(c % 2 == 0 ? sin(angle) : cos(angle));
+        }
+}

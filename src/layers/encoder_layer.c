@@ -7,7 +7,7 @@
 #include "layers/dropout.h"
 #include "layers/residual_layernorm.h"
 #include "layers/feedforward.h"
-#include "layers/gelu.h"
+#include "layers/activation.h"
 #include "core/rng.h"
 #include "core/profile.h"
 
@@ -34,7 +34,7 @@ void encoder_layer_forward(EncoderLayerCache *cache, const real *inp, const real
     attention_forward(cache->attn_out, cache->qkv, cache->probs, cache->probs_mask,
                       cache->probs_dropped, cache->context, inp, mask_add,
                       p->w_qkv, p->b_qkv, p->w_attn_out, p->b_attn_out,
-                      p_att, slice_key(s, SITE_ATTENTION_PROBS, (long)s->NH * T * T), s->training, false,
+                      p_att, slice_key(s, SITE_ATTENTION_PROBS, (long)s->NH * T * T), s->training, s->causal,
                       B, T, C, s->NH);
     dropout_forward(cache->attn_out, cache->attn_out_mask, cache->attn_out, p_hid,
                     slice_key(s, SITE_ATTENTION_OUTPUT, (long)T * C), NC, s->training);
@@ -46,7 +46,7 @@ void encoder_layer_forward(EncoderLayerCache *cache, const real *inp, const real
 
     PROFILE_BEGIN(t_ffn);
     feedforward_forward(cache->ff_out, cache->ff_pre, cache->ff_act, cache->ln1_out,
-                        p->w_ff1, p->b_ff1, p->w_ff2, p->b_ff2, N, C, s->I);
+                        p->w_ff1, p->b_ff1, p->w_ff2, p->b_ff2, N, C, s->I, s->activation);
     dropout_forward(cache->ff_out, cache->ff_out_mask, cache->ff_out, p_hid,
                     slice_key(s, SITE_FEEDFORWARD_OUTPUT, (long)T * C), NC, s->training);
     PROFILE_END(PROFILE_FFN, t_ffn);
@@ -78,12 +78,12 @@ void encoder_layer_backward(real *dinp, EncoderLayerParams *g, EncoderLayerScrat
     PROFILE_BEGIN(t_ffn);
     memset(sc->d_sublayer, 0, bytes);
     dropout_backward(sc->d_sublayer, sc->d_branch, cache->ff_out_mask, p_hid, NC);
-    /* gelu(ff_pre) is recomputed rather than kept per layer (it is cheap and
-     * N·I reals per layer): into d_ff_pre, which feedforward_backward allows. */
-    gelu_forward(sc->d_ff_pre, cache->ff_pre, (long)N * s->I);
+    /* gelu(ff_pre) (or relu) is recomputed rather than kept per layer (it is
+     * cheap and N·I reals per layer): into d_ff_pre, which feedforward_backward allows. */
+    activation_forward(s->activation, sc->d_ff_pre, cache->ff_pre, (long)N * s->I);
     feedforward_backward(sc->d_h, g->w_ff1, g->b_ff1, g->w_ff2, g->b_ff2, sc->d_ff_act, sc->d_ff_pre,
                          sc->d_sublayer, cache->ln1_out, cache->ff_pre, sc->d_ff_pre,
-                         p->w_ff1, p->w_ff2, N, C, s->I);
+                         p->w_ff1, p->w_ff2, N, C, s->I, s->activation);
     PROFILE_END(PROFILE_FFN, t_ffn);
 
     /* h = LN(x + dropout(a)) */

@@ -15,6 +15,7 @@
 #include "layers/layernorm.h"
 #include "layers/dropout.h"
 #include "layers/pooler.h"
+#include "layers/sequence_pooling.h"
 #include "layers/mlm_head.h"
 #include "layers/nsp_head.h"
 #include "layers/classifier_head.h"
@@ -87,7 +88,11 @@ static void walk_layout(LayoutWalk *w) {
     char name[96];
     BertParams *P = &m->params, *G = &m->grads;
     WEIGHT(word_emb, "bert.embeddings.word_embeddings.weight", vocab_size, hidden_size);
-    WEIGHT(pos_emb, "bert.embeddings.position_embeddings.weight", max_position_embeddings, hidden_size);
+    /* A sinusoidal table (docs/positions.md) is kept in the same place, so the
+     * checkpoint holds it, but it is not trained: no decay, no optimizer
+     * segment (bert_param_segments), no gradient (bert_backward). */
+    place(w, &P->pos_emb, &G->pos_emb, "bert.embeddings.position_embeddings.weight", 2, max_position_embeddings,
+          "max_position_embeddings", hidden_size, "hidden_size", !bert_config_sinusoidal(c));
     WEIGHT(type_emb, "bert.embeddings.token_type_embeddings.weight", type_vocab_size, hidden_size);
     VECTOR(emb_ln_w, "bert.embeddings.LayerNorm.weight", hidden_size);
     VECTOR(emb_ln_b, "bert.embeddings.LayerNorm.bias", hidden_size);
@@ -182,18 +187,44 @@ int bert_create(BertModel *m, const BertConfig *cfg, int heads, int num_labels, 
     return 0;
 }
 
+/* The standard deviation (or, uniform, the bound) of a weight matrix
+ * [fan_out, fan_in] under a scheme: docs/initialisation.md (IN1)–(IN5). */
+static double init_scale(InitScheme scheme, double fan_in, double fan_out) {
+    switch (scheme) {
+    case INIT_XAVIER_UNIFORM: return sqrt(6.0 / (fan_in + fan_out));   /* bound a of U(−a, a) */
+    case INIT_XAVIER_NORMAL: return sqrt(2.0 / (fan_in + fan_out));
+    case INIT_HE_NORMAL: return sqrt(2.0 / fan_in);
+    case INIT_LECUN_NORMAL: return sqrt(1.0 / fan_in);
+    default: return 0;
+    }
+}
+
 void bert_init_weights(BertModel *m, uint64_t seed) {
     Rng rng = rng_seeded(seed);
     double sigma = m->config.initializer_range;
+    InitScheme scheme = bert_config_init_scheme(&m->config);
     for (int i = 0; i < m->num_tensors; i++) {
         const ParamTensor *t = &m->tensors[i];
         real *p = m->params_memory + t->offset;
         bool layernorm_gamma = strstr(t->name, "LayerNorm.weight") != NULL;
+        /* The embedding tables are lookups, not products: they have no fan-in,
+         * and keep BERT's N(0, initializer_range) under every scheme. */
+        bool embedding = strstr(t->name, "embeddings.") != NULL;
+        if (t->ndim == 2 && scheme != INIT_BERT && !embedding) {
+            double a = init_scale(scheme, (double)t->shape[1], (double)t->shape[0]);
+            for (long k = 0; k < t->count; k++)
+                p[k] = (real)(scheme == INIT_XAVIER_UNIFORM ? a * (2 * rng_uniform(&rng) - 1) : a * rng_normal(&rng));
+            continue;
+        }
         for (long k = 0; k < t->count; k++) {
             if (t->ndim == 2) p[k] = (real)rng_truncated_normal(&rng, sigma);
             else p[k] = layernorm_gamma ? 1 : 0;
         }
     }
+    /* drawn like a learned table (the other weights are those of the same
+     * seed), then replaced by the fixed encoding */
+    if (bert_config_sinusoidal(&m->config))
+        embeddings_sinusoidal_table(m->params.pos_emb, m->config.max_position_embeddings, m->config.hidden_size);
 }
 
 const ParamTensor *bert_find_tensor(const BertModel *m, const char *name) {
@@ -203,11 +234,14 @@ const ParamTensor *bert_find_tensor(const BertModel *m, const char *name) {
 }
 
 int bert_param_segments(const BertModel *m, ParamSegment *segments) {
+    int n = 0;
     for (int i = 0; i < m->num_tensors; i++) {
         const ParamTensor *t = &m->tensors[i];
-        segments[i] = (ParamSegment){ t->name, t->offset, t->count, t->decay };
+        /* a sinusoidal position table is fixed, not a parameter to train */
+        if (t->offset == m->params.pos_emb - m->params_memory && bert_config_sinusoidal(&m->config)) continue;
+        segments[n++] = (ParamSegment){ t->name, t->offset, t->count, t->decay };
     }
-    return m->num_tensors;
+    return n;
 }
 
 void bert_zero_grad(BertModel *m) { memset(m->grads_memory, 0, sizeof(real) * (size_t)m->num_params); }
@@ -337,6 +371,7 @@ static void walk_heads_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d) {
     const long B = d->B, C = d->C, M = d->M, K = d->K;
     x->pooled = REALS(B * C);
     x->pool_pre_scratch = REALS(B * C);
+    x->pool_argmax = (m->heads & BERT_HEADS_CLASSIFIER) ? INTS(B * C) : NULL;
     if (m->heads & BERT_HEADS_PRETRAINING) {
         x->mlm_rows = INTS(M);
         x->mlm_targets = INTS(M);
@@ -549,8 +584,16 @@ static EncoderLayerShape layer_shape(const BertModel *m, int B, int T, bool trai
         .hidden_dropout = (real)c->hidden_dropout_prob,
         .attention_dropout = (real)c->attention_probs_dropout_prob,
         .training = training, .dropout_key = key, .first_row = first_row,
+        .causal = c->is_decoder, .activation = bert_config_hidden_act(c),
     };
     return s;
+}
+
+/* What the classifier reads (classifier_pooling, docs/sequence_pooling.md):
+ * the pooler on [CLS], or the mean or max of the final hidden states. A
+ * model with the pretraining heads always pools [CLS] (NSP is trained on it). */
+static ClassifierPooling model_pooling(const BertModel *m) {
+    return (m->heads & BERT_HEADS_PRETRAINING) ? POOLING_CLS : bert_config_pooling(&m->config);
 }
 
 /* Hugging Face's rule: classifier_dropout, or hidden_dropout_prob when null. */
@@ -588,7 +631,13 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
         hidden = x->layers[l].out;
     }
     PROFILE_BEGIN(t_pool);
-    pooler_forward(x->pooled, hidden, p->pool_w, p->pool_b, B, T, C);
+    switch (model_pooling(m)) {
+    case POOLING_MEAN: sequence_pooling_mean_forward(x->pooled, hidden, batch->attention_mask, B, T, C); break;
+    case POOLING_MAX:
+        sequence_pooling_max_forward(x->pooled, x->pool_argmax, hidden, batch->attention_mask, B, T, C);
+        break;
+    default: pooler_forward(x->pooled, hidden, p->pool_w, p->pool_b, B, T, C);
+    }
     PROFILE_END(PROFILE_NSP_POOLER, t_pool);
 
     m->mlm_loss = m->nsp_loss = m->cls_loss = 0;
@@ -614,7 +663,8 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
         if (M > 0) {
             mlm_head_forward(x->mlm_logits, x->mlm_pre, x->mlm_act, x->mlm_ln_out, x->mlm_ln_mean,
                              x->mlm_ln_rstd, x->mlm_inp, p->mlm_dense_w, p->mlm_dense_b, p->mlm_ln_w,
-                             p->mlm_ln_b, p->word_emb, NULL, (real)c->layer_norm_eps, M, C, V);
+                             p->mlm_ln_b, p->word_emb, NULL, (real)c->layer_norm_eps, M, C, V,
+                             bert_config_hidden_act(c));
             /* In place: logits → probs (an M×V buffer is the largest activation
              * of a small model). The decoder's bias is added in the loss's
              * pass over the logits, not written into the M×V product first. */
@@ -694,7 +744,8 @@ void bert_backward(BertModel *m, real loss_scale) {
         mlm_head_backward(s->d_mlm_inp, g->mlm_dense_w, g->mlm_dense_b, g->mlm_ln_w, g->mlm_ln_b,
                           g->word_emb, g->mlm_bias, s->d_mlm_a, s->d_mlm_b, s->d_mlm_c, x->mlm_logits,
                           x->mlm_inp, x->mlm_pre, x->mlm_act, x->mlm_ln_out, x->mlm_ln_mean,
-                          x->mlm_ln_rstd, p->mlm_dense_w, p->mlm_ln_w, p->word_emb, M, C, V);
+                          x->mlm_ln_rstd, p->mlm_dense_w, p->mlm_ln_w, p->word_emb, M, C, V,
+                          bert_config_hidden_act(c));
         for (int i = 0; i < M; i++) {
             real *d_row = s->d_hidden_a + (long)x->mlm_rows[i] * C;
             const real *d_pred = s->d_mlm_inp + (long)i * C;
@@ -703,8 +754,13 @@ void bert_backward(BertModel *m, real loss_scale) {
         PROFILE_END(PROFILE_MLM_HEAD, t_mlm);
     }
     PROFILE_BEGIN(t_pool);
-    pooler_backward(s->d_hidden_a, g->pool_w, g->pool_b, s->d_pre, s->d_pooled, x->pooled,
-                    hidden, p->pool_w, B, T, C);
+    switch (model_pooling(m)) {
+    case POOLING_MEAN: sequence_pooling_mean_backward(s->d_hidden_a, s->d_pooled, batch->attention_mask, B, T, C); break;
+    case POOLING_MAX: sequence_pooling_max_backward(s->d_hidden_a, s->d_pooled, x->pool_argmax, B, T, C); break;
+    default:
+        pooler_backward(s->d_hidden_a, g->pool_w, g->pool_b, s->d_pre, s->d_pooled, x->pooled,
+                        hidden, p->pool_w, B, T, C);
+    }
     PROFILE_END(PROFILE_NSP_POOLER, t_pool);
 
     for (int l = L - 1; l >= 0; l--) {
@@ -725,7 +781,7 @@ void bert_backward(BertModel *m, real loss_scale) {
     memset(s->d_hidden_a, 0, hidden_bytes);
     layernorm_backward(s->d_hidden_a, g->emb_ln_w, g->emb_ln_b, s->d_hidden_b, x->emb_sum,
                        p->emb_ln_w, x->emb_ln_mean, x->emb_ln_rstd, N, C);
-    embeddings_backward(g->word_emb, g->pos_emb, g->type_emb, s->d_hidden_a,
+    embeddings_backward(g->word_emb, bert_config_sinusoidal(c) ? NULL : g->pos_emb, g->type_emb, s->d_hidden_a,
                         batch->input_ids, batch->token_type_ids, B, T, C);
     PROFILE_END(PROFILE_EMBEDDINGS, t_emb);
 }

@@ -232,6 +232,7 @@ static int load_model(Run *r, char *err, size_t err_len) {
     } else {
         BertConfig cfg;
         if (bert_config_load(&cfg, o->config_path, err, err_len) != 0) return -1;
+        if (o->init_scheme) snprintf(cfg.initializer, sizeof cfg.initializer, "%s", o->init_scheme);
         int rc = bert_create(&r->model, &cfg, BERT_HEADS_CLASSIFIER, K, err, err_len);
         bert_config_free(&cfg);
         if (rc != 0) return -1;
@@ -241,6 +242,9 @@ static int load_model(Run *r, char *err, size_t err_len) {
         r->tok = tokenizer_load(r->vocab_path, r->lower_case, err, err_len);
         if (!r->tok) return -1;
     }
+    /* --pooling: the classifier's input, kept in the saved config.json (docs/sequence_pooling.md) */
+    if (o->pooling)
+        snprintf(r->model.config.classifier_pooling, sizeof r->model.config.classifier_pooling, "%s", o->pooling);
     if (tokenizer_vocab_size(r->tok) != r->model.config.vocab_size) {
         format_error(err, err_len, "%s: %d tokens, but the model's config.json says vocab_size %d",
                      r->vocab_path, tokenizer_vocab_size(r->tok), r->model.config.vocab_size);

@@ -1,0 +1,99 @@
+/* test_relu.c — ReLU: values and the subgradient at 0 by hand, the fused
+ * bias pass, the feed-forward and masked-LM transform switched by
+ * hidden_act, config.json round trip, and gradient checks (layer,
+ * feed-forward, whole model: tolerance 1e-6 in double, 5e-2 in float). */
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+#include "test_util.h"
+#include "tmpdir.h"
+#include "layers/relu.h"
+#include "layers/feedforward.h"
+#include "io/bert_config.h"
+
+START_TEST(relu_values_and_derivative_by_hand) {
+    real x[5] = { -2, -0.5, 0, 0.25, 3 }, y[5], d[5] = { 10, 10, 10, 10, 10 }, g[5] = { 1, 2, 3, 4, 5 };
+    relu_forward(y, x, 5);
+    const real want[5] = { 0, 0, 0, 0.25, 3 };
+    for (int i = 0; i < 5; i++) ck_assert(y[i] == want[i]);
+    /* accumulates; at x = 0 the subgradient is 0 (PyTorch's choice) */
+    relu_backward(d, g, x, 5);
+    const real want_d[5] = { 10, 10, 10, 14, 15 };
+    for (int i = 0; i < 5; i++) ck_assert(d[i] == want_d[i]);
+}
+END_TEST
+
+START_TEST(relu_forward_with_bias_is_bias_then_relu) {
+    real pre[6] = { 1, -1, 0.5, -3, 2, 0 }, bias[3] = { -1, 0.5, 1 }, out[6];
+    relu_forward_with_bias(out, pre, bias, 2, 3);
+    const real want_pre[6] = { 0, -0.5, 1.5, -4, 2.5, 1 }, want_out[6] = { 0, 0, 1.5, 0, 2.5, 1 };
+    for (int i = 0; i < 6; i++) {
+        ck_assert(pre[i] == want_pre[i]);
+        ck_assert(out[i] == want_out[i]);
+    }
+}
+END_TEST
+
+START_TEST(feedforward_uses_the_configured_activation) {
+    /* C = 1, I = 2: pre = [x, −x]; for x = 1 relu gives act = [1, 0], out = 2·1 + 3·0 + 1 = 3 */
+    real x = 1, w1[2] = { 1, -1 }, b1[2] = { 0, 0 }, w2[2] = { 2, 3 }, b2 = 1;
+    real out, pre[2], act[2];
+    feedforward_forward(&out, pre, act, &x, w1, b1, w2, &b2, 1, 1, 2, HIDDEN_ACT_RELU);
+    ck_assert(act[0] == 1 && act[1] == 0);
+    ck_assert(out == 3);
+    feedforward_forward(&out, pre, act, &x, w1, b1, w2, &b2, 1, 1, 2, HIDDEN_ACT_GELU);
+    ck_assert_near(out, 2 * 0.8413447460685429 + 3 * -0.15865525393145707 + 1, 1e-6);
+}
+END_TEST
+
+/* hidden_act "relu" loads, is written back as "relu" (so transformers builds
+ * nn.ReLU in BertIntermediate and the MLM transform), and anything else is
+ * still refused by name. */
+START_TEST(relu_config_round_trip) {
+    char dir[64], path[128], err[512];
+    tmpdir_create(dir, "relu-config");
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "{\"vocab_size\": 10, \"hidden_size\": 4, \"num_hidden_layers\": 1, \"num_attention_heads\": 1,"
+               " \"intermediate_size\": 8, \"hidden_act\": \"relu\"}\n");
+    fclose(f);
+    BertConfig cfg;
+    ck_assert_msg(bert_config_load(&cfg, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(bert_config_hidden_act(&cfg), HIDDEN_ACT_RELU);
+    ck_assert_int_eq(bert_config_save(&cfg, NULL, path, err, sizeof err), 0);
+    bert_config_free(&cfg);
+    char *text = read_text(path);
+    ck_assert_msg(strstr(text, "\"hidden_act\":\t\"relu\""), "%s", text);
+    free(text);
+    f = fopen(path, "w");
+    fprintf(f, "{\"vocab_size\": 10, \"hidden_size\": 4, \"num_hidden_layers\": 1, \"num_attention_heads\": 1,"
+               " \"intermediate_size\": 8, \"hidden_act\": \"silu\"}\n");
+    fclose(f);
+    ck_assert_int_eq(bert_config_load(&cfg, path, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "hidden_act \"silu\" is not supported: bert.c implements only \"gelu\""), "%s", err);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(relu_gradcheck) { assert_gradcheck_passes("relu"); }
+END_TEST
+START_TEST(feedforward_relu_gradcheck) { assert_gradcheck_passes("feedforward_relu"); }
+END_TEST
+START_TEST(model_relu_gradcheck) { assert_gradcheck_passes("model_relu"); }
+END_TEST
+
+Suite *relu_suite(void) {
+    Suite *s = suite_create("relu");
+    TCase *tc = tcase_create("relu");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, relu_values_and_derivative_by_hand);
+    tcase_add_test(tc, relu_forward_with_bias_is_bias_then_relu);
+    tcase_add_test(tc, feedforward_uses_the_configured_activation);
+    tcase_add_test(tc, relu_config_round_trip);
+    tcase_add_test(tc, relu_gradcheck);
+    tcase_add_test(tc, feedforward_relu_gradcheck);
+    tcase_add_test(tc, model_relu_gradcheck);
+    suite_add_tcase(s, tc);
+    return s;
+}
