@@ -8,6 +8,7 @@
 #include "test_util.h"
 #include "tmpdir.h"
 #include "layers/relu.h"
+#include "layers/activation.h"
 #include "layers/feedforward.h"
 #include "io/bert_config.h"
 
@@ -49,6 +50,39 @@ END_TEST
 /* hidden_act "relu" loads, is written back as "relu" (so transformers builds
  * nn.ReLU in BertIntermediate and the MLM transform), and anything else is
  * still refused by name. */
+/* activation.h: each HiddenAct runs exactly its own layer, forward (with
+ * and without the bias) and backward, bit for bit. */
+START_TEST(activation_dispatches_to_the_configured_layer) {
+    enum { N = 3, C = 4, NC = N * C };
+    real x[NC], bias[C], dout[NC];
+    for (int i = 0; i < NC; i++) { x[i] = (real)(0.37 * (i - 5)); dout[i] = (real)(1 + 0.1 * i); }
+    for (int c = 0; c < C; c++) bias[c] = (real)(0.2 * c - 0.3);
+    for (int act = HIDDEN_ACT_GELU; act <= HIDDEN_ACT_RELU; act++) {
+        real out_a[NC], out_b[NC], pre_a[NC], pre_b[NC], d_a[NC], d_b[NC];
+        activation_forward((HiddenAct)act, out_a, x, NC);
+        if (act == HIDDEN_ACT_RELU) relu_forward(out_b, x, NC);
+        else gelu_forward(out_b, x, NC);
+        ck_assert(memcmp(out_a, out_b, sizeof out_a) == 0);
+        memcpy(pre_a, x, sizeof x);
+        memcpy(pre_b, x, sizeof x);
+        activation_forward_with_bias((HiddenAct)act, out_a, pre_a, bias, N, C);
+        if (act == HIDDEN_ACT_RELU) relu_forward_with_bias(out_b, pre_b, bias, N, C);
+        else gelu_forward_with_bias(out_b, pre_b, bias, N, C);
+        ck_assert(memcmp(out_a, out_b, sizeof out_a) == 0 && memcmp(pre_a, pre_b, sizeof pre_a) == 0);
+        for (int i = 0; i < NC; i++) d_a[i] = d_b[i] = (real)0.5;   /* backward accumulates */
+        activation_backward((HiddenAct)act, d_a, dout, x, NC);
+        if (act == HIDDEN_ACT_RELU) relu_backward(d_b, dout, x, NC);
+        else gelu_backward(d_b, dout, x, NC);
+        ck_assert(memcmp(d_a, d_b, sizeof d_a) == 0);
+    }
+    /* and the two differ, so the dispatch is seen */
+    real gelu_out[NC], relu_out[NC];
+    activation_forward(HIDDEN_ACT_GELU, gelu_out, x, NC);
+    activation_forward(HIDDEN_ACT_RELU, relu_out, x, NC);
+    ck_assert(memcmp(gelu_out, relu_out, sizeof gelu_out) != 0);
+}
+END_TEST
+
 START_TEST(relu_config_round_trip) {
     char dir[64], path[128], err[512];
     tmpdir_create(dir, "relu-config");
@@ -90,6 +124,7 @@ Suite *relu_suite(void) {
     tcase_add_test(tc, relu_values_and_derivative_by_hand);
     tcase_add_test(tc, relu_forward_with_bias_is_bias_then_relu);
     tcase_add_test(tc, feedforward_uses_the_configured_activation);
+    tcase_add_test(tc, activation_dispatches_to_the_configured_layer);
     tcase_add_test(tc, relu_config_round_trip);
     tcase_add_test(tc, relu_gradcheck);
     tcase_add_test(tc, feedforward_relu_gradcheck);
