@@ -122,6 +122,72 @@ START_TEST(bf16_plan_rejects_bad_beta) {
 }
 END_TEST
 
+/* gemm_bf16_hold / _hold_in_place change where an operand's bf16 copy
+ * comes from, never its value: every product below must equal, bit for bit,
+ * the same product with the operand rounded just before it. X is 70 × 1031
+ * (a row longer than the in-place chunk of 1024, 70 rows so the in-place
+ * conversion runs on the threads); the products read all of X, Xᵀ, and a
+ * column block of X in place (row stride 1031), from the master and from
+ * the threads of a parallel region (which see the master's holds). */
+enum { HOLD_ROWS = 70, HOLD_COLS = 1031, HOLD_N = 24 };
+
+static void held_products(const float *X, const float *W, const float *Wt, float *out) {
+    /* out[0]: X·W[1031,24]; out[1]: Xᵀ·Wt[70,24]; out[2]: X[:, 100:164]·W[0:64, :] */
+    float *o0 = out, *o1 = out + HOLD_ROWS * HOLD_N, *o2 = o1 + HOLD_COLS * HOLD_N;
+    gemm_bf16_auto(NULL, false, false, HOLD_ROWS, HOLD_N, HOLD_COLS, 1, X, HOLD_COLS, W, HOLD_N, 0, o0, HOLD_N);
+    gemm_bf16_auto(NULL, true, false, HOLD_COLS, HOLD_N, HOLD_ROWS, 1, X, HOLD_COLS, Wt, HOLD_N, 0, o1, HOLD_N);
+    #pragma omp parallel for num_threads(2)
+    for (int r = 0; r < 2; r++)   /* each thread its half of the rows */
+        gemm_bf16_auto(NULL, false, false, HOLD_ROWS / 2, HOLD_N, 64, 1, X + (long)r * (HOLD_ROWS / 2) * HOLD_COLS + 100,
+                       HOLD_COLS, W, HOLD_N, 0, o2 + r * (HOLD_ROWS / 2) * HOLD_N, HOLD_N);
+}
+
+START_TEST(bf16_held_operands_give_the_same_products) {
+    SKIP_WITHOUT_BF16();
+    const long nx = (long)HOLD_ROWS * HOLD_COLS, nout = (long)(HOLD_ROWS + HOLD_COLS + HOLD_ROWS) * HOLD_N;
+    float *X = malloc(sizeof(float) * nx), *X2 = malloc(sizeof(float) * nx);
+    float *W = malloc(sizeof(float) * HOLD_COLS * HOLD_N), *Wt = malloc(sizeof(float) * HOLD_ROWS * HOLD_N);
+    float *want = malloc(sizeof(float) * nout), *got = malloc(sizeof(float) * nout);
+    uint32_t u = 4242;
+    for (long i = 0; i < nx; i++) { u = u * 1664525u + 1013904223u; X[i] = ((int)(u >> 8) % 20001 - 10000) / 3333.0f; }
+    for (long i = 0; i < HOLD_COLS * HOLD_N; i++) { u = u * 1664525u + 1013904223u; W[i] = ((int)(u >> 8) % 2001 - 1000) / 777.0f; }
+    for (long i = 0; i < HOLD_ROWS * HOLD_N; i++) { u = u * 1664525u + 1013904223u; Wt[i] = ((int)(u >> 8) % 2001 - 1000) / 555.0f; }
+    memcpy(X2, X, sizeof(float) * nx);
+    held_products(X, W, Wt, want);
+
+    /* a held copy, held twice (nested) and released twice */
+    gemm_bf16_hold(X, HOLD_ROWS, HOLD_COLS, HOLD_COLS);
+    gemm_bf16_hold(X, HOLD_ROWS, HOLD_COLS, HOLD_COLS);
+    held_products(X, W, Wt, got);
+    gemm_bf16_unhold(X);
+    ck_assert_mem_eq(got, want, sizeof(float) * nout);
+    /* still held once: poison X's f32 values, the products must not read them */
+    for (long i = 0; i < nx; i++) X[i] = NAN;
+    held_products(X, W, Wt, got);
+    ck_assert_mem_eq(got, want, sizeof(float) * nout);
+    gemm_bf16_unhold(X);
+
+    /* rounded in place: the same products, and X's storage now holds each
+     * row's bf16 values in its first half */
+    gemm_bf16_hold_in_place(X2, HOLD_ROWS, HOLD_COLS);
+    held_products(X2, W, Wt, got);
+    ck_assert_mem_eq(got, want, sizeof(float) * nout);
+    memcpy(X, X2, sizeof(float) * nx);   /* X2's bytes, for the check below */
+    gemm_bf16_unhold(X2);
+    uint32_t v = 4242;
+    for (int r = 0; r < HOLD_ROWS; r++) {
+        const bf16 *row = (const bf16 *)(X + (long)r * HOLD_COLS);
+        for (int c = 0; c < HOLD_COLS; c++) {
+            v = v * 1664525u + 1013904223u;
+            float x = ((int)(v >> 8) % 20001 - 10000) / 3333.0f;
+            ck_assert_msg(row[c] == bf16_from_float(x), "row %d col %d: 0x%04x, want 0x%04x", r, c, row[c],
+                          bf16_from_float(x));
+        }
+    }
+    free(X); free(X2); free(W); free(Wt); free(want); free(got);
+}
+END_TEST
+
 Suite *gemm_bf16_suite(void) {
     Suite *s = suite_create("gemm_bf16");
     TCase *tc = tcase_create("core");
@@ -129,6 +195,7 @@ Suite *gemm_bf16_suite(void) {
     tcase_add_test(tc, bf16_vector_conversion_matches_scalar);
     tcase_add_test(tc, bf16_matmul_all_transposes_strided);
     tcase_add_test(tc, bf16_plan_rejects_bad_beta);
+    tcase_add_test(tc, bf16_held_operands_give_the_same_products);
     suite_add_tcase(s, tc);
     return s;
 }

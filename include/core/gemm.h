@@ -35,6 +35,16 @@ void gemm(bool transpose_a, bool transpose_b, int M, int N, int K,
 int gemm_use_bf16(const real *weights, const uint16_t *weights_bf16, long n, char *err, size_t err_len);
 bool gemm_bf16_active(void);
 
+/* For a matrix that several products read (a linear layer's incoming
+ * gradient, read by both backward products): with bf16 products on, round
+ * it to bf16 once for all of them, until gemm_release_operand(X); X must
+ * not change meanwhile. gemm_consume_operand does it in X's own storage
+ * when X's values are not needed again (X is then garbage as real numbers).
+ * With f32 products both do nothing (gemm_bf16.h gemm_bf16_hold). */
+void gemm_hold_operand(const real *X, int rows, int cols, int ld);
+void gemm_consume_operand(real *X, int rows, int cols);
+void gemm_release_operand(const real *X);
+
 /* Call once at program start, before any gemm: selects BLIS's AVX-512 kernels
  * when the CPU has them (BLIS reads the brand string, which virtual machines
  * hide) and sets the number of threads BLIS and OpenMP use (0 = all cores). */

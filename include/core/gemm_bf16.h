@@ -68,6 +68,20 @@ typedef struct {
 void gemm_bf16_auto(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,
                     float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+/* Operands rounded once for several products. gemm_bf16_hold rounds the
+ * rows × cols matrix x (row stride ld) into a buffer of the calling
+ * thread's; until gemm_bf16_unhold(x), every gemm_bf16_auto on this thread
+ * (or, for the master's holds, on any thread) that reads a view inside x
+ * with the same row stride uses that copy instead of rounding again. The
+ * caller must not change x meanwhile. gemm_bf16_hold_in_place does the same
+ * for a dead contiguous matrix whose f32 values are not needed again: each
+ * row's bf16 copy overwrites the first half of the row, so no buffer is
+ * needed. Holds nest (the same x held twice is released twice); at most
+ * BF16_MAX_HELD (4) matrices per thread. */
+void gemm_bf16_hold(const float *x, int rows, int cols, int ld);
+void gemm_bf16_hold_in_place(float *x, int rows, int cols);
+void gemm_bf16_unhold(const float *x);
+
 /* Frees every thread's plans and buffers (at exit, or between tests). */
 void gemm_bf16_release(void);
 

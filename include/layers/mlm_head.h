@@ -26,7 +26,7 @@ void mlm_head_forward(real *logits, real *pre, real *act, real *ln_out, real *ln
 void mlm_head_backward(real *dinp, real *d_dense_w, real *d_dense_b, real *d_ln_w, real *d_ln_b,
                        real *d_word_emb, real *d_out_bias,
                        real *d_ln_out, real *d_act, real *d_pre,
-                       const real *dlogits, const real *inp, const real *pre, const real *act,
+                       real *dlogits, const real *inp, const real *pre, const real *act,
                        const real *ln_out, const real *ln_mean, const real *ln_rstd,
                        const real *dense_w, const real *ln_w, const real *word_emb,
                        int M, int C, int V, HiddenAct activation);

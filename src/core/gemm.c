@@ -71,6 +71,30 @@ bool gemm_bf16_active(void) {
 #endif
 }
 
+void gemm_hold_operand(const real *X, int rows, int cols, int ld) {
+#ifndef BERT_DOUBLE
+    if (bf16_on) gemm_bf16_hold(X, rows, cols, ld);
+#else
+    (void)X; (void)rows; (void)cols; (void)ld;
+#endif
+}
+
+void gemm_consume_operand(real *X, int rows, int cols) {
+#ifndef BERT_DOUBLE
+    if (bf16_on) gemm_bf16_hold_in_place(X, rows, cols);
+#else
+    (void)X; (void)rows; (void)cols;
+#endif
+}
+
+void gemm_release_operand(const real *X) {
+#ifndef BERT_DOUBLE
+    if (bf16_on) gemm_bf16_unhold(X);
+#else
+    (void)X;
+#endif
+}
+
 /* Large products are split into one block of output columns (or rows, when
  * there are more rows than columns) per thread, each a single-threaded BLIS
  * product. That is one OpenMP barrier per product instead of BLIS's several

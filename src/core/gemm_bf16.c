@@ -189,11 +189,28 @@ typedef struct {
  * buffers that grow to the largest operand and then stay. A thread only
  * touches its own (omp_get_thread_num(); the master is thread 0 inside and
  * outside a parallel region), so nothing is locked. */
+/* An operand rounded once for several products (gemm_bf16_hold): the f32
+ * matrix at f32 with row stride ld, its bf16 copy at copy with row stride
+ * copy_ld. A held copy has its own buffer (kept for the next hold), or lies
+ * in the f32 matrix's own storage (in place: the f32 values are gone). */
+typedef struct {
+    const float *f32;
+    long rows, ld;
+    const bf16 *copy;
+    long copy_ld;
+    int count;            /* nested holds of the same matrix */
+    bf16 *buffer;         /* this slot's own storage, reused */
+    size_t buffer_cap;
+} HeldOperand;
+
+#define BF16_MAX_HELD 4
+
 typedef struct {
     CachedPlan *plans;
     int n_plans, cap_plans;
     bf16 *operand[2];
     size_t operand_cap[2];
+    HeldOperand held[BF16_MAX_HELD];
 } ThreadCache;
 
 #define BF16_MAX_THREADS 1024
@@ -230,15 +247,35 @@ static const GemmBf16Plan *plan_for(ThreadCache *tc, const ProductShape *shape) 
     return plan;
 }
 
+/* The held copy of a view at x with row stride ld, or NULL. */
+static const bf16 *held_view(const ThreadCache *tc, const float *x, int ld, int *ld_out) {
+    for (int i = 0; i < BF16_MAX_HELD; i++) {
+        const HeldOperand *h = &tc->held[i];
+        if (!h->count || x < h->f32 || x >= h->f32 + h->rows * h->ld) continue;
+        if (ld != h->ld) {
+            if (h->copy == (const bf16 *)h->f32) fail("a matrix rounded in place was read with another row stride");
+            return NULL;
+        }
+        long offset = x - h->f32, row = offset / h->ld, col = offset % h->ld;
+        *ld_out = (int)h->copy_ld;
+        return h->copy + row * h->copy_ld + col;
+    }
+    return NULL;
+}
+
 /* op(X) stored as rows × cols with row stride ld, as bf16: the weights'
- * copy when X lies in them (same offsets, same stride), else converted into
- * the thread's buffer `which` (contiguous: *ld_out = cols). */
+ * copy when X lies in them (same offsets, same stride), a held copy (this
+ * thread's, or the master's, which are made outside parallel regions), else
+ * converted into the thread's buffer `which` (contiguous: *ld_out = cols). */
 static const bf16 *as_bf16(ThreadCache *tc, int which, const Bf16Weights *w, const float *x, int ld, int rows,
                            int cols, int *ld_out) {
     if (w && x >= w->f32 && x < w->f32 + w->n) {
         *ld_out = ld;
         return w->bf16 + (x - w->f32);
     }
+    const bf16 *held = held_view(tc, x, ld, ld_out);
+    if (!held && tc != &thread_caches[0]) held = held_view(&thread_caches[0], x, ld, ld_out);
+    if (held) return held;
     size_t need = (size_t)rows * (size_t)cols;
     if (need > tc->operand_cap[which]) {
         free(tc->operand[which]);
@@ -251,16 +288,84 @@ static const bf16 *as_bf16(ThreadCache *tc, int which, const Bf16Weights *w, con
     return tc->operand[which];
 }
 
-void gemm_bf16_auto(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,
-                    float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+static ThreadCache *this_thread_cache(void) {
     int t = omp_get_thread_num();
     if (t >= BF16_MAX_THREADS) fail("too many threads");
-    ThreadCache *tc = &thread_caches[t];
+    return &thread_caches[t];
+}
+
+void gemm_bf16_auto(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,
+                    float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    ThreadCache *tc = this_thread_cache();
     int a_ld, b_ld;
     const bf16 *a = as_bf16(tc, 0, weights, A, lda, transpose_a ? K : M, transpose_a ? M : K, &a_ld);
     const bf16 *b = as_bf16(tc, 1, weights, B, ldb, transpose_b ? N : K, transpose_b ? K : N, &b_ld);
     ProductShape shape = { transpose_a, transpose_b, M, N, K, a_ld, b_ld, ldc, alpha, beta };
     gemm_bf16_run(plan_for(tc, &shape), a, b, C);
+}
+
+/* A free slot, or the one already holding X (counted again). */
+static HeldOperand *hold_slot(ThreadCache *tc, const float *x, bool *already) {
+    HeldOperand *free_slot = NULL;
+    for (int i = 0; i < BF16_MAX_HELD; i++) {
+        HeldOperand *h = &tc->held[i];
+        if (h->count && h->f32 == x) { *already = true; return h; }
+        if (!h->count && !free_slot) free_slot = h;
+    }
+    if (!free_slot) fail("more operands held at once than BF16_MAX_HELD");
+    *already = false;
+    return free_slot;
+}
+
+void gemm_bf16_hold(const float *x, int rows, int cols, int ld) {
+    ThreadCache *tc = this_thread_cache();
+    bool already;
+    HeldOperand *h = hold_slot(tc, x, &already);
+    if (already) { h->count++; return; }
+    /* the copy keeps X's row stride, so a view's offset maps unchanged */
+    size_t need = (size_t)rows * (size_t)ld;
+    if (need > h->buffer_cap) {
+        free(h->buffer);
+        h->buffer = malloc(sizeof(bf16) * need);
+        if (!h->buffer) fail("out of memory for a held operand");
+        h->buffer_cap = need;
+    }
+    bf16_convert_rows(h->buffer, ld, x, ld, rows, cols);
+    *h = (HeldOperand){ x, rows, ld, h->buffer, ld, 1, h->buffer, h->buffer_cap };
+}
+
+/* Row r's bf16 values go to the first half of row r's own bytes, so rows
+ * convert independently (in parallel). Within a row, a chunk of elements
+ * [s, s+n) is converted into a stack buffer and then copied to bytes
+ * [2s, 2s+2n): those held f32 elements [s/2, s/2+n/2), all before s+n, so
+ * all already read. */
+#define IN_PLACE_CHUNK 1024
+void gemm_bf16_hold_in_place(float *x, int rows, int cols) {
+    ThreadCache *tc = this_thread_cache();
+    bool already;
+    HeldOperand *h = hold_slot(tc, x, &already);
+    if (already) fail("a held matrix was held again in place");
+    #pragma omp parallel for schedule(static) if ((long)rows * cols >= (1L << 16))
+    for (int r = 0; r < rows; r++) {
+        float *row = x + (long)r * cols;
+        unsigned char *dst = (unsigned char *)row;
+        bf16 chunk[IN_PLACE_CHUNK];
+        for (int start = 0; start < cols; start += IN_PLACE_CHUNK) {
+            int n = cols - start < IN_PLACE_CHUNK ? cols - start : IN_PLACE_CHUNK;
+            bf16_convert(chunk, row + start, (size_t)n);
+            memcpy(dst + sizeof(bf16) * (size_t)start, chunk, sizeof(bf16) * (size_t)n);
+        }
+    }
+    *h = (HeldOperand){ x, rows, cols, (const bf16 *)x, 2L * cols, 1, h->buffer, h->buffer_cap };
+}
+
+void gemm_bf16_unhold(const float *x) {
+    ThreadCache *tc = this_thread_cache();
+    for (int i = 0; i < BF16_MAX_HELD; i++) {
+        HeldOperand *h = &tc->held[i];
+        if (h->count && h->f32 == x) { h->count--; return; }
+    }
+    fail("released an operand that was not held");
 }
 
 void gemm_bf16_release(void) {
@@ -270,6 +375,7 @@ void gemm_bf16_release(void) {
         free(tc->plans);
         free(tc->operand[0]);
         free(tc->operand[1]);
+        for (int i = 0; i < BF16_MAX_HELD; i++) free(tc->held[i].buffer);
         memset(tc, 0, sizeof *tc);
     }
 }

@@ -113,6 +113,9 @@ void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out,
     /* (AT8)–(AT10): output projection; d_context is scratch, so start at 0 */
     memset(d_context, 0, sizeof(real) * (size_t)B * T * C);
     linear_backward(d_context, d_w_out, d_b_out, dout, context, w_out, B * T, C, C);
+    /* with bf16 products: d_context and d_probs are read by two products
+     * each, so they are rounded once (d_context here, d_probs per head) */
+    gemm_hold_operand(d_context, B * T, C, C);
 
     /* every column block of d_qkv is written by exactly one (b, h) below with
      * beta = 0, so it needs no clearing */
@@ -149,11 +152,14 @@ void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out,
             softmax_row_backward(g, g, y, T, false);
         }
 
+        gemm_hold_operand(dp, T, T, T);
         /* (AT15) dQ_h[T,hd] = d_scores · K_h / √hd */
         gemm(false, false, T, hd, T, scale, dp, T, k, C3, 0, dq, C3);
         /* (AT16) dK_h[T,hd] = d_scoresᵀ · Q_h / √hd */
         gemm(true, false, T, hd, T, scale, dp, T, q, C3, 0, dk, C3);
+        gemm_release_operand(dp);
     }
+    gemm_release_operand(d_context);
 
     /* (AT17)–(AT19) stacked QKV projection: d_w_qkv's three row blocks are dW_q,
      * dW_k, dW_v; dinp gets the sum of the three paths */

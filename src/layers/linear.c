@@ -26,8 +26,12 @@ void linear_forward(real *out, const real *inp, const real *weight, const real *
 /* docs/linear.md, equations (LI2)–(LI4). */
 void linear_backward(real *dinp, real *dweight, real *dbias, const real *dout,
                      const real *inp, const real *weight, int N, int IC, int OC) {
+    /* with bf16 products, dout is rounded once for both of them */
+    bool both = dinp && dweight;
+    if (both) gemm_hold_operand(dout, N, OC, OC);
     if (dinp) gemm(false, false, N, IC, OC, 1, dout, OC, weight, IC, 1, dinp, IC);
     if (dweight) gemm(true, false, OC, IC, N, 1, dout, OC, inp, IC, 1, dweight, IC);
+    if (both) gemm_release_operand(dout);
     /* Threads own blocks of columns and add the rows in order, so every
      * dbias[o] is the same sum in the same order for any thread count. */
     if (dbias) {

@@ -5,6 +5,7 @@
 #include "layers/linear.h"
 #include "layers/activation.h"
 #include "layers/layernorm.h"
+#include "core/gemm.h"
 
 void mlm_head_forward(real *logits, real *pre, real *act, real *ln_out, real *ln_mean, real *ln_rstd,
                       const real *inp, const real *dense_w, const real *dense_b,
@@ -18,17 +19,22 @@ void mlm_head_forward(real *logits, real *pre, real *act, real *ln_out, real *ln
 }
 
 /* docs/heads.md#masked-lm-head (HD6)–(HD9): the decoder's weight gradient adds
- * to the word-embedding gradient, because it is the same tensor. */
+ * to the word-embedding gradient, because it is the same tensor. dlogits is
+ * used up: with bf16 products it is rounded in its own storage (the M×V
+ * gradient is a step's largest operand; a copy would cost M·V·2 bytes). */
 void mlm_head_backward(real *dinp, real *d_dense_w, real *d_dense_b, real *d_ln_w, real *d_ln_b,
                        real *d_word_emb, real *d_out_bias,
                        real *d_ln_out, real *d_act, real *d_pre,
-                       const real *dlogits, const real *inp, const real *pre, const real *act,
+                       real *dlogits, const real *inp, const real *pre, const real *act,
                        const real *ln_out, const real *ln_mean, const real *ln_rstd,
                        const real *dense_w, const real *ln_w, const real *word_emb,
                        int M, int C, int V, HiddenAct activation) {
     size_t bytes = sizeof(real) * (size_t)M * C;
     memset(d_ln_out, 0, bytes);
-    linear_backward(d_ln_out, d_word_emb, d_out_bias, dlogits, ln_out, word_emb, M, C, V);
+    linear_backward(NULL, NULL, d_out_bias, dlogits, ln_out, word_emb, M, C, V);   /* from f32 dlogits */
+    gemm_consume_operand(dlogits, M, V);
+    linear_backward(d_ln_out, d_word_emb, NULL, dlogits, ln_out, word_emb, M, C, V);
+    gemm_release_operand(dlogits);
     memset(d_act, 0, bytes);
     layernorm_backward(d_act, d_ln_w, d_ln_b, d_ln_out, act, ln_w, ln_mean, ln_rstd, M, C);
     memset(d_pre, 0, bytes);
