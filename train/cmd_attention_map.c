@@ -5,7 +5,13 @@
  * as `bert plot` does. --values prints the matrices too. The probabilities
  * are the ones the forward pass keeps for the backward pass:
  * acts.layers[L].probs[B,NH,T,T] (docs/attention.md (AT4)), after the padding
- * mask and before dropout. */
+ * mask and before dropout.
+ *
+ * `--head-distance FILE.csv [--text-column C] [--max-rows N]` instead runs
+ * the rows' texts one at a time and prints, per layer, the mean pairwise
+ * Jensen–Shannon distance between the heads' attention rows
+ * (model/head_distance.h), averaged over every real query token of every
+ * row: how different the heads are (docs/experiments.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +20,9 @@
 #include "options.h"
 #include "core/gemm.h"
 #include "data/tokenizer.h"
+#include "data/csv.h"
 #include "io/checkpoint.h"
+#include "model/head_distance.h"
 #include "io/tokenizer_json.h"
 #include "model/model.h"
 
@@ -102,24 +110,130 @@ static void print_values(int layer, int NH, int T, const char *const *tokens, co
     }
 }
 
+/* One row's text as [CLS] text [SEP], truncated to T_max positions, into
+ * ids/types/mask; returns the length used, or -1 on an error (in err). */
+static int encode_text(Tokenizer *tok, const char *text, int T_max, IntVec *words, int *ids, int *types, int *mask,
+                       int *real_tokens, char *err, size_t err_len) {
+    words->len = 0;
+    if (tokenizer_encode(tok, text, strlen(text), words, NULL) < 0) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    int T = (int)words->len + 2 < T_max ? (int)words->len + 2 : T_max;
+    *real_tokens = tokenizer_build_pair(tok, words->data, (int)words->len, NULL, 0, T, true, ids, types, mask);
+    if (*real_tokens < 0) {
+        snprintf(err, err_len, "the model takes too few positions");
+        return -1;
+    }
+    return T;
+}
+
+/* --head-distance: per layer, the mean over rows of each row's mean pairwise
+ * distance (every real query token weighs the same within its row, every
+ * row the same in the mean). */
+static int head_distance(BertModel *m, Tokenizer *tok, const char *path, const char *column, long max_rows,
+                         const char *model_dir) {
+    int L = m->config.num_hidden_layers, NH = m->config.num_attention_heads;
+    int T_max = m->config.max_position_embeddings < 128 ? m->config.max_position_embeddings : 128;
+    char err[1024];
+    CsvTable table = { 0 };
+    if (csv_read(&table, path, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "bert attention-map: %s\n", err);
+        return 1;
+    }
+    int col = -1;
+    for (int c = 0; c < table.n_columns; c++)
+        if (strcmp(table.header[c], column) == 0) col = c;
+    if (col < 0) {
+        fprintf(stderr, "bert attention-map: %s:%ld: no column named '%s' (--text-column)\n", path,
+                table.header_line, column);
+        csv_free(&table);
+        return 1;
+    }
+    if (table.n_rows == 0) {
+        fprintf(stderr, "bert attention-map: %s: no data rows\n", path);
+        csv_free(&table);
+        return 1;
+    }
+    if (NH < 2) {
+        printf("head distance: %s has 1 attention head per layer; a distance between heads needs 2 or more\n",
+               model_dir);
+        csv_free(&table);
+        return 0;
+    }
+    int rc = 1;
+    int *ids = calloc((size_t)T_max, sizeof *ids), *types = calloc((size_t)T_max, sizeof *types);
+    int *mask = calloc((size_t)T_max, sizeof *mask);
+    double *layer_sum = calloc((size_t)L, sizeof *layer_sum);
+    IntVec words = { 0 };
+    long rows = table.n_rows < max_rows ? table.n_rows : max_rows, tokens = 0;
+    if (!ids || !types || !mask || !layer_sum) { fprintf(stderr, "bert attention-map: out of memory\n"); goto done; }
+    /* bert_reserve (not _inference) keeps every layer's probabilities */
+    if (bert_reserve(m, 1, T_max, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "bert attention-map: %s\n", err);
+        goto done;
+    }
+    for (long r = 0; r < rows; r++) {
+        int real_tokens;
+        int T = encode_text(tok, table.rows[r].fields[col], T_max, &words, ids, types, mask, &real_tokens, err,
+                            sizeof err);
+        if (T < 0) { fprintf(stderr, "bert attention-map: %s:%ld: %s\n", path, table.rows[r].line, err); goto done; }
+        BertBatch batch = { .B = 1, .T = T, .input_ids = ids, .token_type_ids = types, .attention_mask = mask };
+        if (bert_check_batch(m, &batch, err, sizeof err) != 0) {
+            fprintf(stderr, "bert attention-map: %s:%ld: %s\n", path, table.rows[r].line, err);
+            goto done;
+        }
+        bert_forward(m, &batch, false, 0);
+        for (int l = 0; l < L; l++)
+            layer_sum[l] += attention_head_distance(m->acts.layers[l].probs, mask, NH, T, NULL);
+        tokens += real_tokens;
+    }
+    printf("head distance: mean pairwise Jensen-Shannon distance between the attention rows of the %d heads\n"
+           "(log 2: 0 = the same distribution, 1 = disjoint), over %ld rows of %s (%ld real query tokens)\n",
+           NH, rows, path, tokens);
+    double all = 0;
+    for (int l = 0; l < L; l++) {
+        printf("layer %d: %.4f\n", l, layer_sum[l] / (double)rows);
+        all += layer_sum[l] / (double)rows;
+    }
+    printf("all layers: %.4f\n", all / L);
+    rc = 0;
+done:
+    free(ids); free(types); free(mask); free(layer_sum);
+    intvec_free(&words);
+    csv_free(&table);
+    return rc;
+}
+
 int cmd_attention_map(int argc, char **argv) {
-    const char *model_dir = NULL, *text = NULL, *out = NULL;
-    long layer = -1, pad_to = 0;
+    const char *model_dir = NULL, *text = NULL, *out = NULL, *distance_file = NULL, *text_column = "text";
+    long layer = -1, pad_to = 0, max_rows = 500;
     bool values = false;
     Option options[] = {
         { "--model", OPT_STRING, &model_dir, "model directory (config.json, model.safetensors, vocab.txt)", true, 0, 0 },
-        { "--text", OPT_STRING, &text, "the sentence", true, 0, 0 },
+        { "--text", OPT_STRING, &text, "the sentence (not with --head-distance)", false, 0, 0 },
         { "--out", OPT_STRING, &out, "PNG to write (default: none, with --values)", false, 0, 0 },
         { "--layer", OPT_INT, &layer, "encoder layer to draw, from 0 (default: the last)", false, -1, 1 << 20 },
         { "--pad-to", OPT_INT, &pad_to, "pad the input with [PAD] to this many tokens, to see that they get no weight (default 0: no padding)", false, 0, 1 << 20 },
         { "--values", OPT_FLAG, &values, "print each head's probability matrix", false, 0, 0 },
+        { "--head-distance", OPT_STRING, &distance_file, "CSV/TSV of texts: print each layer's mean pairwise Jensen-Shannon distance between heads instead", false, 0, 0 },
+        { "--text-column", OPT_STRING, &text_column, "with --head-distance: the column holding the text (default text)", false, 0, 0 },
+        { "--max-rows", OPT_INT, &max_rows, "with --head-distance: rows read at most (default 500)", false, 1, 1L << 30 },
     };
     int status = options_parse("attention-map",
                                "Runs one sentence ([CLS] text [SEP]) through the model and draws the attention\n"
                                "probabilities of every head of one layer as a grid of heat maps.",
                                options, sizeof options / sizeof options[0], argc, argv);
     if (status) return status == 1 ? 0 : status;
-    if (!out && !values) {
+    if (distance_file && (text || out || values || pad_to || layer >= 0)) {
+        fprintf(stderr, "bert attention-map: --head-distance takes all layers and its own texts: leave out --text, --out, --values, --layer and --pad-to\n");
+        return 2;
+    }
+    if (!distance_file && !text) {
+        fprintf(stderr, "bert attention-map: give --text \"...\" (or --head-distance FILE)\n");
+        return 2;
+    }
+    if (!distance_file && !out && !values) {
         fprintf(stderr, "bert attention-map: give --out F.png, --values or both\n");
         return 2;
     }
@@ -139,6 +253,10 @@ int cmd_attention_map(int argc, char **argv) {
     if (checkpoint_read_lower_case(model_dir, &lower_case, err, sizeof err) != 0 ||
         !(tok = tokenizer_load_dir(model_dir, lower_case, source, sizeof source, err, sizeof err))) {
         fprintf(stderr, "bert attention-map: %s\n", err);
+        goto done;
+    }
+    if (distance_file) {
+        rc = head_distance(&m, tok, distance_file, text_column, max_rows, model_dir);
         goto done;
     }
     int L = m.config.num_hidden_layers, NH = m.config.num_attention_heads;
