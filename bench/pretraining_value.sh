@@ -193,52 +193,23 @@ done
     echo ""
     echo "| regime | arm | dev accuracy, mean ± SD | paired difference vs scratch (same vocab) | 95 % bootstrap CI |"
     echo "|---|---|---|---|---|"
-    awk -F '\t' -v boot="$BOOT" '
-        function baseline(arm) { return arm == "scratch30k" || arm == "scratch8k" ? "" : "scratch8k" }
-        {
-            key = $1 SUBSEP $2 SUBSEP $3
-            c[key, $4] = $5; sum[key] += $5; n[key]++
-            arms[$1] = 1; regimes[$2] = 1
-            if (!(($2, $3) in seen)) { seen[$2, $3] = 1; ns[$2]++; seedlist[$2, ns[$2]] = $3 }
-            if ($4 > ne) ne = $4
-        }
-        END {
-            srand(12345)
-            split("scratch30k scratch8k general8k task8k long8k", order, " ")
-            for (r in regimes)
-                for (k = 1; k <= 5; k++) {
-                    a = order[k]; if (!(a in arms)) continue
-                    m = 0; m2 = 0; cnt = 0
-                    for (i = 1; i <= ns[r]; i++) {
-                        s = seedlist[r, i]; key = a SUBSEP r SUBSEP s
-                        if (!(key in n)) continue
-                        acc = sum[key] / n[key]; m += acc; m2 += acc * acc; cnt++
-                    }
-                    if (cnt == 0) continue
-                    mean = m / cnt; sd = cnt > 1 ? sqrt((m2 - cnt * mean * mean) / (cnt - 1)) : 0
-                    b = baseline(a); diff = "—"; ci = "—"
-                    if (b != "" && (b in arms)) {
-                        d = 0
-                        for (i = 1; i <= ns[r]; i++) { s = seedlist[r, i]; d += sum[a, r, s] / n[a, r, s] - sum[b, r, s] / n[b, r, s] }
-                        d /= ns[r]
-                        # paired bootstrap: resample seeds, and dev examples within each
-                        for (t = 1; t <= boot; t++) {
-                            tot = 0
-                            for (i = 1; i <= ns[r]; i++) {
-                                s = seedlist[r, int(rand() * ns[r]) + 1]
-                                for (j = 1; j <= ne; j++) { e = int(rand() * ne) + 1; tot += c[a, r, s, e] - c[b, r, s, e] }
-                            }
-                            stat[t] = tot / (ns[r] * ne)
-                        }
-                        # sort the resampled statistics (insertion sort: boot is small)
-                        for (x = 2; x <= boot; x++) { v = stat[x]; y = x - 1; while (y > 0 && stat[y] > v) { stat[y + 1] = stat[y]; y-- }; stat[y + 1] = v }
-                        diff = sprintf("%+.2f points", 100 * d)
-                        ci = sprintf("[%+.2f, %+.2f]", 100 * stat[int(0.025 * boot) + 1], 100 * stat[int(0.975 * boot)])
-                    }
-                    printf "| %s | %s | %.4f ± %.4f (%d seeds) | %s | %s |\n", r == 1 ? "all rows" : "every " r "th row", \
-                        a, mean, sd, cnt, diff, ci
-                }
-        }' "$correct"
+    for regime in $REGIMES; do
+        for arm in scratch30k scratch8k general8k task8k long8k; do
+            stats=$(awk -F '\t' -v arm="$arm" -v regime="$regime" -f bench/seed_accuracy.awk "$correct")
+            [ -n "$stats" ] || continue
+            diff="—"; ci="—"
+            case $arm in
+                scratch*) ;;
+                *)  # against the scratch arm with the same (8k) vocabulary
+                    set -- $(awk -F '\t' -v arm="$arm" -v base=scratch8k -v regime="$regime" -v boot="$BOOT" \
+                        -f bench/paired_bootstrap.awk "$correct")
+                    [ "$1" = nan ] || { diff="$1 points"; ci="[$2, $3]"; } ;;
+            esac
+            set -- $stats
+            label="every ${regime}th row"; [ "$regime" = 1 ] && label="all rows"
+            echo "| $label | $arm | $1 ± $2 ($3 seeds) | $diff | $ci |"
+        done
+    done
     echo ""
     echo "872 dev rows cannot certify a difference of less than about 2 points in one run; the bootstrap CI"
     echo "over seeds and dev examples says how sure the paired difference is."
