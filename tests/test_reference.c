@@ -65,9 +65,11 @@ typedef struct {
     BertBatch batch;
 } Reference;
 
-static void reference_open(Reference *r) {
+/* The reference file at path, with the model it was made for: the main
+ * config, with hidden_act and is_decoder as given (the variants). */
+static void reference_open_variant(Reference *r, const char *path, const char *hidden_act, bool is_decoder) {
     char err[512];
-    r->st = safetensors_open(PRETRAINING_FILE, err, sizeof err);
+    r->st = safetensors_open(path, err, sizeof err);
     ck_assert_msg(r->st != NULL, "%s", err);
     const char *config = safetensors_metadata(r->st, "config");
     ck_assert_ptr_nonnull(config);
@@ -81,6 +83,12 @@ static void reference_open(Reference *r) {
     cfg.max_position_embeddings = 16;
     cfg.type_vocab_size = 2;
     cfg.hidden_dropout_prob = cfg.attention_probs_dropout_prob = 0;
+    snprintf(cfg.hidden_act, sizeof cfg.hidden_act, "%s", hidden_act);
+    cfg.is_decoder = is_decoder;
+    ck_assert_msg(strstr(config, is_decoder ? "\"is_decoder\": true" : "\"hidden_act\""), "%s: %s", path, config);
+    char act_key[64];
+    snprintf(act_key, sizeof act_key, "\"hidden_act\": \"%s\"", hidden_act);
+    ck_assert_msg(strstr(config, act_key), "%s was made with another hidden_act: %s", path, config);
     bert_config_free(&cfg);
     ck_assert(bert_create(&r->model, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0);
     ck_assert(bert_reserve(&r->model, RB, RT, RT, err, sizeof err) == 0);
@@ -104,23 +112,25 @@ static void reference_open(Reference *r) {
     ck_assert_msg(bert_check_batch(&r->model, &r->batch, err, sizeof err) == 0, "%s", err);
 }
 
+static void reference_open(Reference *r) {
+    reference_open_variant(r, PRETRAINING_FILE, "gelu", false);
+}
+
 static void reference_close(Reference *r) {
     bert_free(&r->model);
     safetensors_close(r->st);
 }
 
-START_TEST(reference_forward_matches_pytorch) {
-    Reference r;
-    reference_open(&r);
-    BertModel *m = &r.model;
-    bert_forward(m, &r.batch, false, 0);
-    compare(r.st, "expected.sequence_output", m->acts.layers[1].out, (long)RB * RT * RC);
-    compare(r.st, "expected.pooled_output", m->acts.pooled, (long)RB * RC);
-    compare(r.st, "expected.nsp_logits", m->acts.nsp_logits, RB * 2);
+static void check_forward(Reference *r) {
+    BertModel *m = &r->model;
+    bert_forward(m, &r->batch, false, 0);
+    compare(r->st, "expected.sequence_output", m->acts.layers[1].out, (long)RB * RT * RC);
+    compare(r->st, "expected.pooled_output", m->acts.pooled, (long)RB * RC);
+    compare(r->st, "expected.nsp_logits", m->acts.nsp_logits, RB * 2);
     real loss = (real)m->loss, mlm = (real)m->mlm_loss, nsp = (real)m->nsp_loss;
-    compare(r.st, "expected.loss", &loss, 1);
-    compare(r.st, "expected.mlm_loss", &mlm, 1);
-    compare(r.st, "expected.nsp_loss", &nsp, 1);
+    compare(r->st, "expected.loss", &loss, 1);
+    compare(r->st, "expected.mlm_loss", &mlm, 1);
+    compare(r->st, "expected.nsp_loss", &nsp, 1);
     /* The MLM scores exist only at the labelled positions: pick those rows
      * out of the reference's [B,T,V] logits. The loss overwrote ours with
      * their softmax (model.h), so compare the softmax of the reference's. */
@@ -128,7 +138,7 @@ START_TEST(reference_forward_matches_pytorch) {
     real *all = malloc(sizeof(real) * RB * RT * RV);
     char err[256];
     int64_t shape[3] = { RB, RT, RV };
-    ck_assert(safetensors_read_real(r.st, "expected.mlm_logits", all, 3, shape, err, sizeof err) == 0);
+    ck_assert(safetensors_read_real(r->st, "expected.mlm_logits", all, 3, shape, err, sizeof err) == 0);
     double max_diff = 0, max_ref = 0;
     for (int i = 0; i < m->M; i++) {
         const real *logits = all + (long)m->acts.mlm_rows[i] * RV;
@@ -143,25 +153,56 @@ START_TEST(reference_forward_matches_pytorch) {
     }
     ck_assert_msg(max_diff / max_ref <= REFERENCE_TOL, "mlm probabilities rel err %.3g", max_diff / max_ref);
     free(all);
+}
+
+START_TEST(reference_forward_matches_pytorch) {
+    Reference r;
+    reference_open(&r);
+    check_forward(&r);
     reference_close(&r);
 }
 END_TEST
 
-START_TEST(reference_gradients_match_pytorch) {
-    Reference r;
-    reference_open(&r);
-    BertModel *m = &r.model;
+static void check_gradients(Reference *r) {
+    BertModel *m = &r->model;
     bert_zero_grad(m);
-    bert_forward(m, &r.batch, false, 0);
+    bert_forward(m, &r->batch, false, 0);
     bert_backward(m, 1);
     char name[160];
     for (int i = 0; i < m->num_tensors; i++) {
         const ParamTensor *t = &m->tensors[i];
         snprintf(name, sizeof name, "grad.%s", t->name);
-        compare(r.st, name, m->grads_memory + t->offset, t->count);
+        compare(r->st, name, m->grads_memory + t->offset, t->count);
     }
     real norm = (real)grad_global_norm(m->grads_memory, m->num_params);
-    compare(r.st, "expected.grad_norm", &norm, 1);
+    compare(r->st, "expected.grad_norm", &norm, 1);
+}
+
+START_TEST(reference_gradients_match_pytorch) {
+    Reference r;
+    reference_open(&r);
+    check_gradients(&r);
+    reference_close(&r);
+}
+END_TEST
+
+/* The teaching options Hugging Face can express, against the reference's
+ * own model with the same option (bert_reference.py VARIANTS): the forward
+ * outputs, losses and every parameter gradient, same tolerances. */
+START_TEST(reference_relu_matches_pytorch) {
+    Reference r;
+    reference_open_variant(&r, "tests/data/reference_pretraining_relu.safetensors", "relu", false);
+    check_forward(&r);
+    check_gradients(&r);
+    reference_close(&r);
+}
+END_TEST
+
+START_TEST(reference_causal_attention_matches_pytorch) {
+    Reference r;
+    reference_open_variant(&r, "tests/data/reference_pretraining_causal.safetensors", "gelu", true);
+    check_forward(&r);
+    check_gradients(&r);
     reference_close(&r);
 }
 END_TEST
@@ -244,6 +285,8 @@ Suite *reference_suite(void) {
     tcase_add_test(tc, reference_forward_matches_pytorch);
     tcase_add_test(tc, reference_gradients_match_pytorch);
     tcase_add_test(tc, reference_adamw_steps_match_pytorch);
+    tcase_add_test(tc, reference_relu_matches_pytorch);
+    tcase_add_test(tc, reference_causal_attention_matches_pytorch);
     tcase_add_test(tc, reference_classifier_directory_loads_and_matches);
     suite_add_tcase(s, tc);
     return s;

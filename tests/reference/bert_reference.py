@@ -8,6 +8,10 @@ reader.  Running it regenerates, byte for byte:
 
   tests/data/reference_pretraining.safetensors   forward, loss, gradients and
                                                  one AdamW step of a tiny model
+  tests/data/reference_pretraining_{relu,causal}.safetensors
+                                                 the same model and batch with
+                                                 hidden_act "relu", and with
+                                                 is_decoder (causal attention)
   tests/data/reference_classifier/               a tiny Hugging Face model
                                                  directory with expected logits
 
@@ -57,6 +61,10 @@ ADAMW = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-6, weight_decay=0.01,
 # Google's exclude_from_weight_decay list (optimization.py); matched as
 # substrings of the parameter name.
 NO_DECAY_PATTERNS = ("LayerNorm", "layer_norm", "bias")
+
+# hidden_act: the exact erf GELU x·Φ(x) (BERT's), or ReLU (the Transformer
+# paper's feed-forward; HF ACT2FN["relu"]).
+ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}
 
 # BERT's extended attention mask: (1 − mask) · (−10000), added to the scores.
 MASK_NEG = -10000.0
@@ -142,8 +150,10 @@ class BertIntermediate(nn.Module):
         super().__init__()
         self.dense = nn.Linear(c["hidden_size"], c["intermediate_size"])
 
+        self.act = ACTIVATIONS[c["hidden_act"]]
+
     def forward(self, x):
-        return F.gelu(self.dense(x))  # exact erf GELU: x·Φ(x)
+        return self.act(self.dense(x))
 
 
 class BertOutput(nn.Module):
@@ -196,9 +206,18 @@ class BertModel(nn.Module):
         self.encoder = BertEncoder(c)
         self.pooler = BertPooler(c)
 
+        self.is_decoder = c.get("is_decoder", False)
+
     def forward(self, input_ids, token_type_ids, attention_mask):
         dtype = self.embeddings.word_embeddings.weight.dtype
-        extended_mask = (1.0 - attention_mask[:, None, None, :].to(dtype)) * MASK_NEG
+        keep = attention_mask[:, None, None, :].to(dtype)          # [B,1,1,T]
+        if self.is_decoder:
+            # HF's get_extended_attention_mask for a decoder: query i sees key
+            # j only when j ≤ i, and only real keys.
+            T = input_ids.shape[1]
+            causal = (torch.arange(T)[None, :] <= torch.arange(T)[:, None]).to(dtype)   # [T,T]
+            keep = causal[None, None, :, :] * keep                  # [B,1,T,T]
+        extended_mask = (1.0 - keep) * MASK_NEG
         sequence_output = self.encoder(self.embeddings(input_ids, token_type_ids), extended_mask)
         return sequence_output, self.pooler(sequence_output)
 
@@ -208,9 +227,10 @@ class BertPredictionHeadTransform(nn.Module):
         super().__init__()
         self.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
         self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
+        self.act = ACTIVATIONS[c["hidden_act"]]   # HF: the head's transform uses hidden_act too
 
     def forward(self, x):
-        return self.LayerNorm(F.gelu(self.dense(x)))
+        return self.LayerNorm(self.act(self.dense(x)))
 
 
 class BertLMPredictionHead(nn.Module):
@@ -585,6 +605,56 @@ def make_pretraining_reference():
     print("  loss %.6f = mlm %.6f + nsp %.6f, grad norm %.4f" % (loss, mlm_loss, nsp_loss, grad_norm))
 
 
+# The teaching options Hugging Face can express, each against the same
+# weights and batch as the main reference: hidden_act "relu", and
+# is_decoder (causal self-attention). Forward outputs, losses and every
+# gradient; the optimizer is the main file's business.
+VARIANTS = {
+    "relu": dict(hidden_act="relu"),
+    "causal": dict(is_decoder=True),
+}
+
+
+def make_variant_reference(name, overrides):
+    c = dict(PRETRAIN_CONFIG, **overrides)
+    model = BertForPreTraining(c).double()
+    randomize_parameters(model, seed=20240601)
+    params = dict(model.named_parameters())
+    batch = pretraining_batch()
+    ids, tt, am, mlm_labels, nsp_labels = batch
+    seq, pooled, mlm_logits, nsp_logits = model(ids, tt, am)
+    mlm_loss, nsp_loss, loss = pretraining_losses(mlm_logits, nsp_logits, mlm_labels, nsp_labels)
+    loss.backward()
+    grads = {k: p.grad.detach().clone() for k, p in params.items()}
+    if name == "causal":
+        # the property the option promises: position t's output does not
+        # depend on the tokens after t (change the last real token of row 0)
+        with torch.no_grad():
+            ids2 = ids.clone()
+            last = int(am[0].sum()) - 1
+            ids2[0, last] = (ids2[0, last] % (c["vocab_size"] - 5)) + 5
+            seq2, _ = model.bert(ids2, tt, am)
+            assert torch.equal(seq2[0, :last], seq[0, :last]) and not torch.equal(seq2[0, last], seq[0, last])
+    check_directional_derivative(model, batch, grads)
+    tensors = {}
+    for k, p in params.items():
+        tensors[k] = ("F32", p.detach())
+        tensors["grad." + k] = ("F32", grads[k])
+    for n, t in [("input_ids", ids), ("token_type_ids", tt), ("attention_mask", am),
+                 ("mlm_labels", mlm_labels), ("nsp_labels", nsp_labels)]:
+        tensors["input." + n] = ("I64", t)
+    _, grad_norm = clip_by_global_norm(grads, float("inf"))
+    for n, t in [("sequence_output", seq), ("pooled_output", pooled), ("mlm_logits", mlm_logits),
+                 ("nsp_logits", nsp_logits), ("mlm_loss", mlm_loss), ("nsp_loss", nsp_loss),
+                 ("loss", loss), ("grad_norm", grad_norm)]:
+        tensors["expected." + n] = ("F32", t.detach())
+    metadata = {"config": json.dumps(c, sort_keys=True), "attention_mask_value": str(MASK_NEG),
+                "compute_dtype": "float64", "dropout": "off (0.0) for every dropout layer",
+                "generator": "tests/reference/bert_reference.py"}
+    write_safetensors(os.path.join(DATA_DIR, "reference_pretraining_%s.safetensors" % name), tensors, metadata)
+    print("  %s: loss %.6f = mlm %.6f + nsp %.6f" % (name, loss, mlm_loss, nsp_loss))
+
+
 # ---------------------------------------------------------------------------
 # Classification reference: a tiny Hugging Face model directory
 # ---------------------------------------------------------------------------
@@ -730,4 +800,6 @@ def make_classifier_reference():
 
 if __name__ == "__main__":
     make_pretraining_reference()
+    for variant, overrides in VARIANTS.items():
+        make_variant_reference(variant, overrides)
     make_classifier_reference()
