@@ -145,14 +145,14 @@ static void held_products(const float *X, const float *W, const float *Wt, float
 START_TEST(bf16_held_operands_give_the_same_products) {
     SKIP_WITHOUT_BF16();
     const long nx = (long)HOLD_ROWS * HOLD_COLS, nout = (long)(HOLD_ROWS + HOLD_COLS + HOLD_ROWS) * HOLD_N;
-    float *X = malloc(sizeof(float) * nx), *X2 = malloc(sizeof(float) * nx);
+    float *X = malloc(sizeof(float) * nx), *X_in_place = malloc(sizeof(float) * nx);
     float *W = malloc(sizeof(float) * HOLD_COLS * HOLD_N), *Wt = malloc(sizeof(float) * HOLD_ROWS * HOLD_N);
     float *want = malloc(sizeof(float) * nout), *got = malloc(sizeof(float) * nout);
     uint32_t u = 4242;
     for (long i = 0; i < nx; i++) { u = u * 1664525u + 1013904223u; X[i] = ((int)(u >> 8) % 20001 - 10000) / 3333.0f; }
     for (long i = 0; i < HOLD_COLS * HOLD_N; i++) { u = u * 1664525u + 1013904223u; W[i] = ((int)(u >> 8) % 2001 - 1000) / 777.0f; }
     for (long i = 0; i < HOLD_ROWS * HOLD_N; i++) { u = u * 1664525u + 1013904223u; Wt[i] = ((int)(u >> 8) % 2001 - 1000) / 555.0f; }
-    memcpy(X2, X, sizeof(float) * nx);
+    memcpy(X_in_place, X, sizeof(float) * nx);
     held_products(X, W, Wt, want);
 
     /* a held copy, held twice (nested) and released twice */
@@ -169,11 +169,11 @@ START_TEST(bf16_held_operands_give_the_same_products) {
 
     /* rounded in place: the same products, and X's storage now holds each
      * row's bf16 values in its first half */
-    gemm_bf16_hold_in_place(X2, HOLD_ROWS, HOLD_COLS);
-    held_products(X2, W, Wt, got);
+    gemm_bf16_hold_in_place(X_in_place, HOLD_ROWS, HOLD_COLS);
+    held_products(X_in_place, W, Wt, got);
     ck_assert_mem_eq(got, want, sizeof(float) * nout);
-    memcpy(X, X2, sizeof(float) * nx);   /* X2's bytes, for the check below */
-    gemm_bf16_unhold(X2);
+    memcpy(X, X_in_place, sizeof(float) * nx);   /* X_in_place's bytes, for the check below */
+    gemm_bf16_unhold(X_in_place);
     uint32_t v = 4242;
     for (int r = 0; r < HOLD_ROWS; r++) {
         const bf16 *row = (const bf16 *)(X + (long)r * HOLD_COLS);
@@ -184,7 +184,7 @@ START_TEST(bf16_held_operands_give_the_same_products) {
                           bf16_from_float(x));
         }
     }
-    free(X); free(X2); free(W); free(Wt); free(want); free(got);
+    free(X); free(X_in_place); free(W); free(Wt); free(want); free(got);
 }
 END_TEST
 
