@@ -11,16 +11,33 @@
 
 enum { PAD_TO = 16 };
 
-START_TEST(attention_map_draws_a_png_and_dumps_distributions) {
-    char dir[] = "/tmp/bertc-attmap-XXXXXX", log[256], run[256], png[256];
+/* A 2-step model of the sample files in a new directory dir (a mkdtemp
+ * template), its log in log and the model in run; initializer_range > 0
+ * replaces the config's 0.02. */
+static void pretrain_sample_model(char *dir, char *log, char *run, double initializer_range) {
     ck_assert_ptr_nonnull(mkdtemp(dir));
     write_sample_model_files(dir);
-    snprintf(log, sizeof log, "%s/run.log", dir);
-    snprintf(run, sizeof run, "%s/run", dir);
-    snprintf(png, sizeof png, "%s/map.png", dir);
+    snprintf(log, 256, "%s/run.log", dir);
+    snprintf(run, 256, "%s/run", dir);
+    if (initializer_range > 0) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/config.json", dir);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "{\"vocab_size\": 400, \"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2,"
+                   " \"intermediate_size\": 64, \"max_position_embeddings\": 64, \"initializer_range\": %g}\n",
+                initializer_range);
+        fclose(f);
+    }
     ck_assert_msg(run_logged(log, "%s pretrain --config %s/config.json --vocab %s/vocab.txt --corpus data/sample_corpus.txt "
                                   "--batch-size 4 --max-seq-length 32 --steps 2 --quiet --threads 1 --out %s",
                              bert_program_path(), dir, dir, run) == 0, "%s", read_text(log));
+}
+
+START_TEST(attention_map_draws_a_png_and_dumps_distributions) {
+    char dir[] = "/tmp/bertc-attmap-XXXXXX", log[256], run[256], png[256];
+    pretrain_sample_model(dir, log, run, 0);
+    snprintf(png, sizeof png, "%s/map.png", dir);
     bool have_gnuplot = system("command -v gnuplot > /dev/null 2>&1") == 0;
     if (have_gnuplot) {
         ck_assert_msg(run_logged(log, "%s attention-map --model %s --text 'the cat sat on the mat.' --out %s --layer 0",
@@ -115,22 +132,11 @@ static double js_from_dump(const char *dump, int layer) {
 
 START_TEST(attention_map_head_distance_matches_the_dump) {
     char dir[] = "/tmp/bertc-attmap-XXXXXX", log[256], run[256], csv[256];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    write_sample_model_files(dir);
-    snprintf(log, sizeof log, "%s/run.log", dir);
-    snprintf(run, sizeof run, "%s/run", dir);
-    snprintf(csv, sizeof csv, "%s/texts.csv", dir);
     /* weights drawn wide (std 0.5, not 0.02), so the heads' attention is
      * peaked and differs: a fresh BERT's heads are all nearly uniform */
+    pretrain_sample_model(dir, log, run, 0.5);
+    snprintf(csv, sizeof csv, "%s/texts.csv", dir);
     FILE *f = fopen(csv, "w");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f, "{\"vocab_size\": 400, \"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2,"
-               " \"intermediate_size\": 64, \"max_position_embeddings\": 64, \"initializer_range\": 0.5}\n");
-    fclose(f);
-    ck_assert_msg(run_logged(log, "%s pretrain --config %s --vocab %s/vocab.txt --corpus data/sample_corpus.txt "
-                                  "--batch-size 4 --max-seq-length 32 --steps 2 --quiet --threads 1 --out %s",
-                             bert_program_path(), csv, dir, run) == 0, "%s", read_text(log));
-    f = fopen(csv, "w");
     ck_assert_ptr_nonnull(f);
     fputs("id,sentence\n1,\"the cat sat on the mat, and slept.\"\n", f);
     fclose(f);
