@@ -1,6 +1,7 @@
 /* head_distance.h — how different a layer's attention heads are: the mean
  * pairwise Jensen–Shannon distance between their attention distributions
- * (docs/experiments.md, "Do more heads find more correlations?").
+ * (docs/attention.md (AT20); used by docs/experiments.md, "Do more heads
+ * find more correlations?").
  *
  * For two distributions p, q over n keys, with m = (p + q)/2,
  *

@@ -3,7 +3,8 @@
 #include <math.h>
 #include "model/head_distance.h"
 
-/* ½ Σ p log₂(p/m) + ½ Σ q log₂(q/m), m = (p + q)/2, summed in double. */
+/* docs/attention.md (AT20): ½ Σ p log₂(p/m) + ½ Σ q log₂(q/m), m = (p + q)/2,
+ * summed in double. */
 double js_distance(const real *p, const real *q, int n) {
     double divergence = 0;
     for (int k = 0; k < n; k++) {
