@@ -70,9 +70,10 @@ void gemm_bf16_auto(const Bf16Weights *weights, bool transpose_a, bool transpose
 
 /* Operands rounded once for several products. gemm_bf16_hold rounds the
  * rows × cols matrix x (row stride ld) into a buffer of the calling
- * thread's; until gemm_bf16_unhold(x), every gemm_bf16_auto on this thread
- * (or, for the master's holds, on any thread) that reads a view inside x
- * with the same row stride uses that copy instead of rounding again. The
+ * thread's; until gemm_bf16_unhold(x), every gemm_bf16_auto that reads a
+ * view inside x with the same row stride uses that copy instead of rounding
+ * again: on every thread for a hold made outside parallel regions, on the
+ * holding thread only for one made inside a parallel region. The
  * caller must not change x meanwhile. gemm_bf16_hold_in_place does the same
  * for a dead contiguous matrix whose f32 values are not needed again: each
  * row's bf16 copy overwrites the first half of the row, so no buffer is

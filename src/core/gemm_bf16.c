@@ -185,10 +185,6 @@ typedef struct {
     GemmBf16Plan *plan;
 } CachedPlan;
 
-/* What one thread keeps: its plans, one per shape met, and two conversion
- * buffers that grow to the largest operand and then stay. A thread only
- * touches its own (omp_get_thread_num(); the master is thread 0 inside and
- * outside a parallel region), so nothing is locked. */
 /* An operand rounded once for several products (gemm_bf16_hold): the f32
  * matrix at f32 with row stride ld, its bf16 copy at copy with row stride
  * copy_ld. A held copy has its own buffer (kept for the next hold), or lies
@@ -205,12 +201,22 @@ typedef struct {
 
 #define BF16_MAX_HELD 4
 
+/* Holds made outside any parallel region (the master's, between parallel
+ * regions) are seen by every thread; a hold made inside one belongs to the
+ * thread that made it and is seen by that thread only. So every list is
+ * written by one thread while no other can read it. */
+static HeldOperand shared_held[BF16_MAX_HELD];
+
+/* What one thread keeps: its plans, one per shape met, and two conversion
+ * buffers that grow to the largest operand and then stay. A thread only
+ * touches its own (omp_get_thread_num(); the master is thread 0 inside and
+ * outside a parallel region), so nothing is locked. */
 typedef struct {
     CachedPlan *plans;
     int n_plans, cap_plans;
     bf16 *operand[2];
     size_t operand_cap[2];
-    HeldOperand held[BF16_MAX_HELD];
+    HeldOperand held[BF16_MAX_HELD];   /* holds made inside a parallel region */
 } ThreadCache;
 
 #define BF16_MAX_THREADS 1024
@@ -247,10 +253,10 @@ static const GemmBf16Plan *plan_for(ThreadCache *tc, const ProductShape *shape) 
     return plan;
 }
 
-/* The held copy of a view at x with row stride ld, or NULL. */
-static const bf16 *held_view(const ThreadCache *tc, const float *x, int ld, int *ld_out) {
+/* The copy in list[BF16_MAX_HELD] of a view at x with row stride ld, or NULL. */
+static const bf16 *held_view(const HeldOperand *list, const float *x, int ld, int *ld_out) {
     for (int i = 0; i < BF16_MAX_HELD; i++) {
-        const HeldOperand *h = &tc->held[i];
+        const HeldOperand *h = &list[i];
         if (!h->count || x < h->f32 || x >= h->f32 + h->rows * h->ld) continue;
         if (ld != h->ld) {
             if (h->copy == (const bf16 *)h->f32) fail("a matrix rounded in place was read with another row stride");
@@ -265,16 +271,16 @@ static const bf16 *held_view(const ThreadCache *tc, const float *x, int ld, int 
 
 /* op(X) stored as rows × cols with row stride ld, as bf16: the weights'
  * copy when X lies in them (same offsets, same stride), a held copy (this
- * thread's, or the master's, which are made outside parallel regions), else
- * converted into the thread's buffer `which` (contiguous: *ld_out = cols). */
+ * thread's, or one made outside parallel regions), else converted into the
+ * thread's buffer `which` (contiguous: *ld_out = cols). */
 static const bf16 *as_bf16(ThreadCache *tc, int which, const Bf16Weights *w, const float *x, int ld, int rows,
                            int cols, int *ld_out) {
     if (w && x >= w->f32 && x < w->f32 + w->n) {
         *ld_out = ld;
         return w->bf16 + (x - w->f32);
     }
-    const bf16 *held = held_view(tc, x, ld, ld_out);
-    if (!held && tc != &thread_caches[0]) held = held_view(&thread_caches[0], x, ld, ld_out);
+    const bf16 *held = held_view(tc->held, x, ld, ld_out);
+    if (!held) held = held_view(shared_held, x, ld, ld_out);
     if (held) return held;
     size_t need = (size_t)rows * (size_t)cols;
     if (need > tc->operand_cap[which]) {
@@ -304,11 +310,16 @@ void gemm_bf16_auto(const Bf16Weights *weights, bool transpose_a, bool transpose
     gemm_bf16_run(plan_for(tc, &shape), a, b, C);
 }
 
+/* The list a hold made here goes to. */
+static HeldOperand *hold_list(void) {
+    return omp_in_parallel() ? this_thread_cache()->held : shared_held;
+}
+
 /* A free slot, or the one already holding X (counted again). */
-static HeldOperand *hold_slot(ThreadCache *tc, const float *x, bool *already) {
+static HeldOperand *hold_slot(HeldOperand *list, const float *x, bool *already) {
     HeldOperand *free_slot = NULL;
     for (int i = 0; i < BF16_MAX_HELD; i++) {
-        HeldOperand *h = &tc->held[i];
+        HeldOperand *h = &list[i];
         if (h->count && h->f32 == x) { *already = true; return h; }
         if (!h->count && !free_slot) free_slot = h;
     }
@@ -318,9 +329,8 @@ static HeldOperand *hold_slot(ThreadCache *tc, const float *x, bool *already) {
 }
 
 void gemm_bf16_hold(const float *x, int rows, int cols, int ld) {
-    ThreadCache *tc = this_thread_cache();
     bool already;
-    HeldOperand *h = hold_slot(tc, x, &already);
+    HeldOperand *h = hold_slot(hold_list(), x, &already);
     if (already) { h->count++; return; }
     /* the copy keeps X's row stride, so a view's offset maps unchanged */
     size_t need = (size_t)rows * (size_t)ld;
@@ -341,9 +351,8 @@ void gemm_bf16_hold(const float *x, int rows, int cols, int ld) {
  * all already read. */
 #define IN_PLACE_CHUNK 1024
 void gemm_bf16_hold_in_place(float *x, int rows, int cols) {
-    ThreadCache *tc = this_thread_cache();
     bool already;
-    HeldOperand *h = hold_slot(tc, x, &already);
+    HeldOperand *h = hold_slot(hold_list(), x, &already);
     if (already) fail("a held matrix was held again in place");
     #pragma omp parallel for schedule(static) if ((long)rows * cols >= (1L << 16))
     for (int r = 0; r < rows; r++) {
@@ -360,12 +369,12 @@ void gemm_bf16_hold_in_place(float *x, int rows, int cols) {
 }
 
 void gemm_bf16_unhold(const float *x) {
-    ThreadCache *tc = this_thread_cache();
+    HeldOperand *list = hold_list();
     for (int i = 0; i < BF16_MAX_HELD; i++) {
-        HeldOperand *h = &tc->held[i];
+        HeldOperand *h = &list[i];
         if (h->count && h->f32 == x) { h->count--; return; }
     }
-    fail("released an operand that was not held");
+    fail("released an operand that was not held (or held in another parallel region)");
 }
 
 void gemm_bf16_release(void) {
@@ -378,4 +387,6 @@ void gemm_bf16_release(void) {
         for (int i = 0; i < BF16_MAX_HELD; i++) free(tc->held[i].buffer);
         memset(tc, 0, sizeof *tc);
     }
+    for (int i = 0; i < BF16_MAX_HELD; i++) free(shared_held[i].buffer);
+    memset(shared_held, 0, sizeof shared_held);
 }
