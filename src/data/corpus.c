@@ -59,7 +59,9 @@ static bool starts_sentence(const char *p, size_t n) {
     unsigned char c = (unsigned char)p[0];
     if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     if (c == '"' || c == '\'' || c == '(' || c == '[') return true;
-    if (c == '_' && n >= 2) return starts_sentence(p + 1, n - 1) && (unsigned char)p[1] != '_';
+    /* p[1] is tested first, so the recursion is one level deep: a run of
+     * underscores once overflowed the stack (fuzz_corpus found it) */
+    if (c == '_' && n >= 2) return (unsigned char)p[1] != '_' && starts_sentence(p + 1, n - 1);
     if (c < 0x80) return false;
     if (n >= 3 && c == 0xE2 && (unsigned char)p[1] == 0x80 &&
         ((unsigned char)p[2] == 0x9C || (unsigned char)p[2] == 0x98)) return true;   /* “ ‘ */
