@@ -1,7 +1,8 @@
 /* test_bf16.c — --precision bf16 against the f32 path it approximates: one
  * forward and one step's gradients of a small model, 300 steps of tiny
  * pretraining, fine-tuning accuracy on the committed sample, an exact resume,
- * and the one-line refusal on a CPU without AVX512-BF16. The bf16 products
+ * the activations kept as bf16 against the same step without them, and the
+ * one-line refusal on a CPU without AVX512-BF16. The bf16 products
  * themselves (conversion, the K·2⁻²⁴ bound) are tested in test_gemm_bf16.c.
  * Runs in the float builds on a CPU with AVX512-BF16; elsewhere each test
  * says why it skips. */
@@ -144,6 +145,84 @@ START_TEST(bf16_gradients_are_the_f32_gradients_to_bf16_precision) {
     ck_assert_msg(worst > 0 && worst <= 1e-1, "%s differs by %.3g", worst_name, worst);
     free(grads);
     bert_free(&m);
+}
+END_TEST
+
+/* A bf16 model whose arena is planned after bert_use_bf16 (as pretrain and
+ * finetune do), keeping activations as bf16 or not. */
+static void small_bf16_model(BertModel *m, bool keep) {
+    BertConfig cfg;
+    bert_config_defaults(&cfg);
+    cfg.vocab_size = V;
+    cfg.hidden_size = 64;
+    cfg.num_hidden_layers = 3;
+    cfg.num_attention_heads = 4;
+    cfg.intermediate_size = 128;
+    cfg.max_position_embeddings = T;
+    char err[256];
+    ck_assert_msg(bert_create(m, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0, "%s", err);
+    bert_init_weights(m, 11);
+    ck_assert_msg(bert_use_bf16(m, err, sizeof err) == 0, "%s", err);
+    bert_keep_bf16_activations(m, keep);
+    ck_assert_msg(bert_reserve(m, B, T, P, err, sizeof err) == 0, "%s", err);
+    bert_config_free(&cfg);
+}
+
+/* Every byte of the second half of an f32-sized view is still 0 (calloc's):
+ * the pages were never touched, so they take no memory. */
+static bool second_half_untouched(const real *view, long reals) {
+    const unsigned char *bytes = (const unsigned char *)view;
+    for (long i = (long)sizeof(real) * reals / 2; i < (long)sizeof(real) * reals; i++)
+        if (bytes[i]) return false;
+    return true;
+}
+
+/* Keeping emb_out and each layer's qkv, context, ln1_out and out as bf16
+ * alone (model.h keeps_bf16) changes no value: a training step's loss and
+ * every gradient are bit for bit those of the bf16 arena laid out as f32's.
+ * And the kept views' second halves are never written (that is the memory
+ * saved), while the last layer's output, which the heads read, stays f32. */
+START_TEST(bf16_activations_kept_as_bf16_change_no_value) {
+    if (!bf16_usable("bf16_activations_kept_as_bf16_change_no_value")) return;
+    Batch storage;
+    BertBatch batch = random_batch(&storage);
+    double loss[2];
+    real *grads[2];
+    long num_params = 0;
+    for (int keep = 0; keep <= 1; keep++) {
+        BertModel m;
+        small_bf16_model(&m, keep);
+        ck_assert(m.acts.keeps_bf16 == keep);
+        bert_zero_grad(&m);
+        bert_forward(&m, &batch, true, 99);
+        ck_assert(m.acts.kept_in_last_forward == keep);
+        bert_backward(&m, 1);
+        loss[keep] = m.loss;
+        num_params = m.num_params;
+        grads[keep] = malloc(sizeof(real) * (size_t)m.num_params);
+        memcpy(grads[keep], m.grads_memory, sizeof(real) * (size_t)m.num_params);
+        long NC = (long)B * T * m.config.hidden_size;
+        int L = m.config.num_hidden_layers;
+        if (keep) {
+            ck_assert_msg(second_half_untouched(m.acts.emb_out, NC), "emb_out was written past its bf16 half");
+            for (int l = 0; l < L; l++) {
+                const EncoderLayerCache *e = &m.acts.layers[l];
+                ck_assert_msg(second_half_untouched(e->qkv, 3 * NC), "layer %d qkv", l);
+                ck_assert_msg(second_half_untouched(e->context, NC), "layer %d context", l);
+                ck_assert_msg(second_half_untouched(e->ln1_out, NC), "layer %d ln1_out", l);
+                if (l < L - 1) ck_assert_msg(second_half_untouched(e->out, NC), "layer %d out", l);
+            }
+            ck_assert_msg(!second_half_untouched(m.acts.layers[L - 1].out, NC), "the last layer's output is not f32");
+        }
+        bert_free(&m);
+    }
+    printf("  bf16 step, activations kept as bf16 or not: loss %.9f and %.9f\n", loss[1], loss[0]);
+    ck_assert_msg(loss[0] == loss[1], "loss %.9g against %.9g", loss[1], loss[0]);
+    long differing = 0;
+    for (long i = 0; i < num_params; i++) differing += memcmp(&grads[0][i], &grads[1][i], sizeof(real)) != 0;
+    ck_assert_msg(differing == 0, "%ld of %ld gradients differ", differing, num_params);
+    free(grads[0]);
+    free(grads[1]);
 }
 END_TEST
 
@@ -301,6 +380,7 @@ Suite *bf16_suite(void) {
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, bf16_forward_is_the_f32_forward_to_bf16_precision);
     tcase_add_test(tc, bf16_gradients_are_the_f32_gradients_to_bf16_precision);
+    tcase_add_test(tc, bf16_activations_kept_as_bf16_change_no_value);
     tcase_add_test(tc, bf16_pretraining_follows_f32_and_resumes_exactly);
     tcase_add_test(tc, bf16_finetuning_reaches_the_f32_accuracy);
     tcase_add_test(tc, bf16_without_the_instructions_is_refused_in_one_line);

@@ -45,6 +45,18 @@ void gemm_hold_operand(const real *X, int rows, int cols, int ld);
 void gemm_consume_operand(real *X, int rows, int cols);
 void gemm_release_operand(const real *X);
 
+/* A matrix a forward pass makes and its backward pass reads again, only
+ * through products (docs/bf16.md, "Activations kept in bf16"). With bf16
+ * products the model keeps it as bf16 alone: kept is an f32-sized buffer
+ * (rows × ld reals) of which only the first half is ever written.
+ * gemm_keep_operand rounds X (which may then be reused) into kept, row
+ * stride ld; from gemm_hold_kept(kept, …) to gemm_release_operand(kept),
+ * a product that reads a view inside kept reads that bf16 copy. kept's
+ * values as reals are garbage, and nothing else may read them. Only for
+ * bf16 products (gemm_bf16_active); with f32 products both do nothing. */
+void gemm_keep_operand(real *kept, const real *X, int rows, int cols, int ld);
+void gemm_hold_kept(const real *kept, int rows, int ld);
+
 /* Call once at program start, before any gemm: selects BLIS's AVX-512 kernels
  * when the CPU has them (BLIS reads the brand string, which virtual machines
  * hide) and sets the number of threads BLIS and OpenMP use (0 = all cores). */

@@ -78,10 +78,13 @@ void gemm_bf16_auto(const Bf16Weights *weights, bool transpose_a, bool transpose
  * for a dead contiguous matrix whose f32 values are not needed again: each
  * row's bf16 copy overwrites the first half of the row, so no buffer is
  * needed. Holds nest (the same x held twice is released twice); at most
- * BF16_MAX_HELD (4) matrices per thread. */
+ * BF16_MAX_HELD (8) matrices per thread. */
 void gemm_bf16_hold(const float *x, int rows, int cols, int ld);
 void gemm_bf16_hold_in_place(float *x, int rows, int cols);
 void gemm_bf16_unhold(const float *x);
+/* Holds x (rows with row stride ld) as the bf16 copy the caller made and
+ * keeps: copy, row stride copy_ld (gemm.h gemm_hold_kept). */
+void gemm_bf16_hold_copy(const float *x, int rows, int ld, const bf16 *copy, int copy_ld);
 
 /* Frees every thread's plans and buffers (at exit, or between tests). */
 void gemm_bf16_release(void);

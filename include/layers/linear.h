@@ -16,4 +16,11 @@ void linear_forward(real *out, const real *inp, const real *weight, const real *
 void linear_backward(real *dinp, real *dweight, real *dbias, const real *dout,
                      const real *inp, const real *weight, int N, int IC, int OC);
 
+/* The same for a dout that is not read again: with bf16 products it is
+ * rounded once in its own storage (gemm.h gemm_consume_operand) after the
+ * bias gradient has been summed from its f32 values, so afterwards dout is
+ * garbage as reals. With f32 products it is linear_backward exactly. */
+void linear_backward_consuming(real *dinp, real *dweight, real *dbias, real *dout,
+                               const real *inp, const real *weight, int N, int IC, int OC);
+
 #endif

@@ -68,6 +68,18 @@ typedef struct {
     long first_row, whole_rows, whole_predictions;
 } BertBatch;
 
+/* A bf16 training arena's f32 working copies (docs/bf16.md, "Activations
+ * kept in bf16"): where the forward pass writes the activations that each
+ * layer then keeps as bf16 only, because its backward pass reads them only
+ * through products. One set for all layers; they share memory with the
+ * backward scratch. */
+typedef struct {
+    real *qkv;        /* [B,T,3C] */
+    real *context;    /* [B,T,C] */
+    real *ln1_out;    /* [B,T,C] */
+    real *hidden[2];  /* [B,T,C] the embeddings' output and the layers' outputs, alternately */
+} BertForwardReals;
+
 /* What the forward pass saves (views into one arena planned by bert_reserve). */
 typedef struct {
     real *mask_add;            /* [B,T] 0 or ATTENTION_MASK_VALUE */
@@ -95,6 +107,12 @@ typedef struct {
     uint8_t *cls_mask;         /* [B,C] */
     real *cls_logits, *cls_probs;  /* [B,K] */
     int *cls_predicted;        /* [B] */
+    /* bf16 training (bert_use_bf16 before bert_reserve): emb_out and every
+     * layer's qkv, context, ln1_out and out (but the last layer's) hold bf16
+     * copies in the first half of their storage, made from forward_reals */
+    bool keeps_bf16;
+    bool kept_in_last_forward;   /* the last bert_forward kept them (bf16 products were on) */
+    BertForwardReals forward_reals;
 } BertActivations;
 
 /* Backward scratch (one layer's worth, reused). The encoder layers' part
@@ -122,6 +140,8 @@ typedef struct {
     double nsp_loss_weight;
     uint16_t *params_bf16;     /* --precision bf16: every weight rounded to bf16, the same layout
                                 * (bert_use_bf16); NULL in f32 */
+    bool bf16_arena_as_f32;     /* bert_keep_bf16_activations(m, false): a bf16 training
+                                 * arena laid out as the f32 one (tests compare the two) */
     long num_params;
     BertParams params, grads;
     EncoderLayerParams *layer_params, *layer_grads;
@@ -208,5 +228,11 @@ int bert_use_bf16(BertModel *m, char *err, size_t err_len);
 /* Re-rounds the copy from params_memory: after every change of the weights
  * (the optimizer step: train_step's after_update). No-op in f32. */
 void bert_refresh_bf16(BertModel *m);
+/* Whether a bf16 training arena (bert_use_bf16, then bert_reserve) keeps
+ * the activations that backward reads only through products as bf16 alone
+ * (BertActivations.keeps_bf16; the default, true) or as f32, as the f32
+ * arena does. Takes effect at the next bert_reserve. Every value is the same
+ * either way; tests check that. */
+void bert_keep_bf16_activations(BertModel *m, bool keep);
 
 #endif

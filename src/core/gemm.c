@@ -87,6 +87,22 @@ void gemm_consume_operand(real *X, int rows, int cols) {
 #endif
 }
 
+void gemm_keep_operand(real *kept, const real *X, int rows, int cols, int ld) {
+#ifndef BERT_DOUBLE
+    if (bf16_on) bf16_convert_rows((uint16_t *)kept, ld, X, ld, rows, cols);
+#else
+    (void)kept; (void)X; (void)rows; (void)cols; (void)ld;
+#endif
+}
+
+void gemm_hold_kept(const real *kept, int rows, int ld) {
+#ifndef BERT_DOUBLE
+    if (bf16_on) gemm_bf16_hold_copy(kept, rows, ld, (const uint16_t *)kept, ld);
+#else
+    (void)kept; (void)rows; (void)ld;
+#endif
+}
+
 void gemm_release_operand(const real *X) {
 #ifndef BERT_DOUBLE
     if (bf16_on) gemm_bf16_unhold(X);

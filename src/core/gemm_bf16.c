@@ -199,7 +199,9 @@ typedef struct {
     size_t buffer_cap;
 } HeldOperand;
 
-#define BF16_MAX_HELD 4
+/* A layer's backward holds its kept activations (four) and, inside them,
+ * an incoming gradient or two (gemm.h). */
+#define BF16_MAX_HELD 8
 
 /* Holds made outside any parallel region (the master's, between parallel
  * regions) are seen by every thread; a hold made inside one belongs to the
@@ -366,6 +368,13 @@ void gemm_bf16_hold_in_place(float *x, int rows, int cols) {
         }
     }
     *h = (HeldOperand){ x, rows, cols, (const bf16 *)x, 2L * cols, 1, h->buffer, h->buffer_cap };
+}
+
+void gemm_bf16_hold_copy(const float *x, int rows, int ld, const bf16 *copy, int copy_ld) {
+    bool already;
+    HeldOperand *h = hold_slot(hold_list(), x, &already);
+    if (already) { h->count++; return; }
+    *h = (HeldOperand){ x, rows, ld, copy, copy_ld, 1, h->buffer, h->buffer_cap };
 }
 
 void gemm_bf16_unhold(const float *x) {

@@ -163,5 +163,5 @@ void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out,
 
     /* (AT17)–(AT19) stacked QKV projection: d_w_qkv's three row blocks are dW_q,
      * dW_k, dW_v; dinp gets the sum of the three paths */
-    linear_backward(dinp, d_w_qkv, d_b_qkv, d_qkv, inp, w_qkv, B * T, C, C3);
+    linear_backward_consuming(dinp, d_w_qkv, d_b_qkv, d_qkv, inp, w_qkv, B * T, C, C3);
 }

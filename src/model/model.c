@@ -290,6 +290,7 @@ static bool arena_products_fit(const BertModel *m) {
 typedef struct {
     long B, T, C, I, NH, V, K, N, M, att;
     bool forward_only;   /* bert_reserve_inference: no dropout masks, no backward scratch */
+    bool keeps_bf16;     /* BertActivations.keeps_bf16 */
 } ArenaDims;
 
 /* Embeddings. bert_forward writes all of them first; mask_add is read by
@@ -311,24 +312,21 @@ static void walk_embeddings_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d
 
 /* Encoder layers. Layer l's caches are written by its forward and read last
  * by its backward (in reverse layer order), so a training arena keeps one
- * set per layer. Three buffers are shared by all layers because backward
- * does not read them: the sublayer output after dropout, probs_dropped and
- * gelu(ff_pre); each layer's forward overwrites them. A forward-only arena
- * overlays every layer on layer 0's caches. Returns probs_dropped (NULL
- * forward-only), which the backward scratch reuses as d_probs. */
+ * set per layer. Buffers that backward does not read are shared by all
+ * layers, and each layer's forward overwrites them: probs_dropped here, the
+ * sublayer output after dropout and gelu(ff_pre) in walk_overlaid_arena. A
+ * forward-only arena overlays every layer on layer 0's caches. Returns
+ * probs_dropped (NULL forward-only), which the backward scratch reuses as
+ * d_probs. With keeps_bf16 the views are the same; qkv, context, ln1_out
+ * and out (but the last layer's) then hold bf16 in their first halves, and
+ * the second halves are never touched, so they take no memory. */
 static real *walk_encoder_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d) {
     BertActivations *x = &m->acts;
     const long N = d->N, C = d->C, I = d->I, att = d->att;
     const bool forward_only = d->forward_only;
-    /* A sublayer's output after dropout (attn_out, ff_out) is only added into
-     * the residual sum that LayerNorm reads; backward needs just its dropout
-     * mask. So every layer writes both into the same one buffer. */
-    real *sublayer_out = REALS(N * C);
-    /* Attention's probs after dropout are likewise forward-only (its backward
+    /* Attention's probs after dropout are forward-only (its backward
      * rebuilds them from probs and the mask). */
     real *probs_dropped = forward_only ? NULL : REALS(att);
-    /* and so is gelu(ff_pre), recomputed by encoder_layer_backward */
-    real *ff_act = REALS(N * I);
     /* Forward-only: layer l reads only layer l − 1's output, so every layer
      * gets layer 0's caches and the outputs alternate between two buffers. */
     real *alternate_out = forward_only ? REALS(N * C) : NULL;
@@ -344,15 +342,12 @@ static real *walk_encoder_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d) 
         e->probs_mask = forward_only ? NULL : BYTES(att);
         e->probs_dropped = probs_dropped;
         e->context = REALS(N * C);
-        e->attn_out = sublayer_out;
         e->attn_out_mask = forward_only ? NULL : BYTES(N * C);
         e->ln1_sum = REALS(N * C);
         e->ln1_mean = REALS(N);
         e->ln1_rstd = REALS(N);
         e->ln1_out = REALS(N * C);
         e->ff_pre = REALS(N * I);
-        e->ff_act = ff_act;
-        e->ff_out = sublayer_out;
         e->ff_out_mask = forward_only ? NULL : BYTES(N * C);
         e->ln2_sum = REALS(N * C);
         e->ln2_mean = REALS(N);
@@ -362,7 +357,7 @@ static real *walk_encoder_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d) 
     return probs_dropped;
 }
 
-/* Pooler and heads, except the MLM logits (walk_backward_arena places
+/* Pooler and heads, except the MLM logits (walk_overlaid_arena places
  * them). Written by bert_forward after the last layer, read last by the
  * heads' backward at the start of bert_backward (the predictions and probs
  * also by the caller, after forward). */
@@ -395,21 +390,51 @@ static void walk_heads_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d) {
     }
 }
 
-/* The MLM logits and the backward scratch. Lifetimes let three regions
- * overlap (they are the largest after the per-layer caches): the MLM scores
- * live from the head's forward to its backward, the encoder layers' backward
- * scratch only after that, so both start at the same offset; and
- * attention's d_probs takes the forward-only probs_dropped. The rest of the
- * scratch (d_hidden_a/b, the pooler's and heads' gradients) is written and
- * read within bert_backward, so it lies after both. A forward-only arena
- * ends after the logits. */
-static void walk_backward_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d, real *probs_dropped) {
+/* The encoder's forward-only buffers, the MLM logits and the backward
+ * scratch. Lifetimes let three regions overlap (they are the largest after
+ * the per-layer caches), so all three start at the same offset: the buffers
+ * only the encoder's forward pass uses (the sublayer output after dropout,
+ * gelu(ff_pre), with keeps_bf16 the forward reals) are dead once the last
+ * layer is done; the MLM scores live from the head's forward to its
+ * backward; the encoder layers' backward scratch only after that. And
+ * attention's d_probs takes the forward-only probs_dropped. The rest of
+ * the scratch (d_hidden_a/b, the pooler's and heads' gradients) is written
+ * and read within bert_backward, so it lies after all three. A forward-only
+ * arena ends after the first two. */
+static void walk_overlaid_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d, real *probs_dropped) {
     BertActivations *x = &m->acts;
     const long B = d->B, N = d->N, C = d->C, I = d->I, M = d->M, V = d->V;
-    size_t overlap_start = a->cursor;
+    size_t overlap_start = a->cursor, end = a->cursor;
+
+    /* A sublayer's output after dropout (attn_out, ff_out) is only added into
+     * the residual sum that LayerNorm reads; backward needs just its dropout
+     * mask. So every layer writes both into the same one buffer; and
+     * gelu(ff_pre) is recomputed by encoder_layer_backward. */
+    real *sublayer_out = REALS(N * C);
+    real *ff_act = REALS(N * I);
+    for (int l = 0; l < m->config.num_hidden_layers; l++) {
+        EncoderLayerCache *e = &x->layers[l];
+        e->attn_out = e->ff_out = sublayer_out;
+        e->ff_act = ff_act;
+    }
+    BertForwardReals *f = &x->forward_reals;
+    *f = (BertForwardReals){ 0 };
+    if (d->keeps_bf16) {
+        f->qkv = REALS(N * 3 * C);
+        f->context = REALS(N * C);
+        f->ln1_out = REALS(N * C);
+        f->hidden[0] = REALS(N * C);
+        f->hidden[1] = REALS(N * C);
+    }
+    if (a->cursor > end) end = a->cursor;
+
+    a->cursor = overlap_start;
     if (m->heads & BERT_HEADS_PRETRAINING) x->mlm_logits = REALS(M * V);
-    if (d->forward_only) return;
-    size_t scores_end = a->cursor;
+    if (a->cursor > end) end = a->cursor;
+    if (d->forward_only) {
+        a->cursor = end;
+        return;
+    }
     a->cursor = overlap_start;
     BertScratch *s = &m->scratch;
     s->layer.d_h = REALS(N * C);
@@ -421,7 +446,7 @@ static void walk_backward_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d, 
     s->layer.d_probs = probs_dropped;
     s->layer.d_ff_act = REALS(N * I);
     s->layer.d_ff_pre = REALS(N * I);
-    if (a->cursor < scores_end) a->cursor = scores_end;
+    if (a->cursor < end) a->cursor = end;
     s->d_hidden_a = REALS(N * C);
     s->d_hidden_b = REALS(N * C);
     s->d_pooled = REALS(B * C);
@@ -442,7 +467,7 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
     ArenaDims d = {
         .B = m->max_B, .T = m->max_T, .C = c->hidden_size, .I = c->intermediate_size,
         .NH = c->num_attention_heads, .V = c->vocab_size, .K = m->num_labels,
-        .forward_only = m->forward_only,
+        .forward_only = m->forward_only, .keeps_bf16 = m->acts.keeps_bf16,
     };
     d.N = d.B * d.T;
     d.M = d.B * m->max_P;
@@ -450,7 +475,7 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
     walk_embeddings_arena(m, a, &d);
     real *probs_dropped = walk_encoder_arena(m, a, &d);
     walk_heads_arena(m, a, &d);
-    walk_backward_arena(m, a, &d, probs_dropped);
+    walk_overlaid_arena(m, a, &d, probs_dropped);
 }
 #undef REALS
 #undef BYTES
@@ -474,6 +499,9 @@ static int reserve(BertModel *m, int B, int T, int P, bool forward_only, char *e
     m->max_P = P > 0 ? P : 1;
     m->forward_only = forward_only;
     memset(&m->scratch, 0, sizeof m->scratch);
+    m->acts.keeps_bf16 = !forward_only && m->params_bf16 && !m->bf16_arena_as_f32 &&
+                         m->config.num_hidden_layers > 0;
+    m->acts.kept_in_last_forward = false;
     m->acts.layers = calloc((size_t)m->config.num_hidden_layers, sizeof(EncoderLayerCache));
     ArenaWalk sizing = { NULL, 0, false };
     if (!arena_products_fit(m)) sizing.overflow = true;
@@ -535,6 +563,10 @@ int bert_use_bf16(BertModel *m, char *err, size_t err_len) {
     }
     return 0;
 #endif
+}
+
+void bert_keep_bf16_activations(BertModel *m, bool keep) {
+    m->bf16_arena_as_f32 = !keep;
 }
 
 void bert_refresh_bf16(BertModel *m) {
@@ -615,20 +647,45 @@ void bert_forward(BertModel *m, const BertBatch *batch, bool training, uint64_t 
     for (int i = 0; i < N; i++)
         x->mask_add[i] = (!batch->attention_mask || batch->attention_mask[i]) ? 0 : ATTENTION_MASK_VALUE;
 
+    /* bf16 training: activations that backward reads only through products
+     * are written as reals into forward_reals and kept as bf16 alone
+     * (BertActivations.keeps_bf16, docs/bf16.md) */
+    const bool keep = x->keeps_bf16 && gemm_bf16_active();
+    const BertForwardReals *f = &x->forward_reals;
+    x->kept_in_last_forward = keep;
+    real *emb_out = keep ? f->hidden[1] : x->emb_out;
     embeddings_forward(x->emb_sum, batch->input_ids, batch->token_type_ids,
                        p->word_emb, p->pos_emb, p->type_emb, B, T, C);
-    layernorm_forward(x->emb_out, x->emb_ln_mean, x->emb_ln_rstd, x->emb_sum,
+    layernorm_forward(emb_out, x->emb_ln_mean, x->emb_ln_rstd, x->emb_sum,
                       p->emb_ln_w, p->emb_ln_b, (real)c->layer_norm_eps, N, C);
-    dropout_forward(x->emb_out, x->emb_mask, x->emb_out, p_hidden,
+    dropout_forward(emb_out, x->emb_mask, emb_out, p_hidden,
                     slice_site(dropout_key, SITE_EMBEDDINGS, batch->first_row, (long)T * C), (long)N * C, training);
+    if (keep) gemm_keep_operand(x->emb_out, emb_out, N, C, C);
     PROFILE_END(PROFILE_EMBEDDINGS, t_emb);
 
-    const real *hidden = x->emb_out;
-    for (int l = 0; l < c->num_hidden_layers; l++) {
+    const real *hidden = emb_out;
+    const int L = c->num_hidden_layers;
+    for (int l = 0; l < L; l++) {
         EncoderLayerShape s = layer_shape(m, B, T, training, dropout_site(dropout_key, SITE_FIRST_LAYER + l),
                                           batch->first_row);
-        encoder_layer_forward(&x->layers[l], hidden, x->mask_add, &m->layer_params[l], &s);
-        hidden = x->layers[l].out;
+        EncoderLayerCache *e = &x->layers[l];
+        if (!keep) {
+            encoder_layer_forward(e, hidden, x->mask_add, &m->layer_params[l], &s);
+            hidden = e->out;
+            continue;
+        }
+        /* layer 0 reads hidden[1] and writes hidden[0], layer 1 the reverse, … */
+        EncoderLayerCache reals = *e;
+        reals.qkv = f->qkv;
+        reals.context = f->context;
+        reals.ln1_out = f->ln1_out;
+        if (l < L - 1) reals.out = f->hidden[l % 2];   /* the last layer's output the heads read as reals */
+        encoder_layer_forward(&reals, hidden, x->mask_add, &m->layer_params[l], &s);
+        gemm_keep_operand(e->qkv, reals.qkv, N, 3 * C, 3 * C);
+        gemm_keep_operand(e->context, reals.context, N, C, C);
+        gemm_keep_operand(e->ln1_out, reals.ln1_out, N, C, C);
+        if (l < L - 1) gemm_keep_operand(e->out, reals.out, N, C, C);
+        hidden = reals.out;
     }
     PROFILE_BEGIN(t_pool);
     switch (model_pooling(m)) {
@@ -763,12 +820,28 @@ void bert_backward(BertModel *m, real loss_scale) {
     }
     PROFILE_END(PROFILE_NSP_POOLER, t_pool);
 
+    /* the layers' inputs and the activations kept as bf16 (bert_forward) */
+    const bool kept = x->kept_in_last_forward;
+    assert(!kept || gemm_bf16_active());
     for (int l = L - 1; l >= 0; l--) {
+        const EncoderLayerCache *e = &x->layers[l];
         const real *layer_inp = l > 0 ? x->layers[l - 1].out : x->emb_out;
         EncoderLayerShape shape = layer_shape(m, B, T, m->training, 0, 0);
         memset(s->d_hidden_b, 0, hidden_bytes);
+        if (kept) {
+            gemm_hold_kept(e->qkv, N, 3 * C);
+            gemm_hold_kept(e->context, N, C);
+            gemm_hold_kept(e->ln1_out, N, C);
+            gemm_hold_kept(layer_inp, N, C);
+        }
         encoder_layer_backward(s->d_hidden_b, &m->layer_grads[l], &s->layer, s->d_hidden_a,
-                               layer_inp, &x->layers[l], &m->layer_params[l], &shape);
+                               layer_inp, e, &m->layer_params[l], &shape);
+        if (kept) {
+            gemm_release_operand(layer_inp);
+            gemm_release_operand(e->ln1_out);
+            gemm_release_operand(e->context);
+            gemm_release_operand(e->qkv);
+        }
         real *swap = s->d_hidden_a;
         s->d_hidden_a = s->d_hidden_b;
         s->d_hidden_b = swap;

@@ -38,3 +38,13 @@ void linear_backward(real *dinp, real *dweight, real *dbias, const real *dout,
      * which are scratch and which may be NULL. Until it is written every
      * gradient stays as it was, and the checks fail. */
 }
+
+/* (LI4) reads dout as reals, so it goes first; then one rounding serves
+ * both products (LI2), (LI3). */
+void linear_backward_consuming(real *dinp, real *dweight, real *dbias, real *dout,
+                               const real *inp, const real *weight, int N, int IC, int OC) {
+    linear_backward(NULL, NULL, dbias, dout, inp, weight, N, IC, OC);
+    gemm_consume_operand(dout, N, OC);
+    linear_backward(dinp, dweight, NULL, dout, inp, weight, N, IC, OC);
+    gemm_release_operand(dout);
+}
