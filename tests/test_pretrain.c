@@ -194,6 +194,11 @@ START_TEST(pretrain_learns_and_writes_a_loadable_checkpoint) {
     ck_assert_msg(floor > 0.02 && floor < 0.3, "context-free floor %.3f", floor);
     ck_assert_msg(mlm_acc > floor, "held-out MLM accuracy %.3f is not above the context-free floor %.3f", mlm_acc,
                   floor);
+    /* and the left-word predictor beside it (tests/test_mlm_baselines.c checks its values) */
+    const char *left_field = strstr(eval, "\"mlm_left_word_acc\": ");
+    ck_assert_msg(left_field, "no mlm_left_word_acc in %s", eval);
+    double left_word = atof(left_field + 21);
+    ck_assert_msg(left_word > 0 && left_word < 1, "left-word accuracy %.3f", left_word);
     free(metrics);
     BertModel m;
     int heads = 0;

@@ -25,6 +25,7 @@
 #include "io/fileio.h"
 #include "model/model.h"
 #include "data/pretrain_data.h"
+#include "data/mlm_baselines.h"
 #include "train/progress.h"
 #include "core/rng.h"
 #include "data/tokenizer.h"
@@ -79,7 +80,8 @@ typedef struct {
     uint64_t batches_fingerprint; /* of every training batch drawn, compared across ranks at each save */
     RunDirLock lock;            /* rank 0's, on out_dir */
     double started;             /* now_seconds() when the run began (--time-budget counts from it) */
-    double mlm_floor;           /* held-out MLM accuracy without context (context_free_floor) */
+    double mlm_floor;           /* held-out MLM accuracy without context, and with only the */
+    double mlm_left_word;       /* word to the left (mlm_baselines_of_heldout) */
     /* The model's config and vocabulary: the options', or --init DIR's. */
     char config_path[4200], vocab_path[4200];
     bool lower_case;
@@ -262,57 +264,41 @@ typedef struct {
     double mlm_loss, mlm_acc, nsp_loss, nsp_acc;
 } EvalFigures;
 
-/* The held-out MLM accuracy a predictor that ignores context reaches under
- * the run's own masking: at a [MASK], the most frequent token of the
- * held-out text; at a visible token (kept or replaced at random), that
- * token. A model whose accuracy sits at this floor has learnt token
- * frequencies and copying, not language (docs/pretraining.md). The
- * frequencies are the held-out text's own, so the floor is if anything a
- * little optimistic. Reads the held-out batches once, rewinding after. */
-static int context_free_floor(Run *r, double *floor, char *err, size_t err_len) {
-    int V = tokenizer_vocab_size(r->tok);
-    long *counts = calloc((size_t)V, sizeof(long));
-    if (!counts) { snprintf(err, err_len, "out of memory"); return -1; }
+/* The held-out MLM accuracies of the predictors without a model
+ * (data/mlm_baselines.h): the context-free floor and the left-word
+ * predictor, under the run's own masking, on the held-out batches the
+ * evaluation reads. Reads them twice, rewinding before and after. */
+static int mlm_baselines_of_heldout(Run *r, double *context_free, double *left_word, char *err, size_t err_len) {
     int special[3] = {tokenizer_cls_id(r->tok), tokenizer_sep_id(r->tok), tokenizer_pad_id(r->tok)};
-    long correct = 0, predictions = 0;
-    for (int pass = 0; pass < 2; pass++) {   /* 0: count the original tokens; 1: score the floor */
-        if (pretrain_stream_restore(r->eval, &r->eval_start, err, err_len) != 0) { free(counts); return -1; }
-        /* [CLS], [SEP] and [PAD] are never predicted: not candidates. */
-        counts[special[0]] = counts[special[1]] = counts[special[2]] = 0;
-        int most_frequent = 0;
-        for (int t = 1; pass == 1 && t < V; t++) if (counts[t] > counts[most_frequent]) most_frequent = t;
+    MlmBaselines mb;
+    int status = -1;
+    if (mlm_baselines_init(&mb, tokenizer_vocab_size(r->tok), tokenizer_mask_id(r->tok), special, 3) != 0) {
+        snprintf(err, err_len, "out of memory");
+        goto done;
+    }
+    for (int pass = 0; pass < 2; pass++) {   /* 0: count the text before masking; 1: score */
+        if (pretrain_stream_restore(r->eval, &r->eval_start, err, err_len) != 0) goto done;
+        /* the held-out documents (of the first shard: held-out text is small) */
+        if (pass == 0 && mlm_baselines_count_pairs(&mb, pretrain_stream_shard(r->eval)) != 0) {
+            snprintf(err, err_len, "out of memory");
+            goto done;
+        }
+        if (pass == 1 && mlm_baselines_fit(&mb) != 0) { snprintf(err, err_len, "out of memory"); goto done; }
         for (int i = 0; i < r->opt->eval_batches; i++) {
             if (pretrain_next_batch(r->eval, &r->batch) != 0) {
                 snprintf(err, err_len, "held-out data: %s", pretrain_stream_error(r->eval));
-                free(counts);
-                return -1;
+                goto done;
             }
-            const PretrainBatch *b = &r->batch;
-            for (int row = 0; row < b->batch_size; row++) {
-                const int *ids = b->input_ids + (long)row * b->max_seq_length;
-                const int *pos = b->mlm_positions + (long)row * b->max_predictions;
-                const int *lab = b->mlm_labels + (long)row * b->max_predictions;
-                if (pass == 0) {   /* the text before masking: the visible ids, each label in place of its */
-                    const int *mask = b->attention_mask + (long)row * b->max_seq_length;
-                    for (int t = 0; t < b->max_seq_length; t++)
-                        if (mask[t]) counts[ids[t]]++;
-                    for (int k = 0; k < b->max_predictions; k++)
-                        if (lab[k] != IGNORE_INDEX) counts[ids[pos[k]]]--, counts[lab[k]]++;
-                    continue;
-                }
-                for (int k = 0; k < b->max_predictions; k++) {
-                    if (lab[k] == IGNORE_INDEX) continue;
-                    int visible = ids[pos[k]];
-                    int guess = visible == tokenizer_mask_id(r->tok) ? most_frequent : visible;
-                    correct += guess == lab[k];
-                    predictions++;
-                }
-            }
+            if (pass == 1) mlm_baselines_score(&mb, &r->batch);
+            else if (mlm_baselines_count(&mb, &r->batch) != 0) { snprintf(err, err_len, "out of memory"); goto done; }
         }
     }
-    free(counts);
-    *floor = predictions ? (double)correct / predictions : 0;
-    return pretrain_stream_restore(r->eval, &r->eval_start, err, err_len);
+    *context_free = mlm_baselines_context_free(&mb);
+    *left_word = mlm_baselines_left_word(&mb);
+    status = pretrain_stream_restore(r->eval, &r->eval_start, err, err_len);
+done:
+    mlm_baselines_free(&mb);
+    return status;
 }
 
 /* The same held-out batches every time (the stream is rewound to its start),
@@ -795,14 +781,15 @@ static int report_evaluation(Run *r, long step, char *err, size_t err_len) {
     bool with_nsp = uses_nsp(r->opt);
     if (with_nsp) snprintf(nsp, sizeof nsp, ", \"nsp_loss\": %.6g, \"nsp_acc\": %.4g", f.nsp_loss, f.nsp_acc);
     snprintf(record, sizeof record,
-             "{\"split\": \"eval\", \"step\": %ld, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g%s, \"mlm_floor_acc\": %.4g}",
-             step, f.mlm_loss, f.mlm_acc, nsp, r->mlm_floor);
+             "{\"split\": \"eval\", \"step\": %ld, \"mlm_loss\": %.6g, \"mlm_acc\": %.4g%s, \"mlm_floor_acc\": %.4g, "
+             "\"mlm_left_word_acc\": %.4g}",
+             step, f.mlm_loss, f.mlm_acc, nsp, r->mlm_floor, r->mlm_left_word);
     progress_record(&r->progress, record);
     if (r->opt->log && is_root(r)) {
         progress_done(&r->progress);
         if (with_nsp) snprintf(nsp, sizeof nsp, " | nsp loss %.4f acc %.4f", f.nsp_loss, f.nsp_acc);
-        fprintf(r->opt->log, "held-out at step %ld: mlm loss %.4f acc %.4f (context-free floor %.4f)%s\n", step,
-                f.mlm_loss, f.mlm_acc, r->mlm_floor, nsp);
+        fprintf(r->opt->log, "held-out at step %ld: mlm loss %.4f acc %.4f (context-free floor %.4f, left word "
+                "%.4f)%s\n", step, f.mlm_loss, f.mlm_acc, r->mlm_floor, r->mlm_left_word, nsp);
     }
     return 0;
 }
@@ -855,9 +842,10 @@ PretrainResult pretrain_run(const PretrainOptions *options, char *err, size_t er
         say(r, "bert pretrain: masked LM only (no next-sentence task): each row is packed full from contiguous "
             "text, a [SEP] between documents\n");
     if (r->eval) {
-        if (context_free_floor(r, &r->mlm_floor, err, err_len) != 0) goto done;
+        if (mlm_baselines_of_heldout(r, &r->mlm_floor, &r->mlm_left_word, err, err_len) != 0) goto done;
         say(r, "bert pretrain: held-out MLM accuracy without context (the most frequent token at [MASK], the "
-            "visible token elsewhere): %.4f; a model at this floor has not yet used context\n", r->mlm_floor);
+            "visible token elsewhere): %.4f; a model at this floor has not yet used context. Seeing only the "
+            "token to the left of each [MASK]: %.4f\n", r->mlm_floor, r->mlm_left_word);
     }
     if (r->dist->size > 1)
         say(r, "bert pretrain: %d ranks, %ld sequences of each batch per rank at most, %d thread%s each\n",
