@@ -110,16 +110,18 @@ static void print_values(int layer, int NH, int T, const char *const *tokens, co
     }
 }
 
-/* One row's text as [CLS] text [SEP], truncated to T_max positions, into
- * ids/types/mask; returns the length used, or -1 on an error (in err). */
-static int encode_text(Tokenizer *tok, const char *text, int T_max, IntVec *words, int *ids, int *types, int *mask,
-                       int *real_tokens, char *err, size_t err_len) {
+/* One text as [CLS] text [SEP], padded with [PAD] to pad_to positions (0:
+ * none) and truncated to T_max, into ids/types/mask; returns the length
+ * used, or -1 on an error (in err). */
+static int encode_text(Tokenizer *tok, const char *text, int T_max, int pad_to, IntVec *words, int *ids, int *types,
+                       int *mask, int *real_tokens, char *err, size_t err_len) {
     words->len = 0;
     if (tokenizer_encode(tok, text, strlen(text), words, NULL) < 0) {
         snprintf(err, err_len, "out of memory");
         return -1;
     }
-    int T = (int)words->len + 2 < T_max ? (int)words->len + 2 : T_max;
+    int T = (int)words->len + 2 > pad_to ? (int)words->len + 2 : pad_to;
+    if (T > T_max) T = T_max;
     *real_tokens = tokenizer_build_pair(tok, words->data, (int)words->len, NULL, 0, T, true, ids, types, mask);
     if (*real_tokens < 0) {
         snprintf(err, err_len, "the model takes too few positions");
@@ -175,7 +177,7 @@ static int head_distance(BertModel *m, Tokenizer *tok, const char *path, const c
     }
     for (long r = 0; r < rows; r++) {
         int real_tokens;
-        int T = encode_text(tok, table.rows[r].fields[col], T_max, &words, ids, types, mask, &real_tokens, err,
+        int T = encode_text(tok, table.rows[r].fields[col], T_max, 0, &words, ids, types, mask, &real_tokens, err,
                             sizeof err);
         if (T < 0) { fprintf(stderr, "bert attention-map: %s:%ld: %s\n", path, table.rows[r].line, err); goto done; }
         BertBatch batch = { .B = 1, .T = T, .input_ids = ids, .token_type_ids = types, .attention_mask = mask };
@@ -266,17 +268,15 @@ int cmd_attention_map(int argc, char **argv) {
         rc = 2;
         goto done;
     }
-    if (tokenizer_encode(tok, text, strlen(text), &words, NULL) < 0) { fprintf(stderr, "bert attention-map: out of memory\n"); goto done; }
     int max_T = m.config.max_position_embeddings;
-    int T = (int)words.len + 2 > pad_to ? (int)words.len + 2 : (int)pad_to;
-    if (T > max_T) T = max_T;
-    ids = calloc((size_t)T, sizeof *ids);
-    types = calloc((size_t)T, sizeof *types);
-    mask = calloc((size_t)T, sizeof *mask);
-    tokens = calloc((size_t)T, sizeof *tokens);
+    ids = calloc((size_t)max_T, sizeof *ids);
+    types = calloc((size_t)max_T, sizeof *types);
+    mask = calloc((size_t)max_T, sizeof *mask);
+    tokens = calloc((size_t)max_T, sizeof *tokens);
     if (!ids || !types || !mask || !tokens) { fprintf(stderr, "bert attention-map: out of memory\n"); goto done; }
-    int real_tokens = tokenizer_build_pair(tok, words.data, (int)words.len, NULL, 0, T, true, ids, types, mask);
-    if (real_tokens < 0) { fprintf(stderr, "bert attention-map: the model takes too few positions\n"); goto done; }
+    int real_tokens;
+    int T = encode_text(tok, text, max_T, (int)pad_to, &words, ids, types, mask, &real_tokens, err, sizeof err);
+    if (T < 0) { fprintf(stderr, "bert attention-map: %s\n", err); goto done; }
     for (int t = 0; t < T; t++) tokens[t] = tokenizer_id_to_token(tok, ids[t]);
     if (bert_reserve(&m, 1, T, 0, err, sizeof err) != 0) {
         fprintf(stderr, "bert attention-map: %s\n", err);
