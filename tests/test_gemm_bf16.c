@@ -188,6 +188,36 @@ START_TEST(bf16_held_operands_give_the_same_products) {
 }
 END_TEST
 
+/* A bias added inside the product (gemm_bf16_auto_with_bias, what a
+ * linear layer's forward uses with bf16 products) gives the bits of the
+ * product followed by a separate f32 "+ bias" pass: oneDNN adds it after the
+ * sum over K. Shapes of a linear layer (Bᵀ, a weight [N,K]) and others, with
+ * padding columns in C that must stay untouched. */
+START_TEST(bf16_bias_in_the_product_is_the_product_plus_bias) {
+    SKIP_WITHOUT_BF16();
+    const int shapes[][4] = { { 96, 64, 32, 1 }, { 37, 29, 53, 1 }, { 4096 / 16, 768 / 4, 256, 1 }, { 50, 70, 90, 0 } };
+    for (int s_i = 0; s_i < 4; s_i++) {
+        int M = shapes[s_i][0], N = shapes[s_i][1], K = shapes[s_i][2];
+        bool tb = shapes[s_i][3];
+        int ldb = tb ? K : N, ldc = N + 3;
+        float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)K * N);
+        float *bias = malloc(sizeof(float) * (size_t)N);
+        float *want = malloc(sizeof(float) * (size_t)M * ldc), *got = malloc(sizeof(float) * (size_t)M * ldc);
+        uint32_t u = 99 + s_i;
+        for (int i = 0; i < M * K; i++) { u = u * 1664525u + 1013904223u; A[i] = ((int)(u >> 8) % 2001 - 1000) / 250.0f; }
+        for (int i = 0; i < K * N; i++) { u = u * 1664525u + 1013904223u; B[i] = ((int)(u >> 8) % 2001 - 1000) / 333.0f; }
+        for (int i = 0; i < N; i++) { u = u * 1664525u + 1013904223u; bias[i] = ((int)(u >> 8) % 2001 - 1000) / 77.0f; }
+        for (int i = 0; i < M * ldc; i++) want[i] = got[i] = -7.5f;
+        gemm_bf16_auto(NULL, false, tb, M, N, K, 1, A, K, B, ldb, 0, want, ldc);
+        for (int m = 0; m < M; m++)
+            for (int n = 0; n < N; n++) want[m * ldc + n] += bias[n];
+        gemm_bf16_auto_with_bias(NULL, false, tb, M, N, K, A, K, B, ldb, bias, got, ldc);
+        ck_assert_msg(memcmp(got, want, sizeof(float) * (size_t)M * ldc) == 0, "%d×%d×%d (Bᵀ %d) differs", M, N, K, tb);
+        free(A); free(B); free(bias); free(want); free(got);
+    }
+}
+END_TEST
+
 Suite *gemm_bf16_suite(void) {
     Suite *s = suite_create("gemm_bf16");
     TCase *tc = tcase_create("core");
@@ -196,6 +226,7 @@ Suite *gemm_bf16_suite(void) {
     tcase_add_test(tc, bf16_matmul_all_transposes_strided);
     tcase_add_test(tc, bf16_plan_rejects_bad_beta);
     tcase_add_test(tc, bf16_held_operands_give_the_same_products);
+    tcase_add_test(tc, bf16_bias_in_the_product_is_the_product_plus_bias);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -23,6 +23,14 @@ void gemm(bool transpose_a, bool transpose_b, int M, int N, int K,
           real alpha, const real *A, int lda, const real *B, int ldb,
           real beta, real *C, int ldc);
 
+/* C[M,N] = op(A)[M,K] · op(B)[K,N] + bias[N], the bias added to every row
+ * (a linear layer's forward). With f32 products the bias is added in a pass
+ * over C after the product; with bf16 products inside the product (oneDNN's
+ * bias argument), which saves that pass. The values are the same: the sum
+ * over K first, then + bias, in f32. */
+void gemm_bias(bool transpose_a, bool transpose_b, int M, int N, int K, const real *A, int lda,
+               const real *B, int ldb, const real *bias, real *C, int ldc);
+
 /* Mixed precision (--precision bf16, docs/bf16.md). From this call on,
  * every gemm() with beta 0 or 1 takes bf16 operands and accumulates in f32
  * (oneDNN, gemm_bf16.h): an operand inside weights[0..n) is read from

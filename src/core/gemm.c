@@ -6,6 +6,7 @@
 #include <blis.h>
 #include "core/gemm.h"
 #include "core/gemm_bf16.h"
+#include "core/parallel.h"
 
 /* Products smaller than this many multiply-adds run on one thread. Splitting
  * them gains nothing, and BLIS's threads meet at spinning barriers: when the
@@ -154,6 +155,30 @@ void gemm(bool transpose_a, bool transpose_b, int M, int N, int K,
                                 transpose_a ? A + begin : A + (long)begin * lda, lda, B, ldb,
                                 beta, C + (long)begin * ldc, ldc);
         }
+    }
+}
+
+/* The bias is added after the product, in a pass over C while much of it
+ * is still in cache. Writing the bias into C first and letting BLIS
+ * accumulate onto it (β = 1) was slower: the microkernel then stalls on
+ * reading every C tile from memory (bert-small's QKV product,
+ * 4096×1536×512: 24.2 ms that way, 22.0 ms this way, 21.7 ms with no bias
+ * at all). */
+void gemm_bias(bool transpose_a, bool transpose_b, int M, int N, int K, const real *A, int lda,
+               const real *B, int ldb, const real *bias, real *C, int ldc) {
+    if (M == 0 || N == 0) return;
+#ifndef BERT_DOUBLE
+    if (bf16_on && K > 0) {
+        gemm_bf16_auto_with_bias(&bf16_weights, transpose_a, transpose_b, M, N, K, A, lda, B, ldb, bias, C, ldc);
+        return;
+    }
+#endif
+    gemm(transpose_a, transpose_b, M, N, K, 1, A, lda, B, ldb, 0, C, ldc);
+    #pragma omp parallel for schedule(static) if ((long)M * N >= PARALLEL_MIN_WORK)
+    for (int m = 0; m < M; m++) {
+        real *row = C + (long)m * ldc;
+        #pragma omp simd
+        for (int n = 0; n < N; n++) row[n] += bias[n];
     }
 }
 

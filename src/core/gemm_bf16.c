@@ -56,7 +56,7 @@ static dnnl_engine_t engine;
 
 struct GemmBf16Plan {
     dnnl_primitive_t primitive;
-    dnnl_memory_t a, b, c;
+    dnnl_memory_t a, b, c, bias;   /* bias: NULL unless made with one */
     dnnl_stream_t stream;
 };
 
@@ -71,9 +71,8 @@ static bool ensure_engine(char *err, size_t errlen) {
     return ok;
 }
 
-GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, int N, int K,
-                                    float alpha, int lda, int ldb, float beta, int ldc,
-                                    char *err, size_t errlen) {
+static GemmBf16Plan *plan_create(bool transpose_a, bool transpose_b, int M, int N, int K, float alpha, int lda,
+                                 int ldb, float beta, int ldc, bool with_bias, char *err, size_t errlen) {
     if (!bf16_cpu_supported()) {
         snprintf(err, errlen, "this CPU lacks AVX512-BF16, which --precision bf16 needs");
         return NULL;
@@ -89,7 +88,9 @@ GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, i
     dnnl_dims_t a_strides = { transpose_a ? 1 : lda, transpose_a ? lda : 1 };
     dnnl_dims_t b_strides = { transpose_b ? 1 : ldb, transpose_b ? ldb : 1 };
     dnnl_dims_t c_strides = { ldc, 1 };
-    dnnl_memory_desc_t a_md, b_md, c_md;
+    /* a bias is one f32 row, added to every row of the product */
+    dnnl_dims_t bias_dims = { 1, N }, bias_strides = { N, 1 };
+    dnnl_memory_desc_t a_md, b_md, c_md, bias_md;
     dnnl_matmul_desc_t desc;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
@@ -99,7 +100,8 @@ GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, i
         dnnl_memory_desc_init_by_strides(&a_md, 2, a_dims, dnnl_bf16, a_strides) == dnnl_success &&
         dnnl_memory_desc_init_by_strides(&b_md, 2, b_dims, dnnl_bf16, b_strides) == dnnl_success &&
         dnnl_memory_desc_init_by_strides(&c_md, 2, c_dims, dnnl_f32, c_strides) == dnnl_success &&
-        dnnl_matmul_desc_init(&desc, &a_md, &b_md, NULL, &c_md) == dnnl_success &&
+        dnnl_memory_desc_init_by_strides(&bias_md, 2, bias_dims, dnnl_f32, bias_strides) == dnnl_success &&
+        dnnl_matmul_desc_init(&desc, &a_md, &b_md, with_bias ? &bias_md : NULL, &c_md) == dnnl_success &&
         dnnl_primitive_attr_create(&attr) == dnnl_success;
     /* alpha scales the product; beta = 1 is a sum post-op (C read, then added) */
     if (ok && alpha != 1) ok = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha) == dnnl_success;
@@ -114,14 +116,15 @@ GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, i
      * GFLOP/s; brgemm did not use the second core). Run-time strides too
      * gave oneDNN's reference loops. A plan whose run-time form is refused,
      * or gets only the reference loops, is made for the fixed shape. */
-    dnnl_memory_desc_t ra_md, rb_md, rc_md;
+    dnnl_memory_desc_t ra_md, rb_md, rc_md, rbias_md;
     dnnl_matmul_desc_t rdesc;
-    dnnl_dims_t any = { DNNL_RUNTIME_DIM_VAL, DNNL_RUNTIME_DIM_VAL };
+    dnnl_dims_t any = { DNNL_RUNTIME_DIM_VAL, DNNL_RUNTIME_DIM_VAL }, any_row = { 1, DNNL_RUNTIME_DIM_VAL };
     bool runtime = ok &&
         dnnl_memory_desc_init_by_strides(&ra_md, 2, any, dnnl_bf16, a_strides) == dnnl_success &&
         dnnl_memory_desc_init_by_strides(&rb_md, 2, any, dnnl_bf16, b_strides) == dnnl_success &&
         dnnl_memory_desc_init_by_strides(&rc_md, 2, any, dnnl_f32, c_strides) == dnnl_success &&
-        dnnl_matmul_desc_init(&rdesc, &ra_md, &rb_md, NULL, &rc_md) == dnnl_success &&
+        dnnl_memory_desc_init_by_strides(&rbias_md, 2, any_row, dnnl_f32, bias_strides) == dnnl_success &&
+        dnnl_matmul_desc_init(&rdesc, &ra_md, &rb_md, with_bias ? &rbias_md : NULL, &rc_md) == dnnl_success &&
         dnnl_primitive_desc_create(&pd, &rdesc, attr, engine, NULL) == dnnl_success;
     if (runtime) {   /* oneDNN's reference loops are no use: then fixed */
         const char *impl = NULL;
@@ -137,29 +140,54 @@ GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, i
                  dnnl_stream_create(&plan->stream, engine, dnnl_stream_default_flags) == dnnl_success;
     if (ok) ok = dnnl_memory_create(&plan->a, &a_md, engine, DNNL_MEMORY_NONE) == dnnl_success &&
                  dnnl_memory_create(&plan->b, &b_md, engine, DNNL_MEMORY_NONE) == dnnl_success &&
-                 dnnl_memory_create(&plan->c, &c_md, engine, DNNL_MEMORY_NONE) == dnnl_success;
+                 dnnl_memory_create(&plan->c, &c_md, engine, DNNL_MEMORY_NONE) == dnnl_success &&
+                 (!with_bias || dnnl_memory_create(&plan->bias, &bias_md, engine, DNNL_MEMORY_NONE) == dnnl_success);
     if (pd) dnnl_primitive_desc_destroy(pd);
     if (ops) dnnl_post_ops_destroy(ops);
     if (attr) dnnl_primitive_attr_destroy(attr);
     if (!ok) {
-        snprintf(err, errlen, "oneDNN has no bf16 matmul for %d×%d×%d (transposes %d%d, ld %d %d %d)",
-                 M, N, K, transpose_a, transpose_b, lda, ldb, ldc);
+        snprintf(err, errlen, "oneDNN has no bf16 matmul for %d×%d×%d (transposes %d%d, ld %d %d %d%s)",
+                 M, N, K, transpose_a, transpose_b, lda, ldb, ldc, with_bias ? ", with a bias" : "");
         gemm_bf16_plan_free(plan);
         return NULL;
     }
     return plan;
 }
 
-void gemm_bf16_run(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B, float *C) {
+GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, int N, int K,
+                                    float alpha, int lda, int ldb, float beta, int ldc,
+                                    char *err, size_t errlen) {
+    return plan_create(transpose_a, transpose_b, M, N, K, alpha, lda, ldb, beta, ldc, false, err, errlen);
+}
+
+GemmBf16Plan *gemm_bf16_plan_create_with_bias(bool transpose_a, bool transpose_b, int M, int N, int K, int lda,
+                                              int ldb, int ldc, char *err, size_t errlen) {
+    return plan_create(transpose_a, transpose_b, M, N, K, 1, lda, ldb, 0, ldc, true, err, errlen);
+}
+
+void gemm_bf16_run_with_bias(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B, const float *bias, float *C) {
     dnnl_memory_set_data_handle(plan->a, (void *)A);
     dnnl_memory_set_data_handle(plan->b, (void *)B);
     dnnl_memory_set_data_handle(plan->c, C);
-    dnnl_exec_arg_t args[3] = { { DNNL_ARG_SRC, plan->a }, { DNNL_ARG_WEIGHTS, plan->b }, { DNNL_ARG_DST, plan->c } };
-    if (dnnl_primitive_execute(plan->primitive, plan->stream, 3, args) != dnnl_success) {
+    dnnl_exec_arg_t args[4] = { { DNNL_ARG_SRC, plan->a }, { DNNL_ARG_WEIGHTS, plan->b }, { DNNL_ARG_DST, plan->c } };
+    int n_args = 3;
+    if (plan->bias) {
+        if (!bias) {
+            fprintf(stderr, "bert: a bf16 product planned with a bias was run without one\n");
+            abort();
+        }
+        dnnl_memory_set_data_handle(plan->bias, (void *)bias);
+        args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, plan->bias };
+    }
+    if (dnnl_primitive_execute(plan->primitive, plan->stream, n_args, args) != dnnl_success) {
         fprintf(stderr, "bert: oneDNN bf16 matmul failed to execute\n");
         abort();
     }
     dnnl_stream_wait(plan->stream);
+}
+
+void gemm_bf16_run(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B, float *C) {
+    gemm_bf16_run_with_bias(plan, A, B, NULL, C);
 }
 
 void gemm_bf16_plan_free(GemmBf16Plan *plan) {
@@ -167,6 +195,7 @@ void gemm_bf16_plan_free(GemmBf16Plan *plan) {
     if (plan->a) dnnl_memory_destroy(plan->a);
     if (plan->b) dnnl_memory_destroy(plan->b);
     if (plan->c) dnnl_memory_destroy(plan->c);
+    if (plan->bias) dnnl_memory_destroy(plan->bias);
     if (plan->primitive) dnnl_primitive_destroy(plan->primitive);
     if (plan->stream) dnnl_stream_destroy(plan->stream);
     free(plan);
@@ -175,7 +204,7 @@ void gemm_bf16_plan_free(GemmBf16Plan *plan) {
 /* ---- products of f32 matrices in bf16 (gemm_bf16_auto) ------------------------- */
 
 typedef struct {
-    bool transpose_a, transpose_b;
+    bool transpose_a, transpose_b, with_bias;
     int M, N, K, lda, ldb, ldc;
     float alpha, beta;
 } ProductShape;
@@ -225,7 +254,8 @@ typedef struct {
 static ThreadCache thread_caches[BF16_MAX_THREADS];
 
 static bool same_shape(const ProductShape *a, const ProductShape *b) {
-    return a->transpose_a == b->transpose_a && a->transpose_b == b->transpose_b && a->M == b->M && a->N == b->N &&
+    return a->transpose_a == b->transpose_a && a->transpose_b == b->transpose_b && a->with_bias == b->with_bias &&
+           a->M == b->M && a->N == b->N &&
            a->K == b->K && a->lda == b->lda && a->ldb == b->ldb && a->ldc == b->ldc && a->alpha == b->alpha &&
            a->beta == b->beta;
 }
@@ -240,9 +270,9 @@ static const GemmBf16Plan *plan_for(ThreadCache *tc, const ProductShape *shape) 
     for (int i = tc->n_plans - 1; i >= 0; i--)
         if (same_shape(&tc->plans[i].shape, shape)) return tc->plans[i].plan;
     char err[256];
-    GemmBf16Plan *plan = gemm_bf16_plan_create(shape->transpose_a, shape->transpose_b, shape->M, shape->N,
-                                               shape->K, shape->alpha, shape->lda, shape->ldb, shape->beta,
-                                               shape->ldc, err, sizeof err);
+    GemmBf16Plan *plan = plan_create(shape->transpose_a, shape->transpose_b, shape->M, shape->N, shape->K,
+                                     shape->alpha, shape->lda, shape->ldb, shape->beta, shape->ldc, shape->with_bias,
+                                     err, sizeof err);
     if (!plan) fail(err);
     if (tc->n_plans == tc->cap_plans) {
         int cap = tc->cap_plans ? 2 * tc->cap_plans : 64;
@@ -302,14 +332,25 @@ static ThreadCache *this_thread_cache(void) {
     return &thread_caches[t];
 }
 
-void gemm_bf16_auto(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,
-                    float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+static void product(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,
+                    float alpha, const float *A, int lda, const float *B, int ldb, float beta, const float *bias,
+                    float *C, int ldc) {
     ThreadCache *tc = this_thread_cache();
     int a_ld, b_ld;
     const bf16 *a = as_bf16(tc, 0, weights, A, lda, transpose_a ? K : M, transpose_a ? M : K, &a_ld);
     const bf16 *b = as_bf16(tc, 1, weights, B, ldb, transpose_b ? N : K, transpose_b ? K : N, &b_ld);
-    ProductShape shape = { transpose_a, transpose_b, M, N, K, a_ld, b_ld, ldc, alpha, beta };
-    gemm_bf16_run(plan_for(tc, &shape), a, b, C);
+    ProductShape shape = { transpose_a, transpose_b, bias != NULL, M, N, K, a_ld, b_ld, ldc, alpha, beta };
+    gemm_bf16_run_with_bias(plan_for(tc, &shape), a, b, bias, C);
+}
+
+void gemm_bf16_auto(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,
+                    float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    product(weights, transpose_a, transpose_b, M, N, K, alpha, A, lda, B, ldb, beta, NULL, C, ldc);
+}
+
+void gemm_bf16_auto_with_bias(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,
+                              const float *A, int lda, const float *B, int ldb, const float *bias, float *C, int ldc) {
+    product(weights, transpose_a, transpose_b, M, N, K, 1, A, lda, B, ldb, 0, bias, C, ldc);
 }
 
 /* The list a hold made here goes to. */

@@ -4,23 +4,12 @@
 #include "core/parallel.h"
 #include "core/gemm.h"
 
-/* docs/linear.md, equation (LI1). The bias is added after the product, in a
- * pass over the output while much of it is still in cache. Writing the bias
- * into out first and letting BLIS accumulate onto it (β = 1) was slower:
- * the microkernel then stalls on reading every C tile from memory
- * (bert-small's QKV product, 4096×1536×512: 24.2 ms that way, 22.0 ms this
- * way, 21.7 ms with no bias at all). */
+/* docs/linear.md, equation (LI1). gemm_bias adds the bias after the
+ * product, or with bf16 products inside it (gemm.h). */
 void linear_forward(real *out, const real *inp, const real *weight, const real *bias,
                     int N, int IC, int OC) {
-    gemm(false, true, N, OC, IC, 1, inp, IC, weight, IC, 0, out, OC);
-    if (bias) {
-        #pragma omp parallel for schedule(static) if ((long)N * OC >= PARALLEL_MIN_WORK)
-        for (int n = 0; n < N; n++) {
-            real *row = out + (long)n * OC;
-            #pragma omp simd
-            for (int o = 0; o < OC; o++) row[o] += bias[o];
-        }
-    }
+    if (bias) gemm_bias(false, true, N, OC, IC, inp, IC, weight, IC, bias, out, OC);
+    else gemm(false, true, N, OC, IC, 1, inp, IC, weight, IC, 0, out, OC);
 }
 
 /* docs/linear.md, equations (LI2)–(LI4). */
