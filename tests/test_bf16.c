@@ -38,15 +38,20 @@ static bool bf16_usable(const char *test) {
 
 enum { V = 97, B = 4, T = 24, P = 4 };
 
-static void small_model(BertModel *m) {
+static BertConfig small_config(int layers) {
     BertConfig cfg;
     bert_config_defaults(&cfg);
     cfg.vocab_size = V;
     cfg.hidden_size = 64;
-    cfg.num_hidden_layers = 2;
+    cfg.num_hidden_layers = layers;
     cfg.num_attention_heads = 4;
     cfg.intermediate_size = 128;
     cfg.max_position_embeddings = T;
+    return cfg;
+}
+
+static void small_model(BertModel *m) {
+    BertConfig cfg = small_config(2);
     char err[256];
     ck_assert_msg(bert_create(m, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0, "%s", err);
     ck_assert_msg(bert_reserve(m, B, T, P, err, sizeof err) == 0, "%s", err);
@@ -151,14 +156,7 @@ END_TEST
 /* A bf16 model whose arena is planned after bert_use_bf16 (as pretrain and
  * finetune do), keeping activations as bf16 or not. */
 static void small_bf16_model(BertModel *m, bool keep) {
-    BertConfig cfg;
-    bert_config_defaults(&cfg);
-    cfg.vocab_size = V;
-    cfg.hidden_size = 64;
-    cfg.num_hidden_layers = 3;
-    cfg.num_attention_heads = 4;
-    cfg.intermediate_size = 128;
-    cfg.max_position_embeddings = T;
+    BertConfig cfg = small_config(3);
     char err[256];
     ck_assert_msg(bert_create(m, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0, "%s", err);
     bert_init_weights(m, 11);
