@@ -47,12 +47,6 @@ GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, i
                                     float alpha, int lda, int ldb, float beta, int ldc,
                                     char *err, size_t errlen);
 void gemm_bf16_run(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B, float *C);
-/* C[M,N] = op(A)·op(B) + bias[N] (added to every row inside the product,
- * in f32, after the sum over K: the values of the product, then + bias):
- * alpha 1, beta 0. */
-GemmBf16Plan *gemm_bf16_plan_create_with_bias(bool transpose_a, bool transpose_b, int M, int N, int K, int lda,
-                                              int ldb, int ldc, char *err, size_t errlen);
-void gemm_bf16_run_with_bias(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B, const float *bias, float *C);
 void gemm_bf16_plan_free(GemmBf16Plan *plan);
 
 /* ---- f32 matrices multiplied in bf16 ---------------------------------------------
@@ -73,7 +67,8 @@ typedef struct {
 
 void gemm_bf16_auto(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,
                     float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
-/* The same with bias[N] added to every row in the product (alpha 1, beta 0). */
+/* The same with bias[N] added to every row inside the product, in f32
+ * after the sum over K (the product's values, then + bias): alpha 1, beta 0. */
 void gemm_bf16_auto_with_bias(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,
                               const float *A, int lda, const float *B, int ldb, const float *bias, float *C, int ldc);
 

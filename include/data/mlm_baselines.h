@@ -48,8 +48,8 @@ int mlm_baselines_init(MlmBaselines *mb, int vocab_size, int mask_id, const int 
                        int n_never_predicted);
 int mlm_baselines_count(MlmBaselines *mb, const PretrainBatch *b);
 int mlm_baselines_count_pairs(MlmBaselines *mb, const Documents *docs);
-/* Ties go to the smaller token id. −1 when out of memory. */
-int mlm_baselines_fit(MlmBaselines *mb);
+/* Ties go to the smaller token id. */
+void mlm_baselines_fit(MlmBaselines *mb);
 void mlm_baselines_score(MlmBaselines *mb, const PretrainBatch *b);
 /* Accuracies over the scored predictions (0 when there were none). */
 double mlm_baselines_context_free(const MlmBaselines *mb);

@@ -160,12 +160,8 @@ GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, i
     return plan_create(transpose_a, transpose_b, M, N, K, alpha, lda, ldb, beta, ldc, false, err, errlen);
 }
 
-GemmBf16Plan *gemm_bf16_plan_create_with_bias(bool transpose_a, bool transpose_b, int M, int N, int K, int lda,
-                                              int ldb, int ldc, char *err, size_t errlen) {
-    return plan_create(transpose_a, transpose_b, M, N, K, 1, lda, ldb, 0, ldc, true, err, errlen);
-}
-
-void gemm_bf16_run_with_bias(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B, const float *bias, float *C) {
+/* bias (N floats, added to every row) when the plan was made with one, else NULL */
+static void run_with_bias(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B, const float *bias, float *C) {
     dnnl_memory_set_data_handle(plan->a, (void *)A);
     dnnl_memory_set_data_handle(plan->b, (void *)B);
     dnnl_memory_set_data_handle(plan->c, C);
@@ -187,7 +183,7 @@ void gemm_bf16_run_with_bias(const GemmBf16Plan *plan, const bf16 *A, const bf16
 }
 
 void gemm_bf16_run(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B, float *C) {
-    gemm_bf16_run_with_bias(plan, A, B, NULL, C);
+    run_with_bias(plan, A, B, NULL, C);
 }
 
 void gemm_bf16_plan_free(GemmBf16Plan *plan) {
@@ -340,7 +336,7 @@ static void product(const Bf16Weights *weights, bool transpose_a, bool transpose
     const bf16 *a = as_bf16(tc, 0, weights, A, lda, transpose_a ? K : M, transpose_a ? M : K, &a_ld);
     const bf16 *b = as_bf16(tc, 1, weights, B, ldb, transpose_b ? N : K, transpose_b ? K : N, &b_ld);
     ProductShape shape = { transpose_a, transpose_b, bias != NULL, M, N, K, a_ld, b_ld, ldc, alpha, beta };
-    gemm_bf16_run_with_bias(plan_for(tc, &shape), a, b, bias, C);
+    run_with_bias(plan_for(tc, &shape), a, b, bias, C);
 }
 
 void gemm_bf16_auto(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,

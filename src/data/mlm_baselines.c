@@ -81,7 +81,7 @@ static int compare_pairs(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-int mlm_baselines_fit(MlmBaselines *mb) {
+void mlm_baselines_fit(MlmBaselines *mb) {
     mb->most_frequent = -1;
     for (int t = 0; t < mb->vocab_size; t++)
         if (!is_never_predicted(mb, t) && (mb->most_frequent < 0 || mb->counts[t] > mb->counts[mb->most_frequent]))
@@ -108,7 +108,6 @@ int mlm_baselines_fit(MlmBaselines *mb) {
             mb->second_count[left] = n;
         }
     }
-    return 0;
 }
 
 /* The most frequent successor of left, with one occurrence of the pair

@@ -5,7 +5,6 @@
 #include "layers/linear.h"
 #include "layers/activation.h"
 #include "layers/layernorm.h"
-#include "core/gemm.h"
 
 void mlm_head_forward(real *logits, real *pre, real *act, real *ln_out, real *ln_mean, real *ln_rstd,
                       const real *inp, const real *dense_w, const real *dense_b,
@@ -31,10 +30,7 @@ void mlm_head_backward(real *dinp, real *d_dense_w, real *d_dense_b, real *d_ln_
                        int M, int C, int V, HiddenAct activation) {
     size_t bytes = sizeof(real) * (size_t)M * C;
     memset(d_ln_out, 0, bytes);
-    linear_backward(NULL, NULL, d_out_bias, dlogits, ln_out, word_emb, M, C, V);   /* from f32 dlogits */
-    gemm_consume_operand(dlogits, M, V);
-    linear_backward(d_ln_out, d_word_emb, NULL, dlogits, ln_out, word_emb, M, C, V);
-    gemm_release_operand(dlogits);
+    linear_backward_consuming(d_ln_out, d_word_emb, d_out_bias, dlogits, ln_out, word_emb, M, C, V);
     memset(d_act, 0, bytes);
     layernorm_backward(d_act, d_ln_w, d_ln_b, d_ln_out, act, ln_w, ln_mean, ln_rstd, M, C);
     memset(d_pre, 0, bytes);

@@ -283,7 +283,7 @@ static int mlm_baselines_of_heldout(Run *r, double *context_free, double *left_w
             snprintf(err, err_len, "out of memory");
             goto done;
         }
-        if (pass == 1 && mlm_baselines_fit(&mb) != 0) { snprintf(err, err_len, "out of memory"); goto done; }
+        if (pass == 1) mlm_baselines_fit(&mb);
         for (int i = 0; i < r->opt->eval_batches; i++) {
             if (pretrain_next_batch(r->eval, &r->batch) != 0) {
                 snprintf(err, err_len, "held-out data: %s", pretrain_stream_error(r->eval));
