@@ -18,7 +18,8 @@
 # uncased WordPiece vocabulary); give the pretrained model's own for a
 # like-for-like start. Output in OUT (runs/pooling): ft/, correct.tsv and
 # results.md. Environment: BERT_SHARED_DATA (../shared/data), POOLINGS
-# ("cls mean max"), SEEDS ("1 2 3"), LR (0: bert finetune's default for the
+# ("cls mean max"), STARTS ("scratch", and "pretrained" with PRETRAINED;
+# STARTS=pretrained skips the scratch arms), SEEDS ("1 2 3"), LR (0: bert finetune's default for the
 # start), THREADS (2), PRECISION (fp32), BOOT (2000), BATCH (32), MSL (64).
 set -eu
 DATA=${BERT_SHARED_DATA:-../shared/data}
@@ -53,8 +54,8 @@ select="$OUT/data/select.tsv"; pool="$OUT/data/pool.tsv"
 { head -n 1 "$train_all"; tail -n "$SELECT_ROWS" "$train_all"; } > "$select"
 head -n $((rows - SELECT_ROWS + 1)) "$train_all" > "$pool"
 
-starts="scratch"
-[ -n "$PRETRAINED" ] && starts="scratch pretrained"
+starts=${STARTS:-"scratch${PRETRAINED:+ pretrained}"}
+case " $starts " in *" pretrained "*) [ -n "$PRETRAINED" ] || { echo "pooling: STARTS has pretrained but PRETRAINED is not set" >&2; exit 1; } ;; esac
 correct="$OUT/correct.tsv"   # ARM REGIME SEED EXAMPLE CORRECT, ARM = START-POOLING
 : > "$correct"
 for regime in $REGIMES; do

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <cJSON.h>
@@ -22,6 +24,7 @@
 #include "io/fileio.h"
 #include "layers/cross_entropy.h"
 #include "model/model.h"
+#include "io/checkpoint.h"
 
 static bool bf16_usable(const char *test) {
 #ifdef BERT_DOUBLE
@@ -224,6 +227,75 @@ START_TEST(bf16_activations_kept_as_bf16_change_no_value) {
 }
 END_TEST
 
+/* How many of the whole pages inside bytes at start are resident (mincore). */
+static long resident_pages(const void *start, size_t bytes, long *pages) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t first = ((uintptr_t)start + page - 1) & ~(page - 1), end = ((uintptr_t)start + bytes) & ~(page - 1);
+    *pages = end > first ? (long)((end - first) / page) : 0;
+    if (*pages == 0) return 0;
+    unsigned char *in_core = malloc((size_t)*pages);
+    ck_assert(mincore((void *)first, end - first, in_core) == 0);
+    long resident = 0;
+    for (long i = 0; i < *pages; i++) resident += in_core[i] & 1;
+    free(in_core);
+    return resident;
+}
+
+/* A forward-only bf16 model (bert_use_bf16 and bert_reserve_inference, as
+ * eval and predict set one up) reads its product weights only as bf16 and
+ * its word embeddings only as f32, and gives the other copy's pages back
+ * (model.h f32_product_weights_released): none of them is resident
+ * afterwards. Its numbers are bit for bit those of the same bf16 model
+ * planned for training: the loss and the MLM probabilities. It refuses to
+ * be planned for training or saved. Weights of 64 × 256 (16 pages) and
+ * word embeddings of 1,000 × 64 (31 pages as bf16). */
+START_TEST(bf16_inference_model_keeps_one_copy_of_each_weight) {
+    if (!bf16_usable("bf16_inference_model_keeps_one_copy_of_each_weight")) return;
+    BertConfig cfg = small_config(2);
+    cfg.vocab_size = 1000;
+    cfg.intermediate_size = 256;
+    Batch storage;
+    BertBatch batch = random_batch(&storage);
+    BertModel m[2];
+    char err[256];
+    for (int forward_only = 0; forward_only <= 1; forward_only++) {
+        BertModel *x = &m[forward_only];
+        ck_assert_msg(bert_create(x, &cfg, BERT_HEADS_PRETRAINING, 0, err, sizeof err) == 0, "%s", err);
+        bert_init_weights(x, 11);
+        ck_assert_msg(bert_use_bf16(x, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg((forward_only ? bert_reserve_inference(x, B, T, P, err, sizeof err)
+                                    : bert_reserve(x, B, T, P, err, sizeof err)) == 0, "%s", err);
+        ck_assert(x->f32_product_weights_released == forward_only);
+        bert_forward(x, &batch, false, 0);
+    }
+    printf("  bf16 forward, inference model and training model: loss %.9f and %.9f\n", m[1].loss, m[0].loss);
+    ck_assert(m[0].M > 0 && m[1].M == m[0].M);
+    ck_assert_msg(m[1].loss == m[0].loss, "loss %.9g against %.9g", m[1].loss, m[0].loss);
+    ck_assert_mem_eq(m[1].acts.mlm_logits, m[0].acts.mlm_logits, sizeof(real) * (size_t)m[0].M * cfg.vocab_size);
+
+    const BertModel *inference = &m[1];
+    const EncoderLayerParams *lp = &inference->layer_params[1];
+    long pages, resident = resident_pages(lp->w_ff1, sizeof(real) * 64 * 256, &pages);
+    ck_assert_msg(pages >= 14 && resident == 0, "%ld of FF1's %ld f32 pages are still resident", resident, pages);
+    long words = (long)cfg.vocab_size * cfg.hidden_size;
+    resident = resident_pages(inference->params_bf16, sizeof(uint16_t) * (size_t)words, &pages);
+    ck_assert_msg(pages >= 29 && resident == 0, "%ld of the word embeddings' %ld bf16 pages are resident",
+                  resident, pages);
+    /* the f32 word embeddings are intact: the same as the training model's */
+    ck_assert_mem_eq(inference->params.word_emb, m[0].params.word_emb, sizeof(real) * (size_t)words);
+
+    ck_assert(bert_reserve(&m[1], B, T, P, err, sizeof err) != 0);
+    ck_assert_msg(strstr(err, "bf16 inference") != NULL, "%s", err);
+    char dir[64];
+    tmpdir_create(dir, "bf16-inference");
+    ck_assert(checkpoint_save(&m[1], dir, NULL, NULL, err, sizeof err) != 0);
+    ck_assert_msg(strstr(err, "no f32 weights") != NULL, "%s", err);
+    bert_free(&m[0]);
+    bert_free(&m[1]);
+    bert_config_free(&cfg);
+}
+END_TEST
+
 /* ---- through the bert program --------------------------------------------------- */
 
 #define PRETRAIN_ARGS "pretrain --config %s/config.json --vocab %s/vocab.txt --corpus data/sample_corpus.txt " \
@@ -379,6 +451,7 @@ Suite *bf16_suite(void) {
     tcase_add_test(tc, bf16_forward_is_the_f32_forward_to_bf16_precision);
     tcase_add_test(tc, bf16_gradients_are_the_f32_gradients_to_bf16_precision);
     tcase_add_test(tc, bf16_activations_kept_as_bf16_change_no_value);
+    tcase_add_test(tc, bf16_inference_model_keeps_one_copy_of_each_weight);
     tcase_add_test(tc, bf16_pretraining_follows_f32_and_resumes_exactly);
     tcase_add_test(tc, bf16_finetuning_reaches_the_f32_accuracy);
     tcase_add_test(tc, bf16_without_the_instructions_is_refused_in_one_line);

@@ -218,6 +218,46 @@ START_TEST(bf16_bias_in_the_product_is_the_product_plus_bias) {
 }
 END_TEST
 
+/* A B operand rounded for one product and larger than 2 MB as bf16 (a
+ * forward-only model's MLM decoder reading the f32 word embeddings, V × C)
+ * is rounded and multiplied a block of output columns at a time
+ * (gemm_bf16.c BF16_CONVERTED_B_MAX_BYTES): the products, with and without
+ * a bias, equal bit for bit those of the same operand held (one copy, one
+ * product). B is read transposed, as the decoder does, [N = 40,000, K = 64]:
+ * 5.1 MB as bf16, so three blocks, of 16,384, 16,384 and 7,232 columns. */
+START_TEST(bf16_large_rounded_operand_is_multiplied_in_blocks_to_the_same_bits) {
+    SKIP_WITHOUT_BF16();
+    enum { M = 20, N = 40000, K = 64 };
+    const int ldc = N + 5;
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * (size_t)N * K);
+    float *bias = malloc(sizeof(float) * N);
+    float *want = malloc(sizeof(float) * (size_t)M * ldc), *got = malloc(sizeof(float) * (size_t)M * ldc);
+    uint32_t u = 777;
+    for (int i = 0; i < M * K; i++) { u = u * 1664525u + 1013904223u; A[i] = ((int)(u >> 8) % 2001 - 1000) / 250.0f; }
+    for (long i = 0; i < (long)N * K; i++) { u = u * 1664525u + 1013904223u; B[i] = ((int)(u >> 8) % 2001 - 1000) / 333.0f; }
+    for (int i = 0; i < N; i++) { u = u * 1664525u + 1013904223u; bias[i] = ((int)(u >> 8) % 2001 - 1000) / 77.0f; }
+    for (int with_bias = 0; with_bias <= 1; with_bias++) {
+        for (long i = 0; i < (long)M * ldc; i++) want[i] = got[i] = -7.5f;
+        gemm_bf16_hold(B, N, K, K);
+        if (with_bias) gemm_bf16_auto_with_bias(NULL, false, true, M, N, K, A, K, B, K, bias, want, ldc);
+        else gemm_bf16_auto(NULL, false, true, M, N, K, 1, A, K, B, K, 0, want, ldc);
+        gemm_bf16_unhold(B);
+        if (with_bias) gemm_bf16_auto_with_bias(NULL, false, true, M, N, K, A, K, B, K, bias, got, ldc);
+        else gemm_bf16_auto(NULL, false, true, M, N, K, 1, A, K, B, K, 0, got, ldc);
+        ck_assert_msg(memcmp(got, want, sizeof(float) * (size_t)M * ldc) == 0, "blocked product (bias %d) differs",
+                      with_bias);
+    }
+    /* and not transposed, B [K, N] read a column block at a time */
+    for (long i = 0; i < (long)M * ldc; i++) want[i] = got[i] = -7.5f;
+    gemm_bf16_hold(B, K, N, N);
+    gemm_bf16_auto(NULL, false, false, M, N, K, 1, A, K, B, N, 1, want, ldc);
+    gemm_bf16_unhold(B);
+    gemm_bf16_auto(NULL, false, false, M, N, K, 1, A, K, B, N, 1, got, ldc);
+    ck_assert_msg(memcmp(got, want, sizeof(float) * (size_t)M * ldc) == 0, "blocked product of B [K, N] differs");
+    free(A); free(B); free(bias); free(want); free(got);
+}
+END_TEST
+
 Suite *gemm_bf16_suite(void) {
     Suite *s = suite_create("gemm_bf16");
     TCase *tc = tcase_create("core");
@@ -227,6 +267,7 @@ Suite *gemm_bf16_suite(void) {
     tcase_add_test(tc, bf16_plan_rejects_bad_beta);
     tcase_add_test(tc, bf16_held_operands_give_the_same_products);
     tcase_add_test(tc, bf16_bias_in_the_product_is_the_product_plus_bias);
+    tcase_add_test(tc, bf16_large_rounded_operand_is_multiplied_in_blocks_to_the_same_bits);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -56,9 +56,15 @@ void gemm_bf16_plan_free(GemmBf16Plan *plan);
  * rounded to bf16 and f32 accumulation. An operand that lies inside
  * weights->f32[0..n) is read from weights->bf16 at the same offset (the
  * copy refreshed once per optimizer step); any other is converted just
- * before the product. Plans are made the first time a shape is met, per
- * thread, and kept: from the second step on, nothing is created or
- * allocated. Safe to call from the threads of an OpenMP parallel region. */
+ * before the product (a B larger than 2 MB as bf16, a block of output
+ * columns at a time, so its copy stays small). Plans are made the first
+ * time a shape is met, per thread, and kept: from the second step on,
+ * bert.c creates and allocates nothing. (oneDNN's jit gemm, which these
+ * run-time-dimension plans get, still allocates and frees its packing
+ * buffers inside each call, about 40 of 1–10 MB in a bert-small step;
+ * its scratchpad query reports 0 bytes for them, so a user-managed
+ * scratchpad cannot take them over.) Safe to call from the threads of an
+ * OpenMP parallel region. */
 typedef struct {
     const float *f32;
     const bf16 *bf16;

@@ -48,6 +48,11 @@ typedef struct {
     bool decay;        /* AdamW weight decay applies (not LayerNorm, not biases) */
 } ParamTensor;
 
+/* count reals at offset in params_memory */
+typedef struct {
+    long offset, count;
+} ParamRange;
+
 /* One batch of model inputs. Sizes may be smaller than those reserved. */
 typedef struct {
     int B, T;
@@ -138,8 +143,19 @@ typedef struct {
     /* The next-sentence loss's weight in the pretraining loss (loss = mlm +
      * nsp_loss_weight · nsp): 1 as BERT; `--nsp-weight` sets it. */
     double nsp_loss_weight;
-    uint16_t *params_bf16;     /* --precision bf16: every weight rounded to bf16, the same layout
-                                * (bert_use_bf16); NULL in f32 */
+    /* --precision bf16 (bert_use_bf16): the weight matrices that products
+     * read (product_weights), rounded to bf16 at their offsets in the
+     * layout of params_memory; the rest of the buffer is never touched, so
+     * it takes no memory. NULL in f32. */
+    uint16_t *params_bf16;
+    ParamRange *product_weights;
+    int num_product_weights;
+    /* A forward-only bf16 model (bert_use_bf16 and bert_reserve_inference)
+     * needs the f32 values of its product weights no more: their pages are
+     * given back to the system (docs/bf16.md, "Memory"), and the MLM
+     * decoder rounds the f32 word embeddings block by block as it reads
+     * them. Such a model cannot train, refresh its copy or be saved. */
+    bool f32_product_weights_released;
     bool bf16_arena_as_f32;     /* bert_keep_bf16_activations(m, false): a bf16 training
                                  * arena laid out as the f32 one (tests compare the two) */
     long num_params;
@@ -178,7 +194,9 @@ int bert_reserve(BertModel *m, int B, int T, int P, char *err, size_t err_len);
 
 /* The same for forward passes only (evaluation, prediction): the layers share
  * one set of caches, since nothing reads them after the next layer runs, and
- * there is no backward scratch. bert_backward must not follow. */
+ * there is no backward scratch. bert_backward must not follow. A bf16
+ * model planned so gives back its f32 product weights (bert_use_bf16) and
+ * is refused by bert_reserve and checkpoint_save afterwards. */
 int bert_reserve_inference(BertModel *m, int B, int T, int P, char *err, size_t err_len);
 
 /* Runs the model on batch; computes the losses of the heads whose labels the
@@ -222,8 +240,10 @@ void bert_set_training_dropout(BertModel *m, double p);
 /* --precision bf16 (docs/bf16.md): makes the bf16 copy of the weights and
  * routes every matrix product through it (gemm_use_bf16); master weights,
  * gradients and everything outside the products stay f32. One model at a
- * time. Returns −1 with a message in the double build, on a CPU without
- * AVX512-BF16 or without memory. */
+ * time. With bert_reserve_inference too (in either order) the model keeps
+ * one copy of each weight (f32_product_weights_released). Returns −1 with
+ * a message in the double build, on a CPU without AVX512-BF16 or without
+ * memory. */
 int bert_use_bf16(BertModel *m, char *err, size_t err_len);
 /* Re-rounds the copy from params_memory: after every change of the weights
  * (the optimizer step: train_step's after_update). No-op in f32. */

@@ -328,15 +328,41 @@ static ThreadCache *this_thread_cache(void) {
     return &thread_caches[t];
 }
 
+/* The bf16 bytes of a B operand rounded for one product at most: a larger
+ * one (a forward-only model's MLM decoder reads the f32 word embeddings,
+ * V × C, gemm.h) is rounded and multiplied a block of output columns at a
+ * time, so no V × C copy is made. Each output element is the same sum. */
+#define BF16_CONVERTED_B_MAX_BYTES (2L << 20)
+
+static bool in_held(const HeldOperand *list, const float *x) {
+    for (int i = 0; i < BF16_MAX_HELD; i++)
+        if (list[i].count && x >= list[i].f32 && x < list[i].f32 + list[i].rows * list[i].ld) return true;
+    return false;
+}
+
+/* Whether x is read from a bf16 copy (the weights' or a held one) rather than rounded now. */
+static bool is_copied(const ThreadCache *tc, const Bf16Weights *w, const float *x) {
+    return (w && x >= w->f32 && x < w->f32 + w->n) || in_held(tc->held, x) || in_held(shared_held, x);
+}
+
 static void product(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,
                     float alpha, const float *A, int lda, const float *B, int ldb, float beta, const float *bias,
                     float *C, int ldc) {
     ThreadCache *tc = this_thread_cache();
     int a_ld, b_ld;
     const bf16 *a = as_bf16(tc, 0, weights, A, lda, transpose_a ? K : M, transpose_a ? M : K, &a_ld);
-    const bf16 *b = as_bf16(tc, 1, weights, B, ldb, transpose_b ? N : K, transpose_b ? K : N, &b_ld);
-    ProductShape shape = { transpose_a, transpose_b, bias != NULL, M, N, K, a_ld, b_ld, ldc, alpha, beta };
-    run_with_bias(plan_for(tc, &shape), a, b, bias, C);
+    int block = N;
+    if ((long)K * N * (long)sizeof(bf16) > BF16_CONVERTED_B_MAX_BYTES && !is_copied(tc, weights, B))
+        block = (int)(BF16_CONVERTED_B_MAX_BYTES / ((long)K * (long)sizeof(bf16)) / 64 * 64);
+    if (block < 64) block = N;
+    for (int j = 0; j < N; j += block) {
+        int n = N - j < block ? N - j : block;
+        /* columns j.. of op(B): rows j.. of a transposed B, else columns j.. */
+        const float *b_block = transpose_b ? B + (long)j * ldb : B + j;
+        const bf16 *b = as_bf16(tc, 1, weights, b_block, ldb, transpose_b ? n : K, transpose_b ? K : n, &b_ld);
+        ProductShape shape = { transpose_a, transpose_b, bias != NULL, M, n, K, a_ld, b_ld, ldc, alpha, beta };
+        run_with_bias(plan_for(tc, &shape), a, b, bias ? bias + j : NULL, C + j);
+    }
 }
 
 void gemm_bf16_auto(const Bf16Weights *weights, bool transpose_a, bool transpose_b, int M, int N, int K,

@@ -23,6 +23,10 @@ static int copy_file(const char *from, const char *to, char *err, size_t err_len
 
 int checkpoint_save(const BertModel *m, const char *dir, const char *vocab_path,
                     const char *const *id2label, char *err, size_t err_len) {
+    if (m->f32_product_weights_released) {
+        snprintf(err, err_len, "%s: a model set up for bf16 inference holds no f32 weights to save", dir);
+        return -1;
+    }
     if (make_directory_path(dir, err, err_len) != 0) return -1;
     char path[4096];
 

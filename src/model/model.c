@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "model/model.h"
 #include "core/gemm.h"
 #include "core/gemm_bf16.h"
@@ -481,6 +483,67 @@ static void walk_arena(BertModel *m, ArenaWalk *a) {
 #undef BYTES
 #undef INTS
 
+#ifndef BERT_DOUBLE   /* bf16 is a float-build feature */
+/* The weight matrices that matrix products read, in layout order: each
+ * layer's stacked Q/K/V, attention output, FF1 and FF2 weights, the
+ * pooler's, the heads' dense and output weights, and with the MLM head the
+ * word embeddings (its decoder). Everything else (the lookups, LayerNorm,
+ * biases) is read as f32. Returns the count; out holds 4·L + 5 at most. */
+static int find_product_weights(const BertModel *m, bool with_decoder, ParamRange *out) {
+    const real *base = m->params_memory;
+    const long C = m->config.hidden_size, I = m->config.intermediate_size;
+    int n = 0;
+#define RANGE(ptr, count) (out[n++] = (ParamRange){ (ptr) - base, (count) })
+    if (with_decoder && (m->heads & BERT_HEADS_PRETRAINING)) RANGE(m->params.word_emb, (long)m->config.vocab_size * C);
+    for (int l = 0; l < m->config.num_hidden_layers; l++) {
+        const EncoderLayerParams *lp = &m->layer_params[l];
+        RANGE(lp->w_qkv, 3 * C * C);
+        RANGE(lp->w_attn_out, C * C);
+        RANGE(lp->w_ff1, I * C);
+        RANGE(lp->w_ff2, C * I);
+    }
+    RANGE(m->params.pool_w, C * C);
+    if (m->heads & BERT_HEADS_PRETRAINING) {
+        RANGE(m->params.mlm_dense_w, C * C);
+        RANGE(m->params.nsp_w, (long)NSP_CLASSES * C);
+    }
+    if (m->heads & BERT_HEADS_CLASSIFIER) RANGE(m->params.cls_w, (long)m->num_labels * C);
+#undef RANGE
+    return n;
+}
+
+/* Gives back to the system the whole pages inside bytes at start; they
+ * read as zeros afterwards. */
+static void release_pages(void *start, size_t bytes) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t first = ((uintptr_t)start + page - 1) & ~(page - 1), end = ((uintptr_t)start + bytes) & ~(page - 1);
+    if (end > first) madvise((void *)first, end - first, MADV_DONTNEED);
+}
+
+/* A forward-only bf16 model reads its product weights only as bf16 and the
+ * word embeddings only as f32 (the lookup; the decoder rounds them block by
+ * block, gemm_bf16.h): each keeps one copy. The products then read the
+ * bf16 copy everywhere but the word embeddings, which lie first. */
+static int release_f32_product_weights(BertModel *m, char *err, size_t err_len) {
+    if (m->f32_product_weights_released) return 0;
+    m->f32_product_weights_released = true;
+    long words = (long)m->config.vocab_size * m->config.hidden_size;
+    assert(m->params.word_emb == m->params_memory);
+    for (int i = 0; i < m->num_product_weights; i++) {
+        const ParamRange *r = &m->product_weights[i];
+        if (r->offset < words) release_pages(m->params_bf16 + r->offset, sizeof(uint16_t) * (size_t)r->count);
+        else release_pages(m->params_memory + r->offset, sizeof(real) * (size_t)r->count);
+    }
+    m->num_product_weights = find_product_weights(m, false, m->product_weights);
+    return gemm_use_bf16(m->params_memory + words, m->params_bf16 + words, m->num_params - words, err, err_len);
+}
+#else
+static int release_f32_product_weights(BertModel *m, char *err, size_t err_len) {
+    (void)m; (void)err; (void)err_len;
+    return 0;   /* never reached: the double build has no bf16 copy */
+}
+#endif
+
 static int reserve(BertModel *m, int B, int T, int P, bool forward_only, char *err, size_t err_len) {
     if (T > m->config.max_position_embeddings) {
         snprintf(err, err_len, "sequence length %d exceeds max_position_embeddings %d",
@@ -489,6 +552,10 @@ static int reserve(BertModel *m, int B, int T, int P, bool forward_only, char *e
     }
     if ((long)B * T > INT_MAX) {   /* the layers take the token count B·T as an int */
         snprintf(err, err_len, "batch %d × %d is more than %d tokens", B, T, INT_MAX);
+        return -1;
+    }
+    if (m->f32_product_weights_released && !forward_only) {
+        snprintf(err, err_len, "this model gave back its f32 weights for bf16 inference and cannot train");
         return -1;
     }
     free(m->acts_memory);
@@ -522,7 +589,7 @@ static int reserve(BertModel *m, int B, int T, int P, bool forward_only, char *e
     }
     ArenaWalk assign = { (char *)(((uintptr_t)m->acts_memory + 63) & ~(uintptr_t)63), 0, false };
     walk_arena(m, &assign);
-    return 0;
+    return forward_only && m->params_bf16 ? release_f32_product_weights(m, err, err_len) : 0;
 }
 
 int bert_reserve(BertModel *m, int B, int T, int P, char *err, size_t err_len) {
@@ -548,20 +615,30 @@ int bert_use_bf16(BertModel *m, char *err, size_t err_len) {
 #ifdef BERT_DOUBLE
     return gemm_use_bf16(m->params_memory, NULL, 0, err, err_len);   /* says the double build has none */
 #else
+    if (m->f32_product_weights_released) return 0;
     if (!m->params_bf16) {
         m->params_bf16 = malloc(sizeof(uint16_t) * (size_t)m->num_params);
-        if (!m->params_bf16) {
+        m->product_weights = malloc(sizeof(ParamRange) * (4 * (size_t)m->config.num_hidden_layers + 5));
+        if (!m->params_bf16 || !m->product_weights) {
+            free(m->params_bf16);
+            free(m->product_weights);
+            m->params_bf16 = NULL;
+            m->product_weights = NULL;
             snprintf(err, err_len, "out of memory for the bf16 copy of %ld weights", m->num_params);
             return -1;
         }
+        /* a model planned forward-only first never rounds its word embeddings */
+        m->num_product_weights = find_product_weights(m, !m->forward_only, m->product_weights);
     }
     bert_refresh_bf16(m);
     if (gemm_use_bf16(m->params_memory, m->params_bf16, m->num_params, err, err_len) != 0) {
         free(m->params_bf16);
+        free(m->product_weights);
         m->params_bf16 = NULL;
+        m->product_weights = NULL;
         return -1;
     }
-    return 0;
+    return m->forward_only && m->acts_memory ? release_f32_product_weights(m, err, err_len) : 0;
 #endif
 }
 
@@ -571,7 +648,12 @@ void bert_keep_bf16_activations(BertModel *m, bool keep) {
 
 void bert_refresh_bf16(BertModel *m) {
 #ifndef BERT_DOUBLE
-    if (m->params_bf16) bf16_convert(m->params_bf16, m->params_memory, (size_t)m->num_params);
+    if (!m->params_bf16) return;
+    assert(!m->f32_product_weights_released && "bert_refresh_bf16 on a forward-only bf16 model");
+    for (int i = 0; i < m->num_product_weights; i++) {
+        const ParamRange *r = &m->product_weights[i];
+        bf16_convert(m->params_bf16 + r->offset, m->params_memory + r->offset, (size_t)r->count);
+    }
 #else
     (void)m;
 #endif
@@ -583,6 +665,7 @@ void bert_free(BertModel *m) {
         gemm_use_bf16(NULL, NULL, 0, unused, sizeof unused);
         free(m->params_bf16);
     }
+    free(m->product_weights);
     free(m->params_memory);
     free(m->grads_memory);
     free(m->layer_params);
