@@ -190,6 +190,40 @@ START_TEST(writer_round_trip) {
 }
 END_TEST
 
+/* Reading a tensor drops the pages it was copied from, a 1 MB block at a
+ * time (safetensors.c drop_mapped_pages): a tensor of 2.4 MB, read twice,
+ * and its neighbour, whose first page it shares, still read back exactly
+ * as written, the second time from pages read again from the file. */
+START_TEST(reading_a_large_tensor_twice_gives_the_same_values) {
+    tmpdir_create(tmpdir, "st");
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/large.safetensors", tmpdir);
+    enum { N = 600001, SMALL = 3 };
+    real *values = malloc(sizeof(real) * N), *got = malloc(sizeof(real) * N);
+    for (long i = 0; i < N; i++) values[i] = (real)((i * 7919) % 100003) / 1024;
+    real small[SMALL] = { (real)1.5, -2, (real)0.25 };
+    int64_t shape[1] = { N }, shape_small[1] = { SMALL };
+    SafeTensorsWriter *wr = safetensors_writer_new();
+    safetensors_writer_add_real(wr, "a.small", small, 1, shape_small);   /* before "b.large" in the file */
+    safetensors_writer_add_real(wr, "b.large", values, 1, shape);
+    ck_assert_msg(safetensors_writer_write(wr, path, err, sizeof err) == 0, "%s", err);
+    safetensors_writer_free(wr);
+    SafeTensors *st = safetensors_open(path, err, sizeof err);
+    ck_assert_msg(st != NULL, "%s", err);
+    for (int pass = 0; pass < 2; pass++) {
+        memset(got, 0, sizeof(real) * N);
+        ck_assert_msg(safetensors_read_real(st, "b.large", got, 1, shape, err, sizeof err) == 0, "%s", err);
+        ck_assert_mem_eq(got, values, sizeof(real) * N);
+    }
+    real small_got[SMALL];
+    ck_assert_msg(safetensors_read_real(st, "a.small", small_got, 1, shape_small, err, sizeof err) == 0, "%s", err);
+    ck_assert_mem_eq(small_got, small, sizeof small);
+    safetensors_close(st);
+    free(values);
+    free(got);
+}
+END_TEST
+
 START_TEST(writer_rejects_bad_input) {
     tmpdir_create(tmpdir, "st");
     char path[128], err[256];
@@ -362,6 +396,7 @@ Suite *safetensors_suite(void) {
     tcase_add_test(tc, malformed_files_are_rejected);
     tcase_add_test(tc, truncated_file_is_rejected);
     tcase_add_test(tc, reader_does_not_need_alignment_or_padding);
+    tcase_add_test(tc, reading_a_large_tensor_twice_gives_the_same_values);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -445,31 +445,55 @@ static float bf16_to_float(uint16_t h) {
     return v;
 }
 
+/* As a tensor is copied out, the whole pages of the mapping it has been
+ * copied from are dropped, a block at a time (they are file pages, read
+ * again from the file should they be read again). So a model being loaded
+ * occupies its own buffer and one block of the file, not the file as well:
+ * 31 MB less at the peak for bert-mini's word embeddings alone. */
+#define COPY_BLOCK_BYTES (1 << 20)
+
+static void drop_mapped_pages(const unsigned char *from, const unsigned char *to) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t first = ((uintptr_t)from + page - 1) & ~(page - 1), end = (uintptr_t)to & ~(page - 1);
+    if (end > first) madvise((void *)first, end - first, MADV_DONTNEED);
+}
+
+/* dst[i] = element i of src, a tensor of a float dtype; memcpy per element,
+ * as the data need not be aligned in the mapping. */
+static void copy_reals(real *dst, const unsigned char *src, int64_t from, int64_t to, SafeTensorDtype dtype) {
+    switch (dtype) {
+    case ST_F32:
+        for (int64_t i = from; i < to; i++) { float v; memcpy(&v, src + 4 * i, 4); dst[i] = (real)v; }
+        break;
+    case ST_F64:
+        for (int64_t i = from; i < to; i++) { double v; memcpy(&v, src + 8 * i, 8); dst[i] = (real)v; }
+        break;
+    case ST_F16:
+        for (int64_t i = from; i < to; i++) { uint16_t v; memcpy(&v, src + 2 * i, 2); dst[i] = (real)f16_to_float(v); }
+        break;
+    default:   /* ST_BF16 */
+        for (int64_t i = from; i < to; i++) { uint16_t v; memcpy(&v, src + 2 * i, 2); dst[i] = (real)bf16_to_float(v); }
+        break;
+    }
+}
+
 int safetensors_read_real(const SafeTensors *st, const char *name, real *dst, int ndim,
                           const int64_t *shape, char *err, size_t err_len) {
     const SafeTensorInfo *t = find_checked(st, name, ndim, shape, err, err_len);
     if (!t) return -1;
-    const unsigned char *src = st->data + t->begin;
-    int64_t n = t->numel;
-    /* memcpy per element: the data need not be aligned in the mapping. */
-    switch (t->dtype) {
-    case ST_F32:
-        for (int64_t i = 0; i < n; i++) { float v; memcpy(&v, src + 4 * i, 4); dst[i] = (real)v; }
-        return 0;
-    case ST_F64:
-        for (int64_t i = 0; i < n; i++) { double v; memcpy(&v, src + 8 * i, 8); dst[i] = (real)v; }
-        return 0;
-    case ST_F16:
-        for (int64_t i = 0; i < n; i++) { uint16_t v; memcpy(&v, src + 2 * i, 2); dst[i] = (real)f16_to_float(v); }
-        return 0;
-    case ST_BF16:
-        for (int64_t i = 0; i < n; i++) { uint16_t v; memcpy(&v, src + 2 * i, 2); dst[i] = (real)bf16_to_float(v); }
-        return 0;
-    default:
+    if (t->dtype != ST_F32 && t->dtype != ST_F64 && t->dtype != ST_F16 && t->dtype != ST_BF16) {
         format_error(err, err_len, "%s: tensor \"%s\" has dtype %s, expected a float type (F32, F16, BF16, F64)",
                      st->path, name, dtype_table[t->dtype].name);
         return -1;
     }
+    const unsigned char *src = st->data + t->begin;
+    const int64_t size = (int64_t)dtype_table[t->dtype].size, block = COPY_BLOCK_BYTES / size;
+    for (int64_t from = 0; from < t->numel; from += block) {
+        int64_t to = t->numel - from < block ? t->numel : from + block;
+        copy_reals(dst, src, from, to, t->dtype);
+        drop_mapped_pages(src, src + to * size);
+    }
+    return 0;
 }
 
 int safetensors_read_int(const SafeTensors *st, const char *name, int *dst, int ndim,
