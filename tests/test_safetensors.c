@@ -191,7 +191,7 @@ START_TEST(writer_round_trip) {
 END_TEST
 
 /* Reading a tensor drops the pages it was copied from, a 1 MB block at a
- * time (safetensors.c drop_mapped_pages): a tensor of 2.4 MB, read twice,
+ * time (safetensors.c, release_whole_pages): a tensor of 2.4 MB, read twice,
  * and its neighbour, whose first page it shares, still read back exactly
  * as written, the second time from pages read again from the file. */
 START_TEST(reading_a_large_tensor_twice_gives_the_same_values) {

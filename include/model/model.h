@@ -152,9 +152,9 @@ typedef struct {
     int num_product_weights;
     /* A forward-only bf16 model (bert_use_bf16 and bert_reserve_inference)
      * needs the f32 values of its product weights no more: their pages are
-     * given back to the system (docs/bf16.md, "Memory"), and the MLM
-     * decoder rounds the f32 word embeddings block by block as it reads
-     * them. Such a model cannot train, refresh its copy or be saved. */
+     * given back to the system (docs/bf16.md, "Inference keeps one copy
+     * of each weight"), and the MLM decoder rounds the f32 word embeddings
+     * block by block as it reads them. Such a model cannot train, refresh its copy or be saved. */
     bool f32_product_weights_released;
     bool bf16_arena_as_f32;     /* bert_keep_bf16_activations(m, false): a bf16 training
                                  * arena laid out as the f32 one (tests compare the two) */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <utf8proc.h>
 #include "io/fileio.h"
+#include "core/pages.h"
 
 /* Tensor bytes are little-endian; on a little-endian host they are copied as is. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors.c assumes a little-endian host");
@@ -452,12 +453,6 @@ static float bf16_to_float(uint16_t h) {
  * 31 MB less at the peak for bert-mini's word embeddings alone. */
 #define COPY_BLOCK_BYTES (1 << 20)
 
-static void drop_mapped_pages(const unsigned char *from, const unsigned char *to) {
-    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t first = ((uintptr_t)from + page - 1) & ~(page - 1), end = (uintptr_t)to & ~(page - 1);
-    if (end > first) madvise((void *)first, end - first, MADV_DONTNEED);
-}
-
 /* dst[i] = element i of src, a tensor of a float dtype; memcpy per element,
  * as the data need not be aligned in the mapping. */
 static void copy_reals(real *dst, const unsigned char *src, int64_t from, int64_t to, SafeTensorDtype dtype) {
@@ -491,7 +486,7 @@ int safetensors_read_real(const SafeTensors *st, const char *name, real *dst, in
     for (int64_t from = 0; from < t->numel; from += block) {
         int64_t to = t->numel - from < block ? t->numel : from + block;
         copy_reals(dst, src, from, to, t->dtype);
-        drop_mapped_pages(src, src + to * size);
+        release_whole_pages(src, (size_t)(to * size));
     }
     return 0;
 }

@@ -7,11 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include "model/model.h"
 #include "core/gemm.h"
 #include "core/gemm_bf16.h"
+#include "core/pages.h"
 #include "layers/attention.h"
 #include "layers/embeddings.h"
 #include "layers/layernorm.h"
@@ -512,14 +511,6 @@ static int find_product_weights(const BertModel *m, bool with_decoder, ParamRang
     return n;
 }
 
-/* Gives back to the system the whole pages inside bytes at start; they
- * read as zeros afterwards. */
-static void release_pages(void *start, size_t bytes) {
-    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t first = ((uintptr_t)start + page - 1) & ~(page - 1), end = ((uintptr_t)start + bytes) & ~(page - 1);
-    if (end > first) madvise((void *)first, end - first, MADV_DONTNEED);
-}
-
 /* A forward-only bf16 model reads its product weights only as bf16 and the
  * word embeddings only as f32 (the lookup; the decoder rounds them block by
  * block, gemm_bf16.h): each keeps one copy. The products then read the
@@ -531,11 +522,18 @@ static int release_f32_product_weights(BertModel *m, char *err, size_t err_len) 
     assert(m->params.word_emb == m->params_memory);
     for (int i = 0; i < m->num_product_weights; i++) {
         const ParamRange *r = &m->product_weights[i];
-        if (r->offset < words) release_pages(m->params_bf16 + r->offset, sizeof(uint16_t) * (size_t)r->count);
-        else release_pages(m->params_memory + r->offset, sizeof(real) * (size_t)r->count);
+        if (r->offset < words) release_whole_pages(m->params_bf16 + r->offset, sizeof(uint16_t) * (size_t)r->count);
+        else release_whole_pages(m->params_memory + r->offset, sizeof(real) * (size_t)r->count);
     }
     m->num_product_weights = find_product_weights(m, false, m->product_weights);
     return gemm_use_bf16(m->params_memory + words, m->params_bf16 + words, m->num_params - words, err, err_len);
+}
+
+static void free_bf16_copy(BertModel *m) {
+    free(m->params_bf16);
+    free(m->product_weights);
+    m->params_bf16 = NULL;
+    m->product_weights = NULL;
 }
 #else
 static int release_f32_product_weights(BertModel *m, char *err, size_t err_len) {
@@ -620,10 +618,7 @@ int bert_use_bf16(BertModel *m, char *err, size_t err_len) {
         m->params_bf16 = malloc(sizeof(uint16_t) * (size_t)m->num_params);
         m->product_weights = malloc(sizeof(ParamRange) * (4 * (size_t)m->config.num_hidden_layers + 5));
         if (!m->params_bf16 || !m->product_weights) {
-            free(m->params_bf16);
-            free(m->product_weights);
-            m->params_bf16 = NULL;
-            m->product_weights = NULL;
+            free_bf16_copy(m);
             snprintf(err, err_len, "out of memory for the bf16 copy of %ld weights", m->num_params);
             return -1;
         }
@@ -632,10 +627,7 @@ int bert_use_bf16(BertModel *m, char *err, size_t err_len) {
     }
     bert_refresh_bf16(m);
     if (gemm_use_bf16(m->params_memory, m->params_bf16, m->num_params, err, err_len) != 0) {
-        free(m->params_bf16);
-        free(m->product_weights);
-        m->params_bf16 = NULL;
-        m->product_weights = NULL;
+        free_bf16_copy(m);
         return -1;
     }
     return m->forward_only && m->acts_memory ? release_f32_product_weights(m, err, err_len) : 0;
