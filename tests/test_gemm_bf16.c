@@ -114,6 +114,38 @@ START_TEST(bf16_matmul_all_transposes_strided) {
 }
 END_TEST
 
+/* The kernel each plan gets is the one measured fastest on this kind of
+ * CPU (docs/bf16.md, "Which oneDNN kernel"): with AMX, oneDNN's AMX brgemm
+ * (a fixed-shape primitive) for dense matrices; without AMX, and for
+ * strided views on any CPU (oneDNN 2.6's brgemm matmul takes only dense
+ * ones), its jit gemm (run-time dimensions). The shapes are bert-mini's at
+ * batch 32 × 128: a linear layer's forward X[4096,256]·Wᵀ, dX = dY·W and
+ * dW += dYᵀ·X (beta 1), and one head's attention scores Q·Kᵀ/√d read from
+ * the [T, 3C] projections (row stride 768). */
+START_TEST(bf16_plans_take_the_kernel_measured_fastest_on_this_cpu) {
+    SKIP_WITHOUT_BF16();
+    __builtin_cpu_init();
+    const char *dense = __builtin_cpu_supports("amx-bf16") ? "brg:avx512_core_amx" : "gemm:jit";
+    struct { bool ta, tb; int M, N, K; float alpha, beta; int lda, ldb, ldc; const char *want; } products[] = {
+        { false, true, 4096, 1024, 256, 1, 0, 256, 256, 1024, dense },
+        { false, false, 4096, 256, 1024, 1, 0, 1024, 256, 256, dense },
+        { true, false, 1024, 256, 4096, 1, 1, 1024, 256, 256, dense },
+        { false, true, 128, 128, 64, 0.125f, 0, 768, 768, 128, "gemm:jit" },
+    };
+    for (size_t i = 0; i < sizeof products / sizeof products[0]; i++) {
+        char err[256];
+        GemmBf16Plan *p = gemm_bf16_plan_create(products[i].ta, products[i].tb, products[i].M, products[i].N,
+                                                products[i].K, products[i].alpha, products[i].lda, products[i].ldb,
+                                                products[i].beta, products[i].ldc, err, sizeof err);
+        ck_assert_msg(p != NULL, "%s", err);
+        const char *kernel = gemm_bf16_plan_kernel(p);
+        ck_assert_msg(strncmp(kernel, products[i].want, strlen(products[i].want)) == 0,
+                      "product %zu: kernel %s, want %s…", i, kernel, products[i].want);
+        gemm_bf16_plan_free(p);
+    }
+}
+END_TEST
+
 START_TEST(bf16_plan_rejects_bad_beta) {
     SKIP_WITHOUT_BF16();
     char err[256];
@@ -264,6 +296,7 @@ Suite *gemm_bf16_suite(void) {
     tcase_add_test(tc, bf16_rounds_to_nearest_even);
     tcase_add_test(tc, bf16_vector_conversion_matches_scalar);
     tcase_add_test(tc, bf16_matmul_all_transposes_strided);
+    tcase_add_test(tc, bf16_plans_take_the_kernel_measured_fastest_on_this_cpu);
     tcase_add_test(tc, bf16_plan_rejects_bad_beta);
     tcase_add_test(tc, bf16_held_operands_give_the_same_products);
     tcase_add_test(tc, bf16_bias_in_the_product_is_the_product_plus_bias);

@@ -58,13 +58,14 @@ static double sgemm_peak_gflops(int n) {
 }
 
 /* Best of a few runs of an n³ bf16 product (oneDNN) on bert_runtime_init's threads. */
-static double bf16_peak_gflops(int n) {
+static double bf16_peak_gflops(int n, char *kernel, size_t kernel_len) {
     bf16 *a = malloc(sizeof(bf16) * (size_t)n * n), *b = malloc(sizeof(bf16) * (size_t)n * n);
     float *c = malloc(sizeof(float) * (size_t)n * n);
     char err[256];
     GemmBf16Plan *plan = a && b && c ? gemm_bf16_plan_create(false, false, n, n, n, 1, n, n, 0, n, err, sizeof err) : NULL;
     double best = 1e30;
     if (plan) {
+        snprintf(kernel, kernel_len, "%s", gemm_bf16_plan_kernel(plan));
         for (long i = 0; i < (long)n * n; i++) { a[i] = bf16_from_float((float)((i % 7) - 3) / 8); b[i] = bf16_from_float((float)((i % 5) - 2) / 4); }
         for (int r = 0; r < 4; r++) {
             double t0 = omp_get_wtime();
@@ -111,7 +112,8 @@ static int bench_peaks(void) {
             if (r > 0 && dt < best_h) best_h = dt;
         }
         printf("  %4d×%4d×%4d  sgemm %6.1f GFLOP/s", M, N, K, flop / best_s / 1e9);
-        if (plan) printf("   bf16 %6.1f GFLOP/s  (%.2f×)\n", flop / best_h / 1e9, best_s / best_h);
+        if (plan) printf("   bf16 %6.1f GFLOP/s  (%.2f×, oneDNN %s)\n", flop / best_h / 1e9, best_s / best_h,
+                         gemm_bf16_plan_kernel(plan));
         else printf("   bf16: %s\n", have_bf16 ? err : "this CPU lacks AVX512-BF16");
         gemm_bf16_plan_free(plan);
         free(a); free(b); free(c); free(ha); free(hb); free(fc);
@@ -266,7 +268,8 @@ int cmd_bench(int argc, char **argv) {
     /* The peak the step is measured against: of the products it runs. */
     gemm_use_bf16(NULL, NULL, 0, err, sizeof err);
     double peak = peak_n > 0 ? sgemm_peak_gflops((int)peak_n) : 0;
-    double peak_bf16 = peak_n > 0 && use_bf16 ? bf16_peak_gflops((int)peak_n) : 0;
+    char bf16_kernel[64] = "";
+    double peak_bf16 = peak_n > 0 && use_bf16 ? bf16_peak_gflops((int)peak_n, bf16_kernel, sizeof bf16_kernel) : 0;
 
     printf("bench: %s, %s, batch %d × seq %d, %d masked predictions, %d thread%s, %s\n",
            config_path, training ? "train (forward + backward + AdamW, dropout 0.1)" : "infer (forward, no dropout)",
@@ -279,8 +282,8 @@ int cmd_bench(int argc, char **argv) {
     if (peak > 0) printf("  sgemm peak:   %.1f GFLOP/s (%ld³, %d thread%s)%s%.0f%% of peak\n",
                          peak, peak_n, bert_threads(), bert_threads() == 1 ? "" : "s",
                          use_bf16 ? "; the step at " : ": step at ", 100 * gflops / peak);
-    if (peak_bf16 > 0) printf("  bf16 peak:    %.1f GFLOP/s (%ld³, oneDNN): step at %.0f%% of peak\n", peak_bf16,
-                              peak_n, 100 * gflops / peak_bf16);
+    if (peak_bf16 > 0) printf("  bf16 peak:    %.1f GFLOP/s (%ld³, oneDNN %s): step at %.0f%% of peak\n", peak_bf16,
+                              peak_n, bf16_kernel, 100 * gflops / peak_bf16);
     printf("  peak RSS:     %.1f MB\n", ru.ru_maxrss / 1024.0);
     printf("  breakdown (mean per step):\n");
     double accounted = 0, mean = total / steps;

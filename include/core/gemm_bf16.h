@@ -47,6 +47,10 @@ GemmBf16Plan *gemm_bf16_plan_create(bool transpose_a, bool transpose_b, int M, i
                                     float alpha, int lda, int ldb, float beta, int ldc,
                                     char *err, size_t errlen);
 void gemm_bf16_run(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B, float *C);
+/* oneDNN's name for the kernel the plan runs: "brg:avx512_core_amx_bf16"
+ * (AMX, for a fixed shape) on a CPU with AMX, "gemm:jit" (run-time
+ * dimensions) elsewhere (docs/bf16.md, "Which oneDNN kernel"). */
+const char *gemm_bf16_plan_kernel(const GemmBf16Plan *plan);
 void gemm_bf16_plan_free(GemmBf16Plan *plan);
 
 /* ---- f32 matrices multiplied in bf16 ---------------------------------------------
@@ -59,8 +63,8 @@ void gemm_bf16_plan_free(GemmBf16Plan *plan);
  * before the product (a B larger than 2 MB as bf16, a block of output
  * columns at a time, so its copy stays small). Plans are made the first
  * time a shape is met, per thread, and kept: from the second step on,
- * bert.c creates and allocates nothing. (oneDNN's jit gemm, which these
- * run-time-dimension plans get, still allocates and frees its packing
+ * bert.c creates and allocates nothing. (oneDNN's jit gemm, which the
+ * run-time-dimension plans of a CPU without AMX get, still allocates and frees its packing
  * buffers inside each call, about 40 of 1–10 MB in a bert-small step;
  * its scratchpad query reports 0 bytes for them, so a user-managed
  * scratchpad cannot take them over.) Safe to call from the threads of an

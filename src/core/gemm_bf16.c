@@ -58,6 +58,7 @@ struct GemmBf16Plan {
     dnnl_primitive_t primitive;
     dnnl_memory_t a, b, c, bias;   /* bias: NULL unless made with one */
     dnnl_stream_t stream;
+    char kernel[64];               /* oneDNN's name for the implementation */
 };
 
 static bool ensure_engine(char *err, size_t errlen) {
@@ -69,6 +70,17 @@ static bool ensure_engine(char *err, size_t errlen) {
     }
     if (!ok) snprintf(err, errlen, "oneDNN: cannot create the CPU engine");
     return ok;
+}
+
+/* Whether oneDNN implements the fixed-shape matmul DESC with its AMX brgemm kernel. */
+static bool fixed_shape_is_amx(const dnnl_matmul_desc_t *desc, const_dnnl_primitive_attr_t attr) {
+    dnnl_primitive_desc_t pd = NULL;
+    const char *impl = NULL;
+    bool amx = dnnl_primitive_desc_create(&pd, desc, attr, engine, NULL) == dnnl_success &&
+               dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+               strncmp(impl, "brg:avx512_core_amx", strlen("brg:avx512_core_amx")) == 0;
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return amx;
 }
 
 static GemmBf16Plan *plan_create(bool transpose_a, bool transpose_b, int M, int N, int K, float alpha, int lda,
@@ -108,18 +120,23 @@ static GemmBf16Plan *plan_create(bool transpose_a, bool transpose_b, int M, int 
     if (ok && beta == 1)
         ok = dnnl_post_ops_create(&ops) == dnnl_success && dnnl_post_ops_append_sum(ops, 1.0f) == dnnl_success &&
              dnnl_primitive_attr_set_post_ops(attr, ops) == dnnl_success;
-    /* The primitive is described with run-time dimensions
-     * (DNNL_RUNTIME_DIM_VAL) and the real strides; the memory objects carry
-     * the real dimensions. oneDNN then takes its jit gemm driver instead of
-     * the brgemm kernel it picks for a fixed shape: as fast on one thread,
-     * up to 2× faster on two (2048³ bf16, 2 threads: 790 against 370
-     * GFLOP/s; brgemm did not use the second core). Run-time strides too
-     * gave oneDNN's reference loops. A plan whose run-time form is refused,
-     * or gets only the reference loops, is made for the fixed shape. */
+    /* Which kernel: on a CPU with AMX (Sapphire Rapids and later) the
+     * primitive is made for the fixed shape, which gets oneDNN's AMX brgemm
+     * kernel: 1.4–2.3× its jit gemm on the shapes of bert-mini and
+     * bert-small, one or two threads (docs/bf16.md, "Which oneDNN kernel").
+     * Elsewhere it is described with run-time dimensions (DNNL_RUNTIME_DIM_VAL)
+     * and the real strides, the memory objects carrying the real
+     * dimensions: oneDNN then takes its jit gemm driver instead of the
+     * avx512_core_bf16 brgemm it picks for a fixed shape, as fast on one
+     * thread and up to 2× faster on two (Zen 5, 2048³, 2 threads: 790
+     * against 370 GFLOP/s; that brgemm did not use the second core).
+     * Run-time strides too gave oneDNN's reference loops; a plan whose
+     * run-time form is refused or gets only those is made for the fixed shape. */
+    bool runtime = ok && !fixed_shape_is_amx(&desc, attr);
     dnnl_memory_desc_t ra_md, rb_md, rc_md, rbias_md;
     dnnl_matmul_desc_t rdesc;
     dnnl_dims_t any = { DNNL_RUNTIME_DIM_VAL, DNNL_RUNTIME_DIM_VAL }, any_row = { 1, DNNL_RUNTIME_DIM_VAL };
-    bool runtime = ok &&
+    runtime = runtime &&
         dnnl_memory_desc_init_by_strides(&ra_md, 2, any, dnnl_bf16, a_strides) == dnnl_success &&
         dnnl_memory_desc_init_by_strides(&rb_md, 2, any, dnnl_bf16, b_strides) == dnnl_success &&
         dnnl_memory_desc_init_by_strides(&rc_md, 2, any, dnnl_f32, c_strides) == dnnl_success &&
@@ -136,6 +153,9 @@ static GemmBf16Plan *plan_create(bool transpose_a, bool transpose_b, int M, int 
         }
     }
     if (ok && !runtime) ok = dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL) == dnnl_success;
+    const char *kernel = NULL;
+    if (ok && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &kernel) == dnnl_success && kernel)
+        snprintf(plan->kernel, sizeof plan->kernel, "%s", kernel);
     if (ok) ok = dnnl_primitive_create(&plan->primitive, pd) == dnnl_success &&
                  dnnl_stream_create(&plan->stream, engine, dnnl_stream_default_flags) == dnnl_success;
     if (ok) ok = dnnl_memory_create(&plan->a, &a_md, engine, DNNL_MEMORY_NONE) == dnnl_success &&
@@ -180,6 +200,10 @@ static void run_with_bias(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B
         abort();
     }
     dnnl_stream_wait(plan->stream);
+}
+
+const char *gemm_bf16_plan_kernel(const GemmBf16Plan *plan) {
+    return plan->kernel;
 }
 
 void gemm_bf16_run(const GemmBf16Plan *plan, const bf16 *A, const bf16 *B, float *C) {
