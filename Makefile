@@ -14,7 +14,10 @@
 CC      ?= gcc
 PKGS    := check libcjson libutf8proc
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
-OPT     ?= -O2 -march=native -fno-math-errno
+# -mprefer-vector-width=512: gcc 12's -march=native on Sapphire Rapids keeps
+# loops (and libmvec's erf/exp) at 256 bits; 512 made bf16 training of
+# bert-mini 3–5 % faster there (7,473–7,612 → 7,787–7,898 tokens/s, 1 thread).
+OPT     ?= -O2 -march=native -fno-math-errno -mprefer-vector-width=512
 BASE_CFLAGS := -std=gnu11 $(WARN) -fopenmp -Iinclude -I/usr/include/x86_64-linux-gnu \
                $(shell pkg-config --cflags libcjson libutf8proc 2>/dev/null)
 LIBS    := -lblis -ldnnl $(shell pkg-config --libs libcjson libutf8proc 2>/dev/null) -lm -fopenmp
