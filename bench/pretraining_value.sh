@@ -19,6 +19,9 @@
 #   task8k       the same with SST-2's *train* sentences (never dev) as about
 #                TASK_SHARE of the tokens (--corpus FILE:W)
 #   long8k       task8k's recipe for LONG_MINUTES
+#   adapt8k      general8k's model pretrained further on the SST-2 train
+#                sentences alone for ADAPT_MINUTES at ADAPT_LR (--init: a new
+#                schedule; task-adaptive pretraining, Gururangan et al. 2020)
 # Regimes (REGIMES): 1 = every training row (EPOCHS_1 epochs), 20 = every 20th
 # row (EPOCHS_20), 200 = every 200th (EPOCHS_200). The subset of seed s is the
 # same for every arm (paired). SELECT_ROWS rows at the end of train.tsv are
@@ -45,6 +48,8 @@ EPOCHS_200=${EPOCHS_200:-20}
 SELECT_ROWS=${SELECT_ROWS:-872}
 PRETRAIN_MINUTES=${PRETRAIN_MINUTES:-120}
 LONG_MINUTES=${LONG_MINUTES:-480}
+ADAPT_MINUTES=${ADAPT_MINUTES:-45}
+ADAPT_LR=${ADAPT_LR:-3e-4}
 TASK_SHARE=${TASK_SHARE:-0.3}
 PRETRAIN_LR=${PRETRAIN_LR:-1e-3}
 PRETRAIN_BATCH=${PRETRAIN_BATCH:-64}
@@ -93,30 +98,34 @@ task_bytes=$(wc -c < "$task_text")
 task_weight=$(awk -v s="$TASK_SHARE" -v g="$general_bytes" -v t="$task_bytes" 'BEGIN { printf "%.2f", s * g / ((1 - s) * t) }')
 
 # ---- pretraining --------------------------------------------------------------
-pretrain() {   # NAME MINUTES [corpus arguments]
-    name=$1; minutes=$2; shift 2
+pretrain() {   # NAME MINUTES LR "MODEL FLAGS" [corpus arguments]
+    name=$1; minutes=$2; lr=$3; model=$4; shift 4
     dir="$OUT/pretrain-$name"
     if [ -f "$dir/model.safetensors" ] && [ -f "$dir/done" ]; then return; fi
-    log "pretraining $name: $minutes min, $PRETRAIN_PRECISION, --no-nsp --dropout 0, batch $PRETRAIN_BATCH x $PRETRAIN_MSL, lr $PRETRAIN_LR"
+    log "pretraining $name: $minutes min, $PRETRAIN_PRECISION, --no-nsp --dropout 0, batch $PRETRAIN_BATCH x $PRETRAIN_MSL, lr $lr"
     start=$(date +%s)
     resume=""
     [ -d "$dir" ] && ls -d "$dir"/checkpoint-* > /dev/null 2>&1 && resume="--resume $dir"
     # shellcheck disable=SC2086
-    "$bert" pretrain --config "$config8k" --vocab "$vocab8k" --corpus "$@" --prose \
+    "$bert" pretrain $model --corpus "$@" --prose \
         --eval-corpus "$heldout_book" --out "$dir" $resume --time-budget "$minutes" --no-nsp --dropout 0 \
-        --batch-size "$PRETRAIN_BATCH" --max-seq-length "$PRETRAIN_MSL" --lr "$PRETRAIN_LR" \
+        --batch-size "$PRETRAIN_BATCH" --max-seq-length "$PRETRAIN_MSL" --lr "$lr" \
         --eval-every 500 --eval-batches 20 --save-every 500 --threads "$THREADS" \
         --precision "$PRETRAIN_PRECISION" --quiet
-    echo "$(( $(date +%s) - start ))" > "$dir/done"
+    echo "$(( $(date +%s) - start )) $THREADS" > "$dir/done"   # wall seconds, threads
 }
+fresh="--config $config8k --vocab $vocab8k"
 for arm in $ARMS; do
     case $arm in
         # shellcheck disable=SC2086
-        general8k) pretrain general "$PRETRAIN_MINUTES" $general ;;
+        general8k) pretrain general "$PRETRAIN_MINUTES" "$PRETRAIN_LR" "$fresh" $general ;;
         # shellcheck disable=SC2086
-        task8k) pretrain task "$PRETRAIN_MINUTES" "$task_text:$task_weight" $general ;;
+        task8k) pretrain task "$PRETRAIN_MINUTES" "$PRETRAIN_LR" "$fresh" "$task_text:$task_weight" $general ;;
         # shellcheck disable=SC2086
-        long8k) pretrain long "$LONG_MINUTES" "$task_text:$task_weight" $general ;;
+        long8k) pretrain long "$LONG_MINUTES" "$PRETRAIN_LR" "$fresh" "$task_text:$task_weight" $general ;;
+        adapt8k)
+            [ -f "$OUT/pretrain-general/done" ] || pretrain general "$PRETRAIN_MINUTES" "$PRETRAIN_LR" "$fresh" $general
+            pretrain adapt "$ADAPT_MINUTES" "$ADAPT_LR" "--init $OUT/pretrain-general" "$task_text" ;;
     esac
 done
 
@@ -128,6 +137,7 @@ model_flags() {   # ARM
         general8k) echo "--init $OUT/pretrain-general" ;;
         task8k) echo "--init $OUT/pretrain-task" ;;
         long8k) echo "--init $OUT/pretrain-long" ;;
+        adapt8k) echo "--init $OUT/pretrain-adapt" ;;
         *) echo "pretraining_value: unknown arm '$1'" >&2; exit 2 ;;
     esac
 }
@@ -180,11 +190,14 @@ done
     echo "Seeds: $SEEDS. Learning rates tried: $LRS (chosen per run on $SELECT_ROWS held-out train rows, as is the epoch)."
     echo "Pretraining: $PRETRAIN_PRECISION, --no-nsp --dropout 0, batch $PRETRAIN_BATCH x $PRETRAIN_MSL, lr $PRETRAIN_LR, $PRETRAIN_MINUTES min"
     echo "(long8k: $LONG_MINUTES min); task8k/long8k read the SST-2 train sentences with weight $task_weight (about $TASK_SHARE of the tokens)."
+    echo "adapt8k: pretrain-general's model, then $ADAPT_MINUTES min more on the SST-2 train sentences alone at lr $ADAPT_LR (CPU-hours below are its own)."
     echo ""
-    for name in general task long; do
+    for name in general task long adapt; do
         dir="$OUT/pretrain-$name"
         [ -f "$dir/metrics.jsonl" ] || continue
-        awk -v n="$name" -v t="$(cat "$dir/done" 2>/dev/null || echo '?')" -v b="$PRETRAIN_BATCH" -v m="$PRETRAIN_MSL" -v th="$THREADS" '
+        secs="?"; threads=""
+        [ -f "$dir/done" ] && read -r secs threads < "$dir/done"
+        awk -v n="$name" -v t="$secs" -v th="${threads:-$THREADS}" -v b="$PRETRAIN_BATCH" -v m="$PRETRAIN_MSL" '
             /"split": "train"/ { match($0, /"step": [0-9]+/); steps = substr($0, RSTART + 8, RLENGTH - 8) }
             /"split": "eval"/ { e = $0 }
             END {
@@ -198,7 +211,7 @@ done
     echo "| regime | arm | dev accuracy, mean ± SD | paired difference vs scratch (same vocab) | 95 % bootstrap CI |"
     echo "|---|---|---|---|---|"
     for regime in $REGIMES; do
-        for arm in scratch30k scratch8k general8k task8k long8k; do
+        for arm in scratch30k scratch8k general8k task8k long8k adapt8k; do
             stats=$(awk -F '\t' -v arm="$arm" -v regime="$regime" -f bench/seed_accuracy.awk "$correct")
             [ -n "$stats" ] || continue
             diff="—"; ci="—"
