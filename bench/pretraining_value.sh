@@ -22,6 +22,9 @@
 #   adapt8k      general8k's model pretrained further on the SST-2 train
 #                sentences alone for ADAPT_MINUTES at ADAPT_LR (--init: a new
 #                schedule; task-adaptive pretraining, Gururangan et al. 2020)
+#   taskonly8k   pretrained from random init on the SST-2 train sentences
+#                alone, TASKONLY_MINUTES at PRETRAIN_LR: `make demo`'s recipe,
+#                no general text at all
 # Regimes (REGIMES): 1 = every training row (EPOCHS_1 epochs), 20 = every 20th
 # row (EPOCHS_20), 200 = every 200th (EPOCHS_200). The subset of seed s is the
 # same for every arm (paired). SELECT_ROWS rows at the end of train.tsv are
@@ -50,6 +53,7 @@ PRETRAIN_MINUTES=${PRETRAIN_MINUTES:-120}
 LONG_MINUTES=${LONG_MINUTES:-480}
 ADAPT_MINUTES=${ADAPT_MINUTES:-45}
 ADAPT_LR=${ADAPT_LR:-3e-4}
+TASKONLY_MINUTES=${TASKONLY_MINUTES:-45}
 TASK_SHARE=${TASK_SHARE:-0.3}
 PRETRAIN_LR=${PRETRAIN_LR:-1e-3}
 PRETRAIN_BATCH=${PRETRAIN_BATCH:-64}
@@ -126,6 +130,7 @@ for arm in $ARMS; do
         adapt8k)
             [ -f "$OUT/pretrain-general/done" ] || pretrain general "$PRETRAIN_MINUTES" "$PRETRAIN_LR" "$fresh" $general
             pretrain adapt "$ADAPT_MINUTES" "$ADAPT_LR" "--init $OUT/pretrain-general" "$task_text" ;;
+        taskonly8k) pretrain taskonly "$TASKONLY_MINUTES" "$PRETRAIN_LR" "$fresh" "$task_text" ;;
     esac
 done
 
@@ -138,6 +143,7 @@ model_flags() {   # ARM
         task8k) echo "--init $OUT/pretrain-task" ;;
         long8k) echo "--init $OUT/pretrain-long" ;;
         adapt8k) echo "--init $OUT/pretrain-adapt" ;;
+        taskonly8k) echo "--init $OUT/pretrain-taskonly" ;;
         *) echo "pretraining_value: unknown arm '$1'" >&2; exit 2 ;;
     esac
 }
@@ -191,8 +197,9 @@ done
     echo "Pretraining: $PRETRAIN_PRECISION, --no-nsp --dropout 0, batch $PRETRAIN_BATCH x $PRETRAIN_MSL, lr $PRETRAIN_LR, $PRETRAIN_MINUTES min"
     echo "(long8k: $LONG_MINUTES min); task8k/long8k read the SST-2 train sentences with weight $task_weight (about $TASK_SHARE of the tokens)."
     echo "adapt8k: pretrain-general's model, then $ADAPT_MINUTES min more on the SST-2 train sentences alone at lr $ADAPT_LR (CPU-hours below are its own)."
+    echo "taskonly8k: random init, $TASKONLY_MINUTES min on the SST-2 train sentences alone at lr $PRETRAIN_LR."
     echo ""
-    for name in general task long adapt; do
+    for name in general task long adapt taskonly; do
         dir="$OUT/pretrain-$name"
         [ -f "$dir/metrics.jsonl" ] || continue
         secs="?"; threads=""
@@ -211,7 +218,7 @@ done
     echo "| regime | arm | dev accuracy, mean ± SD | paired difference vs scratch (same vocab) | 95 % bootstrap CI |"
     echo "|---|---|---|---|---|"
     for regime in $REGIMES; do
-        for arm in scratch30k scratch8k general8k task8k long8k adapt8k; do
+        for arm in scratch30k scratch8k general8k task8k long8k adapt8k taskonly8k; do
             stats=$(awk -F '\t' -v arm="$arm" -v regime="$regime" -f bench/seed_accuracy.awk "$correct")
             [ -n "$stats" ] || continue
             diff="—"; ci="—"

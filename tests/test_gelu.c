@@ -22,11 +22,16 @@ START_TEST(gelu_backward_known_values_accumulates) {
     /* gelu'(0) = Φ(0) + 0 = ½;  gelu'(1) = Φ(1) + φ(1), φ(1) = e^{−½}/√(2π);
      * gelu'(−1) = Φ(−1) − φ(1). Gradients start at 1 and must be added to. */
     real x[3] = { 0, 1, -1 }, dout[3] = { 1, 2, 1 }, dx[3] = { 1, 1, 1 };
-    gelu_backward(dx, dout, x, 3);
+    gelu_backward(dx, dout, x, 3, true);
     double phi1 = exp(-0.5) / sqrt(2 * M_PI);
     ck_assert_near(dx[0], 1 + 0.5, REAL_TOL);
     ck_assert_near(dx[1], 1 + 2 * (0.8413447460685429 + phi1), REAL_TOL);
     ck_assert_near(dx[2], 1 + (0.15865525393145707 - phi1), REAL_TOL);
+    /* accumulate false: overwritten, here in place over dout */
+    gelu_backward(dout, dout, x, 3, false);
+    ck_assert_near(dout[0], 0.5, REAL_TOL);
+    ck_assert_near(dout[1], 2 * (0.8413447460685429 + phi1), REAL_TOL);
+    ck_assert_near(dout[2], 0.15865525393145707 - phi1, REAL_TOL);
 }
 END_TEST
 

@@ -18,9 +18,13 @@ START_TEST(relu_values_and_derivative_by_hand) {
     const real want[5] = { 0, 0, 0, 0.25, 3 };
     for (int i = 0; i < 5; i++) ck_assert(y[i] == want[i]);
     /* accumulates; at x = 0 the subgradient is 0 (PyTorch's choice) */
-    relu_backward(d, g, x, 5);
+    relu_backward(d, g, x, 5, true);
     const real want_d[5] = { 10, 10, 10, 14, 15 };
     for (int i = 0; i < 5; i++) ck_assert(d[i] == want_d[i]);
+    /* accumulate false overwrites, in place over dout too */
+    relu_backward(g, g, x, 5, false);
+    const real want_g[5] = { 0, 0, 0, 4, 5 };
+    for (int i = 0; i < 5; i++) ck_assert(g[i] == want_g[i]);
 }
 END_TEST
 
@@ -70,10 +74,17 @@ START_TEST(activation_dispatches_to_the_configured_layer) {
         else gelu_forward_with_bias(out_b, pre_b, bias, N, C);
         ck_assert(memcmp(out_a, out_b, sizeof out_a) == 0 && memcmp(pre_a, pre_b, sizeof pre_a) == 0);
         for (int i = 0; i < NC; i++) d_a[i] = d_b[i] = (real)0.5;   /* backward accumulates */
-        activation_backward((HiddenAct)act, d_a, dout, x, NC);
-        if (act == HIDDEN_ACT_RELU) relu_backward(d_b, dout, x, NC);
-        else gelu_backward(d_b, dout, x, NC);
+        activation_backward((HiddenAct)act, d_a, dout, x, NC, true);
+        if (act == HIDDEN_ACT_RELU) relu_backward(d_b, dout, x, NC, true);
+        else gelu_backward(d_b, dout, x, NC, true);
         ck_assert(memcmp(d_a, d_b, sizeof d_a) == 0);
+        /* overwriting: the accumulated result minus the 0.5 it started from
+         * is not exact in floating point, so compare with a run from 0 */
+        real d_c[NC], d_d[NC];
+        for (int i = 0; i < NC; i++) { d_c[i] = 0; d_d[i] = (real)1e30; }
+        activation_backward((HiddenAct)act, d_c, dout, x, NC, true);
+        activation_backward((HiddenAct)act, d_d, dout, x, NC, false);
+        ck_assert(memcmp(d_c, d_d, sizeof d_c) == 0);
     }
     /* and the two differ, so the dispatch is seen */
     real gelu_out[NC], relu_out[NC];

@@ -1,8 +1,9 @@
 #!/bin/sh
 # selftest.sh — `make lab-selftest`, run by `make test`: the labs' machinery
 # works. Each layer's own source passes as a student file (the answers to the
-# fill-in exercises are the library's code), and every bug in
-# docs/labs/bugs/ fails its layer's checks. Output of each run in
+# fill-in exercises are the library's code), each exercise as shipped in
+# docs/labs/exercises/ compiles against today's headers and fails its
+# layer's checks, and every bug in docs/labs/bugs/ fails its layer's checks. Output of each run in
 # build/lab-VARIANT/NAME.log.
 variant=$1
 log_dir=build/lab-$variant
@@ -13,6 +14,16 @@ for lab in layernorm softmax gelu linear attention; do
         echo "== lab $lab with the library's own file: passes, as it should"
     else
         echo "== lab $lab with the library's own file: FAILED (see $log_dir/$lab.log)"; failed=1
+    fi
+done
+for exercise in docs/labs/exercises/*.c; do
+    lab=$(basename "$exercise" .c)
+    sh docs/labs/lab.sh "$variant" $lab "$exercise" "" > "$log_dir/exercise-$lab.log" 2>&1
+    status=$?
+    if [ $status = 1 ] && grep -q FAIL "$log_dir/exercise-$lab.log"; then
+        echo "== lab exercise $lab, not filled in: fails its checks, as it should"
+    else
+        echo "== lab exercise $lab, not filled in: exit $status, expected a failed check (see $log_dir/exercise-$lab.log)"; failed=1
     fi
 done
 for patch_file in docs/labs/bugs/*.patch; do

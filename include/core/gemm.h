@@ -53,6 +53,16 @@ void gemm_hold_operand(const real *X, int rows, int cols, int ld);
 void gemm_consume_operand(real *X, int rows, int cols);
 void gemm_release_operand(const real *X);
 
+/* gemm_consume_operand split for a pass that writes X a block of rows at a
+ * time: each block is rounded by gemm_round_rows_in_place right after it is
+ * written, while it is in cache (safe inside a parallel loop), and
+ * gemm_hold_rounded(X, …) then holds the whole of X, saving the separate
+ * pass that would read X back from memory (docs/bf16.md, "Rounding in the
+ * pass that writes"). With f32 products both do nothing. */
+#define GEMM_ROUND_BLOCK_ROWS 16
+void gemm_round_rows_in_place(real *X, int rows, int cols);
+void gemm_hold_rounded(real *X, int rows, int cols);
+
 /* A matrix a forward pass makes and its backward pass reads again, only
  * through products (docs/bf16.md, "Activations kept in bf16"). With bf16
  * products the model keeps it as bf16 alone: kept is an f32-sized buffer

@@ -96,6 +96,13 @@ void gemm_bf16_auto_with_bias(const Bf16Weights *weights, bool transpose_a, bool
 void gemm_bf16_hold(const float *x, int rows, int cols, int ld);
 void gemm_bf16_hold_in_place(float *x, int rows, int cols);
 void gemm_bf16_unhold(const float *x);
+/* gemm_bf16_hold_in_place in two steps, so that a pass which writes x can
+ * round each block of rows while it is still in cache:
+ * gemm_bf16_round_rows_in_place rounds rows (any thread, any block, no
+ * state), and once every row is rounded gemm_bf16_hold_rounded_in_place
+ * holds x as gemm_bf16_hold_in_place would. */
+void gemm_bf16_round_rows_in_place(float *x, int rows, int cols);
+void gemm_bf16_hold_rounded_in_place(float *x, int rows, int cols);
 /* Holds x (rows with row stride ld) as the bf16 copy the caller made and
  * keeps: copy, row stride copy_ld (gemm.h gemm_hold_kept). */
 void gemm_bf16_hold_copy(const float *x, int rows, int ld, const bf16 *copy, int copy_ld);

@@ -22,10 +22,11 @@ static inline void activation_forward_with_bias(HiddenAct act, real *out, real *
     else gelu_forward_with_bias(out, pre, bias, N, C);
 }
 
-/* dinp[N] += dout[N] · act'(inp[N]) */
-static inline void activation_backward(HiddenAct act, real *dinp, const real *dout, const real *inp, long N) {
-    if (act == HIDDEN_ACT_RELU) relu_backward(dinp, dout, inp, N);
-    else gelu_backward(dinp, dout, inp, N);
+/* dinp[N] += dout[N] · act'(inp[N]); with accumulate false, dinp = … (dinp may be dout) */
+static inline void activation_backward(HiddenAct act, real *dinp, const real *dout, const real *inp, long N,
+                                       bool accumulate) {
+    if (act == HIDDEN_ACT_RELU) relu_backward(dinp, dout, inp, N, accumulate);
+    else gelu_backward(dinp, dout, inp, N, accumulate);
 }
 
 #endif

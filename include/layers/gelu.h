@@ -4,6 +4,7 @@
 #ifndef BERT_GELU_H
 #define BERT_GELU_H
 
+#include <stdbool.h>
 #include "core/real.h"
 
 /* out[N] = gelu(inp[N]); out may equal inp. */
@@ -18,7 +19,9 @@ void gelu_forward(real *out, const real *inp, long N);
  * (docs/gelu.md). */
 void gelu_forward_with_bias(real *out, real *pre, const real *bias, int N, int C);
 
-/* dinp[N] += dout[N] · gelu'(inp[N]),  gelu'(x) = Φ(x) + x · φ(x). */
-void gelu_backward(real *dinp, const real *dout, const real *inp, long N);
+/* dinp[N] += dout[N] · gelu'(inp[N]),  gelu'(x) = Φ(x) + x · φ(x).
+ * With accumulate false, dinp = … instead (no clearing, no read of dinp),
+ * and dinp may be dout itself. */
+void gelu_backward(real *dinp, const real *dout, const real *inp, long N, bool accumulate);
 
 #endif

@@ -12,9 +12,17 @@ void linear_forward(real *out, const real *inp, const real *weight, const real *
 /* Accumulates (+=) into each gradient that is not NULL:
  *   dinp[N,IC]     += dout[N,OC] · weight[OC,IC]
  *   dweight[OC,IC] += dout[N,OC]ᵀ · inp[N,IC]
- *   dbias[OC]      += Σ_n dout[n,:] */
+ *   dbias[OC]      += Σ_n dout[n,:]   (summed in fixed blocks of rows, so
+ *                                      the same for any thread count)
+ * Not inside a parallel region. */
 void linear_backward(real *dinp, real *dweight, real *dbias, const real *dout,
                      const real *inp, const real *weight, int N, int IC, int OC);
+
+/* linear_backward, except that dinp is overwritten, dinp = dout · weight,
+ * instead of added to: for a dinp that is scratch this saves clearing it
+ * first and the product's reading it back. */
+void linear_backward_overwrite(real *dinp, real *dweight, real *dbias, const real *dout,
+                               const real *inp, const real *weight, int N, int IC, int OC);
 
 /* The same for a dout that is not read again: with bf16 products it is
  * rounded once in its own storage (gemm.h gemm_consume_operand) after the

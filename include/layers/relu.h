@@ -5,6 +5,7 @@
 #ifndef BERT_RELU_H
 #define BERT_RELU_H
 
+#include <stdbool.h>
 #include "core/real.h"
 
 /* out[N] = relu(inp[N]); out may equal inp. */
@@ -14,7 +15,8 @@ void relu_forward(real *out, const real *inp, long N);
  * gelu_forward_with_bias: pre[n,c] += bias[c] (in place), out = relu(pre). */
 void relu_forward_with_bias(real *out, real *pre, const real *bias, int N, int C);
 
-/* dinp[N] += dout[N] · [inp[N] > 0]  (docs/relu.md (RE2)–(RE3)). */
-void relu_backward(real *dinp, const real *dout, const real *inp, long N);
+/* dinp[N] += dout[N] · [inp[N] > 0]  (docs/relu.md (RE2)–(RE3)); with
+ * accumulate false, dinp = … (dinp may be dout), as gelu_backward. */
+void relu_backward(real *dinp, const real *dout, const real *inp, long N, bool accumulate);
 
 #endif

@@ -91,6 +91,22 @@ void gemm_consume_operand(real *X, int rows, int cols) {
 #endif
 }
 
+void gemm_round_rows_in_place(real *X, int rows, int cols) {
+#ifndef BERT_DOUBLE
+    if (bf16_on) gemm_bf16_round_rows_in_place(X, rows, cols);
+#else
+    (void)X; (void)rows; (void)cols;
+#endif
+}
+
+void gemm_hold_rounded(real *X, int rows, int cols) {
+#ifndef BERT_DOUBLE
+    if (bf16_on) gemm_bf16_hold_rounded_in_place(X, rows, cols);
+#else
+    (void)X; (void)rows; (void)cols;
+#endif
+}
+
 void gemm_keep_operand(real *kept, const real *X, int rows, int cols, int ld) {
 #ifndef BERT_DOUBLE
     if (bf16_on) bf16_convert_rows((uint16_t *)kept, ld, X, ld, rows, cols);

@@ -439,11 +439,7 @@ void gemm_bf16_hold(const float *x, int rows, int cols, int ld) {
  * [2s, 2s+2n): those held f32 elements [s/2, s/2+n/2), all before s+n, so
  * all already read. */
 #define IN_PLACE_CHUNK 1024
-void gemm_bf16_hold_in_place(float *x, int rows, int cols) {
-    bool already;
-    HeldOperand *h = hold_slot(hold_list(), x, &already);
-    if (already) fail("a held matrix was held again in place");
-    #pragma omp parallel for schedule(static) if ((long)rows * cols >= (1L << 16))
+void gemm_bf16_round_rows_in_place(float *x, int rows, int cols) {
     for (int r = 0; r < rows; r++) {
         float *row = x + (long)r * cols;
         unsigned char *dst = (unsigned char *)row;
@@ -454,7 +450,19 @@ void gemm_bf16_hold_in_place(float *x, int rows, int cols) {
             memcpy(dst + sizeof(bf16) * (size_t)start, chunk, sizeof(bf16) * (size_t)n);
         }
     }
+}
+
+void gemm_bf16_hold_rounded_in_place(float *x, int rows, int cols) {
+    bool already;
+    HeldOperand *h = hold_slot(hold_list(), x, &already);
+    if (already) fail("a held matrix was held again in place");
     *h = (HeldOperand){ x, rows, cols, (const bf16 *)x, 2L * cols, 1, h->buffer, h->buffer_cap };
+}
+
+void gemm_bf16_hold_in_place(float *x, int rows, int cols) {
+    #pragma omp parallel for schedule(static) if ((long)rows * cols >= (1L << 16))
+    for (int r = 0; r < rows; r++) gemm_bf16_round_rows_in_place(x + (long)r * cols, 1, cols);
+    gemm_bf16_hold_rounded_in_place(x, rows, cols);
 }
 
 void gemm_bf16_hold_copy(const float *x, int rows, int ld, const bf16 *copy, int copy_ld) {

@@ -74,12 +74,12 @@ void gradcheck_feedforward(GradCheckReport *r, uint64_t seed) {
     c.inp = t[0].value; c.w1 = t[1].value; c.b1 = t[2].value; c.w2 = t[3].value; c.b2 = t[4].value;
     c.out = gradcheck_zeros(NC); c.pre = gradcheck_zeros(NI); c.act = gradcheck_zeros(NI);
     c.dout = gradcheck_random(NC, &rng, 1);
-    real *d_act = gradcheck_zeros(NI), *d_pre = gradcheck_zeros(NI);
+    real *d_act = gradcheck_zeros(NI), *act_scratch = gradcheck_zeros(NI);
     feedforward_case_loss(&c);
-    feedforward_backward(t[0].grad, t[1].grad, t[2].grad, t[3].grad, t[4].grad, d_act, d_pre, c.dout,
-                         c.inp, c.pre, c.act, c.w1, c.w2, c.N, c.C, c.I, HIDDEN_ACT_GELU);
+    feedforward_backward(t[0].grad, t[1].grad, t[2].grad, t[3].grad, t[4].grad, d_act, act_scratch, c.dout,
+                         c.inp, c.pre, c.w1, c.w2, c.N, c.C, c.I, HIDDEN_ACT_GELU);
     check_all(r, "feedforward", feedforward_case_loss, &c, t, 5);
-    free(values); free(grads); free(c.out); free(c.pre); free(c.act); free(c.dout); free(d_act); free(d_pre);
+    free(values); free(grads); free(c.out); free(c.pre); free(c.act); free(c.dout); free(d_act); free(act_scratch);
 }
 
 /* ---- encoder layer ------------------------------------------------------------ */

@@ -82,7 +82,13 @@ void gradcheck_gelu_using(GradCheckReport *report, uint64_t seed, GradCheckEleme
     free(c.inp); free(c.dout); free(c.out); free(dinp);
 }
 
-void gradcheck_gelu(GradCheckReport *report, uint64_t seed) { gradcheck_gelu_using(report, seed, gelu_backward); }
+static void gelu_backward_accumulating(real *dinp, const real *dout, const real *inp, long N) {
+    gelu_backward(dinp, dout, inp, N, true);
+}
+
+void gradcheck_gelu(GradCheckReport *report, uint64_t seed) {
+    gradcheck_gelu_using(report, seed, gelu_backward_accumulating);
+}
 
 void gradcheck_tanh(GradCheckReport *report, uint64_t seed) {
     Rng rng = rng_seeded(seed);

@@ -44,7 +44,7 @@ void gradcheck_relu(GradCheckReport *r, uint64_t seed) {
     c.out = gradcheck_zeros(c.n);
     real *dinp = gradcheck_zeros(c.n);
     relu_case_loss(&c);
-    relu_backward(dinp, c.dout, c.inp, c.n);
+    relu_backward(dinp, c.dout, c.inp, c.n, true);
     gradcheck_tensor(r, "relu", "input", relu_case_loss, &c, c.inp, dinp, c.n);
     free(c.inp); free(c.dout); free(c.out); free(dinp);
 }
@@ -87,9 +87,9 @@ void gradcheck_feedforward_relu(GradCheckReport *r, uint64_t seed) {
     }
     real *dinp = gradcheck_zeros(NC), *dw1 = gradcheck_zeros(IC), *db1 = gradcheck_zeros(c.I);
     real *dw2 = gradcheck_zeros(IC), *db2 = gradcheck_zeros(c.C);
-    real *d_act = gradcheck_zeros(NI), *d_pre = gradcheck_zeros(NI);
+    real *d_act = gradcheck_zeros(NI), *act_scratch = gradcheck_zeros(NI);
     feedforward_relu_loss(&c);
-    feedforward_backward(dinp, dw1, db1, dw2, db2, d_act, d_pre, c.dout, c.inp, c.pre, c.act, c.w1, c.w2,
+    feedforward_backward(dinp, dw1, db1, dw2, db2, d_act, act_scratch, c.dout, c.inp, c.pre, c.w1, c.w2,
                          c.N, c.C, c.I, HIDDEN_ACT_RELU);
     const char *layer = "feedforward_relu";
     gradcheck_tensor(r, layer, "input", feedforward_relu_loss, &c, c.inp, dinp, NC);
@@ -98,7 +98,7 @@ void gradcheck_feedforward_relu(GradCheckReport *r, uint64_t seed) {
     gradcheck_tensor(r, layer, "w2", feedforward_relu_loss, &c, c.w2, dw2, IC);
     gradcheck_tensor(r, layer, "b2", feedforward_relu_loss, &c, c.b2, db2, c.C);
     free(c.inp); free(c.w1); free(c.b1); free(c.w2); free(c.b2); free(c.dout); free(c.out); free(c.pre);
-    free(c.act); free(dinp); free(dw1); free(db1); free(dw2); free(db2); free(d_act); free(d_pre);
+    free(c.act); free(dinp); free(dw1); free(db1); free(dw2); free(db2); free(d_act); free(act_scratch);
 }
 
 /* ---- sequence pooling ------------------------------------------------------------ */

@@ -110,9 +110,8 @@ void attention_backward(real *dinp, real *d_w_qkv, real *d_b_qkv, real *d_w_out,
     const bool dropping = dropout_p > 0;
     const real keep_scale = dropping ? dropout_keep_scale(dropout_p) : 1;
 
-    /* (AT8)–(AT10): output projection; d_context is scratch, so start at 0 */
-    memset(d_context, 0, sizeof(real) * (size_t)B * T * C);
-    linear_backward(d_context, d_w_out, d_b_out, dout, context, w_out, B * T, C, C);
+    /* (AT8)–(AT10): output projection; d_context is scratch, so overwritten */
+    linear_backward_overwrite(d_context, d_w_out, d_b_out, dout, context, w_out, B * T, C, C);
     /* with bf16 products: d_context and d_probs are read by two products
      * each, so they are rounded once (d_context here, d_probs per head) */
     gemm_hold_operand(d_context, B * T, C, C);

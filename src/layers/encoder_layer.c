@@ -78,11 +78,8 @@ void encoder_layer_backward(real *dinp, EncoderLayerParams *g, EncoderLayerScrat
     PROFILE_BEGIN(t_ffn);
     memset(sc->d_sublayer, 0, bytes);
     dropout_backward(sc->d_sublayer, sc->d_branch, cache->ff_out_mask, p_hid, NC);
-    /* gelu(ff_pre) (or relu) is recomputed rather than kept per layer (it is
-     * cheap and N·I reals per layer): into d_ff_pre, which feedforward_backward allows. */
-    activation_forward(s->activation, sc->d_ff_pre, cache->ff_pre, (long)N * s->I);
     feedforward_backward(sc->d_h, g->w_ff1, g->b_ff1, g->w_ff2, g->b_ff2, sc->d_ff_act, sc->d_ff_pre,
-                         sc->d_sublayer, cache->ln1_out, cache->ff_pre, sc->d_ff_pre,
+                         sc->d_sublayer, cache->ln1_out, cache->ff_pre,
                          p->w_ff1, p->w_ff2, N, C, s->I, s->activation);
     PROFILE_END(PROFILE_FFN, t_ffn);
 

@@ -40,7 +40,7 @@ void gelu_forward_with_bias(real *out, real *pre, const real *bias, int N, int C
 }
 
 /* docs/gelu.md, equations (GE3)–(GE4): gelu'(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π). */
-void gelu_backward(real *dinp, const real *dout, const real *inp, long N) {
+void gelu_backward(real *dinp, const real *dout, const real *inp, long N, bool accumulate) {
     const real inv_sqrt2 = (real)0.70710678118654752440;
     const real inv_sqrt_2pi = (real)0.39894228040143267794;
     long blocks = (N + SIMD_BLOCK - 1) / SIMD_BLOCK;
@@ -52,7 +52,8 @@ void gelu_backward(real *dinp, const real *dout, const real *inp, long N) {
             real x = inp[i];
             real cdf = (real)0.5 * (1 + erf(x * inv_sqrt2));
             real pdf = inv_sqrt_2pi * exp((real)-0.5 * x * x);
-            dinp[i] += dout[i] * (cdf + x * pdf);
+            real d = dout[i] * (cdf + x * pdf);
+            dinp[i] = accumulate ? dinp[i] + d : d;
         }
     }
 }

@@ -1,4 +1,7 @@
 /* linear.c — the fully connected layer; every product goes through gemm(). */
+#include <assert.h>
+#include <stdlib.h>
+#include <stdio.h>
 #include <omp.h>
 #include "layers/linear.h"
 #include "core/parallel.h"
@@ -12,37 +15,86 @@ void linear_forward(real *out, const real *inp, const real *weight, const real *
     else gemm(false, true, N, OC, IC, 1, inp, IC, weight, IC, 0, out, OC);
 }
 
-/* docs/linear.md, equations (LI2)–(LI4). */
-void linear_backward(real *dinp, real *dweight, real *dbias, const real *dout,
-                     const real *inp, const real *weight, int N, int IC, int OC) {
-    /* with bf16 products, dout is rounded once for both of them */
-    bool both = dinp && dweight;
-    if (both) gemm_hold_operand(dout, N, OC, OC);
-    if (dinp) gemm(false, false, N, IC, OC, 1, dout, OC, weight, IC, 1, dinp, IC);
-    if (dweight) gemm(true, false, OC, IC, N, 1, dout, OC, inp, IC, 1, dweight, IC);
-    if (both) gemm_release_operand(dout);
-    /* Threads own blocks of columns and add the rows in order, so every
-     * dbias[o] is the same sum in the same order for any thread count. */
-    if (dbias) {
-        #pragma omp parallel if ((long)N * OC >= PARALLEL_MIN_WORK)
-        {
-            int nthreads = omp_get_num_threads(), tid = omp_get_thread_num();
-            int o0 = (int)((long)OC * tid / nthreads), o1 = (int)((long)OC * (tid + 1) / nthreads);
-            for (int n = 0; n < N; n++) {
-                const real *d = dout + (long)n * OC;
-                #pragma omp simd
-                for (int o = o0; o < o1; o++) dbias[o] += d[o];
-            }
+/* (LI4) dbias[o] += Σ_n dout[n,o], summed over fixed blocks of
+ * BIAS_SUM_ROWS rows: each block's rows in order into its own partial sum,
+ * then the blocks' sums in order. The blocks do not depend on the thread
+ * count, so neither does any dbias[o]. With round_rows (a dout that is
+ * consumed), each block of dout is rounded to bf16 in place right after it
+ * is summed, while it is still in cache (gemm.h gemm_round_rows_in_place),
+ * instead of in a second pass over dout. The partial sums live in one
+ * buffer that grows to the largest call's size (the first step's) and is
+ * then reused. */
+#define BIAS_SUM_ROWS 64
+static real *block_sums;
+static size_t block_sums_cap;
+
+static void bias_gradient(real *dbias, real *dout, int N, int OC, bool round_rows) {
+    assert(!omp_in_parallel());
+    int blocks = (N + BIAS_SUM_ROWS - 1) / BIAS_SUM_ROWS;
+    size_t need = (size_t)blocks * (size_t)OC;
+    if (need > block_sums_cap) {
+        free(block_sums);
+        block_sums = malloc(sizeof(real) * need);
+        if (!block_sums) { fprintf(stderr, "bert: out of memory for the bias gradient's sums\n"); exit(1); }
+        block_sums_cap = need;
+    }
+    #pragma omp parallel for schedule(static) if ((long)N * OC >= PARALLEL_MIN_WORK)
+    for (int blk = 0; blk < blocks; blk++) {
+        int n0 = blk * BIAS_SUM_ROWS, n1 = n0 + BIAS_SUM_ROWS < N ? n0 + BIAS_SUM_ROWS : N;
+        real *sum = block_sums + (size_t)blk * OC;
+        const real *d = dout + (long)n0 * OC;
+        #pragma omp simd
+        for (int o = 0; o < OC; o++) sum[o] = d[o];
+        for (int n = n0 + 1; n < n1; n++) {
+            d = dout + (long)n * OC;
+            #pragma omp simd
+            for (int o = 0; o < OC; o++) sum[o] += d[o];
         }
+        if (round_rows) gemm_round_rows_in_place(dout + (long)n0 * OC, n1 - n0, OC);
+    }
+    #pragma omp parallel for schedule(static) if ((long)blocks * OC >= PARALLEL_MIN_WORK)
+    for (int o = 0; o < OC; o++) {
+        real total = 0;
+        for (int blk = 0; blk < blocks; blk++) total += block_sums[(size_t)blk * OC + o];
+        dbias[o] += total;
     }
 }
 
-/* (LI4) reads dout as reals, so it goes first; then one rounding serves
- * both products (LI2), (LI3). */
+/* (LI2) and (LI3), with dinp scaled by dinp_beta (1: accumulate, 0: overwrite) first. */
+static void backward_products(real *dinp, real dinp_beta, real *dweight, const real *dout,
+                              const real *inp, const real *weight, int N, int IC, int OC) {
+    /* with bf16 products, dout is rounded once for both of them */
+    bool both = dinp && dweight;
+    if (both) gemm_hold_operand(dout, N, OC, OC);
+    if (dinp) gemm(false, false, N, IC, OC, 1, dout, OC, weight, IC, dinp_beta, dinp, IC);
+    if (dweight) gemm(true, false, OC, IC, N, 1, dout, OC, inp, IC, 1, dweight, IC);
+    if (both) gemm_release_operand(dout);
+}
+
+/* docs/linear.md, equations (LI2)–(LI4). */
+void linear_backward(real *dinp, real *dweight, real *dbias, const real *dout,
+                     const real *inp, const real *weight, int N, int IC, int OC) {
+    backward_products(dinp, 1, dweight, dout, inp, weight, N, IC, OC);
+    /* not rounding, so dout is only read */
+    if (dbias) bias_gradient(dbias, (real *)dout, N, OC, false);
+}
+
+void linear_backward_overwrite(real *dinp, real *dweight, real *dbias, const real *dout,
+                               const real *inp, const real *weight, int N, int IC, int OC) {
+    backward_products(dinp, 0, dweight, dout, inp, weight, N, IC, OC);
+    if (dbias) bias_gradient(dbias, (real *)dout, N, OC, false);
+}
+
+/* (LI4) reads dout as reals, so it goes first, rounding dout block by
+ * block as it goes; then one rounding serves both products (LI2), (LI3). */
 void linear_backward_consuming(real *dinp, real *dweight, real *dbias, real *dout,
                                const real *inp, const real *weight, int N, int IC, int OC) {
-    linear_backward(NULL, NULL, dbias, dout, inp, weight, N, IC, OC);
-    gemm_consume_operand(dout, N, OC);
-    linear_backward(dinp, dweight, NULL, dout, inp, weight, N, IC, OC);
+    if (dbias) {
+        bias_gradient(dbias, dout, N, OC, true);
+        gemm_hold_rounded(dout, N, OC);
+    } else {
+        gemm_consume_operand(dout, N, OC);
+    }
+    backward_products(dinp, 1, dweight, dout, inp, weight, N, IC, OC);
     gemm_release_operand(dout);
 }

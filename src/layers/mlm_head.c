@@ -33,7 +33,6 @@ void mlm_head_backward(real *dinp, real *d_dense_w, real *d_dense_b, real *d_ln_
     linear_backward_consuming(d_ln_out, d_word_emb, d_out_bias, dlogits, ln_out, word_emb, M, C, V);
     memset(d_act, 0, bytes);
     layernorm_backward(d_act, d_ln_w, d_ln_b, d_ln_out, act, ln_w, ln_mean, ln_rstd, M, C);
-    memset(d_pre, 0, bytes);
-    activation_backward(activation, d_pre, d_act, pre, (long)M * C);
+    activation_backward(activation, d_pre, d_act, pre, (long)M * C, false);
     linear_backward(dinp, d_dense_w, d_dense_b, d_pre, inp, dense_w, M, C, C);
 }

@@ -25,7 +25,10 @@ void relu_forward_with_bias(real *out, real *pre, const real *bias, int N, int C
 
 /* docs/relu.md, equations (RE2)–(RE3): the derivative is the step [x > 0],
  * with the subgradient 0 chosen at x = 0 (as PyTorch's threshold_backward). */
-void relu_backward(real *dinp, const real *dout, const real *inp, long N) {
+void relu_backward(real *dinp, const real *dout, const real *inp, long N, bool accumulate) {
     #pragma omp parallel for simd schedule(static) if (N >= PARALLEL_MIN_WORK)
-    for (long i = 0; i < N; i++) dinp[i] += inp[i] > 0 ? dout[i] : 0;
+    for (long i = 0; i < N; i++) {
+        real d = inp[i] > 0 ? dout[i] : 0;
+        dinp[i] = accumulate ? dinp[i] + d : d;
+    }
 }

@@ -46,7 +46,7 @@ void gelu_forward_with_bias(real *out, real *pre, const real *bias, int N, int C
 }
 
 /* docs/gelu.md, equations (GE3)–(GE4): gelu'(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π). */
-void gelu_backward(real *dinp, const real *dout, const real *inp, long N) {
+void gelu_backward(real *dinp, const real *dout, const real *inp, long N, bool accumulate) {
     /* TODO (docs/labs/03_fill_in.md): write gelu_backward. The comment above names
      * the equations of docs/gelu.md it implements; the header
      * include/layers/gelu.h says which arguments are accumulated (+=),
