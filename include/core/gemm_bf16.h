@@ -38,6 +38,9 @@ void bf16_convert(bf16 *dst, const float *src, size_t n);
 /* The same over a rows × cols view with row stride ld_src (dst contiguous
  * with row stride ld_dst), for converting a strided activation view. */
 void bf16_convert_rows(bf16 *dst, int ld_dst, const float *src, int ld_src, int rows, int cols);
+/* bf16_convert spread over the threads in fixed blocks (each element is
+ * rounded alone, so the bits do not depend on the thread count). */
+void bf16_convert_parallel(bf16 *dst, const float *src, size_t n);
 
 typedef struct GemmBf16Plan GemmBf16Plan;
 

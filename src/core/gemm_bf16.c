@@ -49,6 +49,16 @@ void bf16_convert_rows(bf16 *dst, int ld_dst, const float *src, int ld_src, int 
         bf16_convert(dst + (long)r * ld_dst, src + (long)r * ld_src, (size_t)cols);
 }
 
+#define CONVERT_BLOCK (1L << 16)
+void bf16_convert_parallel(bf16 *dst, const float *src, size_t n) {
+    long blocks = (long)((n + CONVERT_BLOCK - 1) / CONVERT_BLOCK);
+    #pragma omp parallel for schedule(static) if (blocks > 1)
+    for (long b = 0; b < blocks; b++) {
+        size_t i0 = (size_t)b * CONVERT_BLOCK, len = n - i0 < (size_t)CONVERT_BLOCK ? n - i0 : (size_t)CONVERT_BLOCK;
+        bf16_convert(dst + i0, src + i0, len);
+    }
+}
+
 /* One engine for the process, made on first use. Each plan has its own
  * in-order stream and memory objects, so plans of different threads (the
  * attention heads' products run side by side) never share state. */

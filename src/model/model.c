@@ -644,7 +644,7 @@ void bert_refresh_bf16(BertModel *m) {
     assert(!m->f32_product_weights_released && "bert_refresh_bf16 on a forward-only bf16 model");
     for (int i = 0; i < m->num_product_weights; i++) {
         const ParamRange *r = &m->product_weights[i];
-        bf16_convert(m->params_bf16 + r->offset, m->params_memory + r->offset, (size_t)r->count);
+        bf16_convert_parallel(m->params_bf16 + r->offset, m->params_memory + r->offset, (size_t)r->count);
     }
 #else
     (void)m;
