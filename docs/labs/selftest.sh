@@ -16,24 +16,23 @@ for lab in layernorm softmax gelu linear attention; do
         echo "== lab $lab with the library's own file: FAILED (see $log_dir/$lab.log)"; failed=1
     fi
 done
+# expect_failed_check WHAT LOG LAB-ARGS...: the lab must exit 1 with a FAIL line
+expect_failed_check() {
+    what=$1; log=$2; shift 2
+    sh docs/labs/lab.sh "$variant" "$@" > "$log" 2>&1
+    status=$?
+    if [ $status = 1 ] && grep -q FAIL "$log"; then
+        echo "== lab $what: fails its checks, as it should"
+    else
+        echo "== lab $what: exit $status, expected a failed check (see $log)"; failed=1
+    fi
+}
 for exercise in docs/labs/exercises/*.c; do
     lab=$(basename "$exercise" .c)
-    sh docs/labs/lab.sh "$variant" $lab "$exercise" "" > "$log_dir/exercise-$lab.log" 2>&1
-    status=$?
-    if [ $status = 1 ] && grep -q FAIL "$log_dir/exercise-$lab.log"; then
-        echo "== lab exercise $lab, not filled in: fails its checks, as it should"
-    else
-        echo "== lab exercise $lab, not filled in: exit $status, expected a failed check (see $log_dir/exercise-$lab.log)"; failed=1
-    fi
+    expect_failed_check "exercise $lab, not filled in" "$log_dir/exercise-$lab.log" $lab "$exercise" ""
 done
 for patch_file in docs/labs/bugs/*.patch; do
     bug=$(basename "$patch_file" .patch)
-    sh docs/labs/lab.sh "$variant" "" "" "$bug" > "$log_dir/$bug.log" 2>&1
-    status=$?
-    if [ $status = 1 ] && grep -q FAIL "$log_dir/$bug.log"; then
-        echo "== lab bug $bug: fails its checks, as it should"
-    else
-        echo "== lab bug $bug: exit $status, expected a failed check (see $log_dir/$bug.log)"; failed=1
-    fi
+    expect_failed_check "bug $bug" "$log_dir/$bug.log" "" "" "$bug"
 done
 exit $failed

@@ -410,7 +410,7 @@ static void walk_overlaid_arena(BertModel *m, ArenaWalk *a, const ArenaDims *d, 
     /* A sublayer's output after dropout (attn_out, ff_out) is only added into
      * the residual sum that LayerNorm reads; backward needs just its dropout
      * mask. So every layer writes both into the same one buffer; and
-     * gelu(ff_pre) is recomputed by encoder_layer_backward. */
+     * gelu(ff_pre) is recomputed by feedforward_backward. */
     real *sublayer_out = REALS(N * C);
     real *ff_act = REALS(N * I);
     for (int l = 0; l < m->config.num_hidden_layers; l++) {
