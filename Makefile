@@ -163,7 +163,7 @@ lab-selftest: check-deps build/$(LAB_VARIANT)/test_bert build/$(LAB_VARIANT)/ber
 
 # The whole Check suite under valgrind memcheck (about 5 minutes on 2 cores;
 # not part of `make test`). tests/valgrind.supp says what is suppressed, and why.
-valgrind: check-deps build/f32-vg/test_bert build/f32-vg/bert
+valgrind: check-deps build/f32-vg/test_bert build/f32-vg/bert $(patsubst %,build/f32-vg/examples/%,$(EXAMPLES))
 	CK_FORK=no CK_DEFAULT_TIMEOUT=3000 valgrind --error-exitcode=9 --leak-check=full \
 	  --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp ./build/f32-vg/test_bert
 

@@ -407,8 +407,17 @@ START_TEST(eval_and_predict_fail_fast_on_endless_input) {
     snprintf(want, sizeof want, "bert predict: %s:2: row longer than the limit of 4 MiB (4194304 bytes)", line_file);
     expect_log_contains(log, want);
     printf("predict on one 32 MiB line: peak RSS %ld KB\n", rss);
+    /* A child's ru_maxrss includes the moments between fork and exec, when
+     * it maps all of this process's pages: under valgrind (memcheck's
+     * preload library in LD_PRELOAD) this process is ~190 MB, so the bound
+     * cannot be seen there; nor under AddressSanitizer, whose shadow memory
+     * the child maps too. */
+    const char *preload = getenv("LD_PRELOAD");
+    if (preload && strstr(preload, "vgpreload"))
+        printf("predict on one 32 MiB line: the 28 MB bound is not checked under valgrind\n");
 #ifndef __SANITIZE_ADDRESS__
-    ck_assert_int_lt(rss, 28 * 1024);   /* the old reader held the whole 32 MiB line */
+    else
+        ck_assert_int_lt(rss, 28 * 1024);   /* the old reader held the whole 32 MiB line */
 #endif
     unlink(line_file);
     tmpdir_remove(dir);
