@@ -8,8 +8,10 @@
 /* The activation a block of GEMM_ROUND_BLOCK_ROWS rows at a time, each block
  * rounded to bf16 in place right after it is written, while it is in cache
  * (gemm.h gemm_round_rows_in_place; nothing with f32 products), then held
- * for the product that reads it. The element functions are the layer's own,
- * so every value is the whole-tensor call's. With bias, pre += bias first
+ * for the product that reads it. The element functions are the layer's own
+ * and every block starts at a multiple of 16 elements (16 rows), so each
+ * element takes the vector path it takes in one call over the whole
+ * tensor, and gets the same value. With bias, pre += bias first
  * (activation_forward_with_bias); without, act = act(pre). */
 static void activation_rounded(real *act, real *pre, const real *bias, int N, int I, HiddenAct activation) {
     int blocks = (N + GEMM_ROUND_BLOCK_ROWS - 1) / GEMM_ROUND_BLOCK_ROWS;

@@ -18,17 +18,18 @@ void linear_forward(real *out, const real *inp, const real *weight, const real *
 /* (LI4) dbias[o] += Σ_n dout[n,o], summed over fixed blocks of
  * BIAS_SUM_ROWS rows: each block's rows in order into its own partial sum,
  * then the blocks' sums in order. The blocks do not depend on the thread
- * count, so neither does any dbias[o]. With round_rows (a dout that is
- * consumed), each block of dout is rounded to bf16 in place right after it
- * is summed, while it is still in cache (gemm.h gemm_round_rows_in_place),
- * instead of in a second pass over dout. The partial sums live in one
- * buffer that grows to the largest call's size (the first step's) and is
- * then reused. */
+ * count, so neither does any dbias[o]. With round_after (dout itself,
+ * when it is consumed; NULL otherwise), each block of dout is rounded to
+ * bf16 in place right after it is summed, while it is still in cache
+ * (gemm.h gemm_round_rows_in_place), instead of in a second pass over
+ * dout. The partial sums live in one buffer that grows only when a call
+ * needs more than any before (like the bf16 plans, once per new largest
+ * shape) and is otherwise reused. */
 #define BIAS_SUM_ROWS 64
 static real *block_sums;
 static size_t block_sums_cap;
 
-static void bias_gradient(real *dbias, real *dout, int N, int OC, bool round_rows) {
+static void bias_gradient(real *dbias, const real *dout, real *round_after, int N, int OC) {
     assert(!omp_in_parallel());
     int blocks = (N + BIAS_SUM_ROWS - 1) / BIAS_SUM_ROWS;
     size_t need = (size_t)blocks * (size_t)OC;
@@ -50,7 +51,7 @@ static void bias_gradient(real *dbias, real *dout, int N, int OC, bool round_row
             #pragma omp simd
             for (int o = 0; o < OC; o++) sum[o] += d[o];
         }
-        if (round_rows) gemm_round_rows_in_place(dout + (long)n0 * OC, n1 - n0, OC);
+        if (round_after) gemm_round_rows_in_place(round_after + (long)n0 * OC, n1 - n0, OC);
     }
     #pragma omp parallel for schedule(static) if ((long)blocks * OC >= PARALLEL_MIN_WORK)
     for (int o = 0; o < OC; o++) {
@@ -75,14 +76,13 @@ static void backward_products(real *dinp, real dinp_beta, real *dweight, const r
 void linear_backward(real *dinp, real *dweight, real *dbias, const real *dout,
                      const real *inp, const real *weight, int N, int IC, int OC) {
     backward_products(dinp, 1, dweight, dout, inp, weight, N, IC, OC);
-    /* not rounding, so dout is only read */
-    if (dbias) bias_gradient(dbias, (real *)dout, N, OC, false);
+    if (dbias) bias_gradient(dbias, dout, NULL, N, OC);
 }
 
 void linear_backward_overwrite(real *dinp, real *dweight, real *dbias, const real *dout,
                                const real *inp, const real *weight, int N, int IC, int OC) {
     backward_products(dinp, 0, dweight, dout, inp, weight, N, IC, OC);
-    if (dbias) bias_gradient(dbias, (real *)dout, N, OC, false);
+    if (dbias) bias_gradient(dbias, dout, NULL, N, OC);
 }
 
 /* (LI4) reads dout as reals, so it goes first, rounding dout block by
@@ -90,7 +90,7 @@ void linear_backward_overwrite(real *dinp, real *dweight, real *dbias, const rea
 void linear_backward_consuming(real *dinp, real *dweight, real *dbias, real *dout,
                                const real *inp, const real *weight, int N, int IC, int OC) {
     if (dbias) {
-        bias_gradient(dbias, dout, N, OC, true);
+        bias_gradient(dbias, dout, dout, N, OC);
         gemm_hold_rounded(dout, N, OC);
     } else {
         gemm_consume_operand(dout, N, OC);
