@@ -36,7 +36,8 @@
 # results.md, the table. Environment: BERT_SHARED_DATA (../shared/data),
 # THREADS (2), BATCH (32), MSL (64), BOOT (2000 bootstrap resamples),
 # PRETRAIN_PRECISION (fp32; bf16 pretrains about 1.6x faster on a CPU with
-# AVX512-BF16, docs/bf16.md).
+# AVX512-BF16, docs/bf16.md), PRETRAIN_MASK_PROB (0.15, BERT's; --mask-prob,
+# with --max-predictions following it).
 set -eu
 DATA=${BERT_SHARED_DATA:-../shared/data}
 OUT=${OUT:-runs/pretraining-value}
@@ -59,6 +60,7 @@ PRETRAIN_LR=${PRETRAIN_LR:-1e-3}
 PRETRAIN_BATCH=${PRETRAIN_BATCH:-64}
 PRETRAIN_MSL=${PRETRAIN_MSL:-128}
 PRETRAIN_PRECISION=${PRETRAIN_PRECISION:-fp32}
+PRETRAIN_MASK_PROB=${PRETRAIN_MASK_PROB:-0.15}
 VOCAB8K=${VOCAB8K:-8000}
 BATCH=${BATCH:-32}
 MSL=${MSL:-64}
@@ -106,14 +108,14 @@ pretrain() {   # NAME MINUTES LR "MODEL FLAGS" [corpus arguments]
     name=$1; minutes=$2; lr=$3; model=$4; shift 4
     dir="$OUT/pretrain-$name"
     if [ -f "$dir/model.safetensors" ] && [ -f "$dir/done" ]; then return; fi
-    log "pretraining $name: $minutes min, $PRETRAIN_PRECISION, --no-nsp --dropout 0, batch $PRETRAIN_BATCH x $PRETRAIN_MSL, lr $lr"
+    log "pretraining $name: $minutes min, $PRETRAIN_PRECISION, --no-nsp --dropout 0, batch $PRETRAIN_BATCH x $PRETRAIN_MSL, lr $lr, mask $PRETRAIN_MASK_PROB"
     start=$(date +%s)
     resume=""
     [ -d "$dir" ] && ls -d "$dir"/checkpoint-* > /dev/null 2>&1 && resume="--resume $dir"
     # shellcheck disable=SC2086
     "$bert" pretrain $model --corpus "$@" --prose \
         --eval-corpus "$heldout_book" --out "$dir" $resume --time-budget "$minutes" --no-nsp --dropout 0 \
-        --batch-size "$PRETRAIN_BATCH" --max-seq-length "$PRETRAIN_MSL" --lr "$lr" \
+        --batch-size "$PRETRAIN_BATCH" --max-seq-length "$PRETRAIN_MSL" --lr "$lr" --mask-prob "$PRETRAIN_MASK_PROB" \
         --eval-every 500 --eval-batches 20 --save-every 500 --threads "$THREADS" \
         --precision "$PRETRAIN_PRECISION" --quiet
     echo "$(( $(date +%s) - start )) $THREADS" > "$dir/done"   # wall seconds, threads
@@ -194,7 +196,7 @@ done
     echo "# Does pretraining pay? bert-mini on SST-2 ($(date +%Y-%m-%d))"
     echo ""
     echo "Seeds: $SEEDS. Learning rates tried: $LRS (chosen per run on $SELECT_ROWS held-out train rows, as is the epoch)."
-    echo "Pretraining: $PRETRAIN_PRECISION, --no-nsp --dropout 0, batch $PRETRAIN_BATCH x $PRETRAIN_MSL, lr $PRETRAIN_LR, $PRETRAIN_MINUTES min"
+    echo "Pretraining: $PRETRAIN_PRECISION, --no-nsp --dropout 0, batch $PRETRAIN_BATCH x $PRETRAIN_MSL, lr $PRETRAIN_LR, mask probability $PRETRAIN_MASK_PROB, $PRETRAIN_MINUTES min"
     echo "(long8k: $LONG_MINUTES min); task8k/long8k read the SST-2 train sentences with weight $task_weight (about $TASK_SHARE of the tokens)."
     echo "adapt8k: pretrain-general's model, then $ADAPT_MINUTES min more on the SST-2 train sentences alone at lr $ADAPT_LR (CPU-hours below are its own)."
     echo "taskonly8k: random init, $TASKONLY_MINUTES min on the SST-2 train sentences alone at lr $PRETRAIN_LR."
